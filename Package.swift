@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, bottom to top: C system libraries and shims → kernel bindings (Netlink, NFTables)
+// and pure-Swift IPAM/JSON → SwnetCore (the verbs) → SwnetCommands (CLI) → swnet (main).
+let package = Package(
+    name: "swnet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swnet", targets: ["swnet"]),
+        .library(name: "Netlink", targets: ["Netlink"]),
+        .library(name: "IPAM", targets: ["IPAM"]),
+        .library(name: "SwnetCore", targets: ["SwnetCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
+        .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
+        .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")]),
+
+        .target(name: "IPAM"),
+        .target(name: "JSON"),
+        .target(name: "Netlink", dependencies: ["CMnl", "CSwnetShims", "IPAM"]),
+        .target(name: "SwnetCore", dependencies: ["Netlink", "IPAM", "JSON", "CCap", "CSwnetShims"]),
+        .target(name: "SwnetCommands", dependencies: [
+            "SwnetCore", "IPAM", "JSON",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
+
+        .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "IPAM", "CSwnetShims"]),
+        .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
+        .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
