@@ -30,6 +30,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
+        // Drives the library in one process for scripts/bench.sh; not installed.
+        .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM"]),
 
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

@@ -1,3 +1,5 @@
+// glibc first: it tells the linux uapi headers not to redefine in6_addr & co.
+#include <netinet/in.h>
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -6,3 +8,4 @@
 #include <linux/neighbour.h>
 #include <linux/veth.h>
 #include <linux/if_bridge.h>
+#include <linux/if_ether.h>

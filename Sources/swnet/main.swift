@@ -1,1 +1,3 @@
-print("swnet")
+import SwnetCommands
+
+SwnetCommand.runFromCommandLine()

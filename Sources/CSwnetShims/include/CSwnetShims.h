@@ -4,4 +4,5 @@
 // short-lived private threads, and netlink macros as functions.
 #include "swnet_netns.h"
 #include "swnet_netlink.h"
+#include "swnet_arp.h"
 #endif

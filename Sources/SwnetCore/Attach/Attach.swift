@@ -1,0 +1,270 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSwnetShims
+import IPAM
+import JSON
+import Netlink
+
+/// What `swnet attach` asks for, in pipework's grammar:
+/// `TARGET NETWORK [IP/LEN[@GATEWAY]] [MAC|U:STRING] [-i IFNAME] [-l HOST_IFNAME] [--mtu N]`.
+public struct AttachRequest: Sendable {
+    public enum MACChoice: Sendable, Equatable {
+        case fixed(MACAddress)
+        /// `U:STRING`: derived from STRING, the same on every run.
+        case derived(String)
+    }
+
+    public var target: String
+    public var network: String
+    public var address: InterfaceAddress?
+    public var gateway: IPAddress?
+    public var mac: MACChoice?
+    public var containerInterface: String?
+    public var hostInterface: String?
+    public var mtu: UInt32?
+
+    public init(target: String, network: String, address: InterfaceAddress? = nil, gateway: IPAddress? = nil,
+                mac: MACChoice? = nil, containerInterface: String? = nil, hostInterface: String? = nil, mtu: UInt32? = nil) {
+        self.target = target
+        self.network = network
+        self.address = address
+        self.gateway = gateway
+        self.mac = mac
+        self.containerInterface = containerInterface
+        self.hostInterface = hostInterface
+        self.mtu = mtu
+    }
+}
+
+/// What an attach made.
+public struct AttachResult: Sendable, JSONRepresentable {
+    public var attachment: Attachment
+    public var bridge: String
+    public var createdNetwork: Bool
+    /// The container's default route, when swnet added or replaced it.
+    public var defaultRoute: IPAddress?
+
+    public var json: JSON {
+        var routes: [JSON] = []
+        if let defaultRoute { routes.append(["destination": "default", "gateway": .string(defaultRoute.description)]) }
+        return [
+            "target": .string(attachment.target),
+            "network": .string(attachment.network),
+            "bridge": .string(bridge),
+            "createdNetwork": .bool(createdNetwork),
+            "hostInterface": .string(attachment.hostInterface),
+            "containerInterface": .string(attachment.containerInterface),
+            "mac": attachment.mac.map { .string($0) } ?? .null,
+            "mtu": .int(Int64(attachment.mtu)),
+            "addresses": [.string(attachment.address.description)],
+            "routes": .array(routes),
+        ]
+    }
+}
+
+extension Swnet {
+    @discardableResult
+    public func attach(_ request: AttachRequest) throws -> AttachResult {
+        if let name = request.containerInterface { try InterfaceNames.validate(name, role: "container interface") }
+        if let name = request.hostInterface { try InterfaceNames.validate(name, role: "host interface") }
+        try Self.validateMTU(request.mtu)
+        try requireNetworkPrivileges(for: "attach")
+        let target = try resolver.resolve(request.target)
+
+        let lock = try store.lock(.exclusive)
+        defer { withExtendedLifetime(lock) {} }
+        return try Rollback().run { rollback in
+            let (network, created) = try networkForAttach(request, rollback: rollback)
+            let pool: AddressPool
+            do { pool = try network.pool } catch { throw SwnetError("network \(network.name): \(error)") }
+            if let address = request.address { try check(address, fits: network, pool: pool) }
+            if let gateway = request.gateway, !network.subnet.contains(gateway) {
+                throw SwnetError("gateway \(gateway) is outside subnet \(network.subnet) of network \(network.name)")
+            }
+            try clearStaleAttachment(network: network.name, namespaceID: target.namespaceID, target: target)
+
+            let netlink = try hostNetlink()
+            let hostName = request.hostInterface
+                ?? InterfaceNames.hostSide(namespaceID: target.namespaceID, network: network.name)
+            if try netlink.link(named: hostName) != nil {
+                throw SwnetError("host interface \(hostName) already exists")
+            }
+            let container = try NetlinkHandle(namespace: target.namespace)
+            let containerName = try containerInterfaceName(request.containerInterface, in: container, target: target)
+            let address = try lease(request.address, network: network, pool: pool, owner: target.namespaceID, rollback: rollback)
+
+            var attachment = Attachment(
+                network: network.name, namespaceID: target.namespaceID, target: target.label,
+                namespacePath: target.path, hostInterface: hostName, containerInterface: containerName, mac: nil,
+                address: address, gateway: request.gateway ?? network.gateway, mtu: 0, phase: .pending,
+                created: Int64(time(nil)))
+            try store.save(attachment)
+            rollback.onFailure { [store] in try? store.removeAttachment(network: network.name, namespaceID: target.namespaceID) }
+
+            let bridge = try ensureBridge(for: network, rollback: rollback)
+            attachment.mtu = request.mtu ?? network.mtu ?? bridge.mtu
+            try createVethPair(attachment, bridge: bridge, request: request, target: target, rollback: rollback)
+
+            guard let inside = try container.link(named: containerName) else {
+                throw SwnetError("interface \(containerName) vanished from \(target.label)")
+            }
+            attachment.mac = inside.mac?.description
+            let defaultRoute = try configureInside(container, interface: inside, address: address,
+                                                   request: request, network: network, target: target)
+            announce(address.address, mac: inside.mac, interfaceIndex: inside.index, namespace: target.namespace)
+
+            attachment.phase = .active
+            try store.save(attachment)
+            return AttachResult(attachment: attachment, bridge: network.bridge, createdNetwork: created, defaultRoute: defaultRoute)
+        }
+    }
+
+    /// NETWORK may be a swnet network, the bridge of one, an existing Linux bridge swnet did not
+    /// create (adopted as it is), or a new name: then, as pipework does, swnet creates the
+    /// bridge and a network whose subnet comes from IP/LEN.
+    private func networkForAttach(_ request: AttachRequest, rollback: Rollback) throws -> (NetworkDefinition, created: Bool) {
+        if let network = try store.network(named: request.network) { return (network, false) }
+        if let network = try store.networks().first(where: { $0.bridge == request.network }) { return (network, false) }
+        try Self.validateNetworkName(request.network)
+        guard let address = request.address else {
+            throw SwnetError("network \(request.network) does not exist; give IP/LEN to create it, or run swnet network create")
+        }
+        let existing = try hostNetlink().link(named: request.network)
+        if let existing, existing.kind != "bridge" {
+            throw SwnetError("interface \(request.network) exists and is not a bridge")
+        }
+        if existing == nil { try InterfaceNames.validate(request.network, role: "bridge") }
+        let subnet = address.network
+        for other in try store.networks() where other.subnet.overlaps(subnet) {
+            throw SwnetError("subnet \(subnet) overlaps network \(other.name) (\(other.subnet))")
+        }
+        let adopted = existing != nil
+        let gateway = request.gateway ?? (adopted ? nil : AddressPool.defaultGateway(for: subnet))
+        let network = NetworkDefinition(name: request.network, subnet: subnet, gateway: gateway, bridge: request.network,
+                                        mtu: nil, managesBridge: !adopted, created: Int64(time(nil)))
+        try store.save(network)
+        rollback.onFailure { [store] in try? store.removeNetwork(named: network.name) }
+        return (network, true)
+    }
+
+    private func check(_ address: InterfaceAddress, fits network: NetworkDefinition, pool: AddressPool) throws {
+        guard address.network == network.subnet else {
+            throw SwnetError("\(address) does not match subnet \(network.subnet) of network \(network.name)")
+        }
+        do { try pool.validate(requested: address.address) } catch { throw SwnetError("\(error)") }
+    }
+
+    /// One attachment per namespace and network. A record whose host link is gone belongs to a
+    /// namespace that died (its inode was reused): it is cleared instead of blocking the attach.
+    private func clearStaleAttachment(network: String, namespaceID: String, target: ResolvedTarget) throws {
+        guard let existing = try store.attachment(network: network, namespaceID: namespaceID) else { return }
+        if existing.phase == .active, try hostNetlink().link(named: existing.hostInterface) != nil {
+            throw SwnetError("\(target.label) is already attached to network \(network) (\(existing.containerInterface), \(existing.address))")
+        }
+        try release(existing)
+    }
+
+    private func containerInterfaceName(_ requested: String?, in container: NetlinkHandle, target: ResolvedTarget) throws -> String {
+        if let requested {
+            if try container.link(named: requested) != nil {
+                throw SwnetError("interface \(requested) already exists in \(target.label)")
+            }
+            return requested
+        }
+        for number in 0..<1000 where try container.link(named: "eth\(number)") == nil {
+            return "eth\(number)"
+        }
+        throw SwnetError("no free ethN interface name in \(target.label)")
+    }
+
+    /// Claims the requested address, or the next free one after the allocation cursor.
+    private func lease(_ requested: InterfaceAddress?, network: NetworkDefinition, pool: AddressPool,
+                       owner: String, rollback: Rollback) throws -> InterfaceAddress {
+        let chosen: IPAddress
+        if let requested {
+            guard try store.claimLease(network: network.name, address: requested.address, owner: owner) else {
+                throw SwnetError("\(requested.address) is already in use on network \(network.name)")
+            }
+            chosen = requested.address
+        } else {
+            let cursor = try store.allocationCursor(network: network.name)
+            guard let free = try pool.candidates(after: cursor).first(where: {
+                try store.claimLease(network: network.name, address: $0, owner: owner)
+            }) else {
+                throw SwnetError("no free address left in subnet \(network.subnet) of network \(network.name)")
+            }
+            try store.setAllocationCursor(network: network.name, free)
+            chosen = free
+        }
+        rollback.onFailure { [store] in try? store.releaseLease(network: network.name, address: chosen) }
+        return InterfaceAddress(address: chosen, prefixLength: network.subnet.prefixLength)!
+    }
+
+    /// One netlink request makes both ends: the host side enslaved to the bridge and up, the
+    /// peer created directly inside the container's namespace, named, addressed by MAC and up.
+    private func createVethPair(_ attachment: Attachment, bridge: Link, request: AttachRequest,
+                                target: ResolvedTarget, rollback: Rollback) throws {
+        var peer = VethPeer(name: attachment.containerInterface)
+        peer.namespace = target.namespace
+        peer.mtu = attachment.mtu
+        peer.up = true
+        switch request.mac {
+        case .fixed(let mac): peer.mac = mac
+        case .derived(let seed): peer.mac = InterfaceNames.stableMAC(seed: seed)
+        case nil: break
+        }
+        var spec = LinkSpec(name: attachment.hostInterface, kind: .veth(peer: peer))
+        spec.mtu = attachment.mtu
+        spec.masterIndex = bridge.index
+        spec.up = true
+        let netlink = try hostNetlink()
+        do { try netlink.addLink(spec) } catch {
+            throw SwnetError.during("create veth \(attachment.hostInterface) for \(target.label)", error)
+        }
+        // Deleting one end removes both.
+        rollback.onFailure { try? netlink.deleteLink(named: attachment.hostInterface) }
+    }
+
+    /// Up, address and default route go to the container in one batch: one round trip.
+    /// `@GATEWAY` replaces the container's default route; otherwise the network's gateway
+    /// becomes the default route unless the container already has one.
+    private func configureInside(_ container: NetlinkHandle, interface: Link, address: InterfaceAddress,
+                                 request: AttachRequest, network: NetworkDefinition, target: ResolvedTarget) throws -> IPAddress? {
+        var batch = NetlinkBatch()
+        batch.setLink(index: interface.index, LinkChanges(up: true))
+        batch.addAddress(address, interfaceIndex: interface.index, noDAD: address.family == .v6)
+        let gateway = request.gateway ?? network.gateway
+        if let gateway {
+            let route = Route.defaultRoute(via: gateway, outputInterface: interface.index)
+            if request.gateway != nil { batch.replaceRoute(route) } else { batch.addRoute(route) }
+        }
+        do {
+            try container.execute(batch)
+            return gateway
+        } catch where error.isExists && gateway != nil {
+            // Only the route can exist already on a new interface: the container has its own default route.
+            return nil
+        } catch {
+            throw SwnetError.during("configure \(interface.name) in \(target.label)", error)
+        }
+    }
+
+    /// One gratuitous ARP so neighbours update at once; pipework's arping waits a second for
+    /// replies that never come. Best effort: the address works without it.
+    private func announce(_ address: IPAddress, mac: MACAddress?, interfaceIndex: Int32, namespace: NetworkNamespace) {
+        guard case .v4(let ipv4) = address, let mac else { return }
+        let fd = swnet_arp_socket_in_netns(namespace.fd)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        _ = swnet_send_gratuitous_arp(fd, interfaceIndex, mac.bytes, ipv4.bytes)
+    }
+
+    /// Forgets an attachment: its lease and its record (the caller removes its link).
+    func release(_ attachment: Attachment) throws {
+        if try store.leaseOwner(network: attachment.network, address: attachment.address.address) == attachment.namespaceID {
+            try store.releaseLease(network: attachment.network, address: attachment.address.address)
+        }
+        try store.removeAttachment(network: attachment.network, namespaceID: attachment.namespaceID)
+    }
+}

@@ -1,0 +1,46 @@
+import Netlink
+
+/// What `swnet detach TARGET [NETWORK] [-i IFNAME]` asks for.
+public struct DetachRequest: Sendable {
+    public var target: String
+    public var network: String?
+    public var containerInterface: String?
+
+    public init(target: String, network: String? = nil, containerInterface: String? = nil) {
+        self.target = target
+        self.network = network
+        self.containerInterface = containerInterface
+    }
+}
+
+extension Swnet {
+    /// Removes the target's veth pairs (from NETWORK, or from every network) and releases
+    /// their addresses. Returns what was detached.
+    @discardableResult
+    public func detach(_ request: DetachRequest) throws -> [Attachment] {
+        if let name = request.containerInterface { try InterfaceNames.validate(name, role: "container interface") }
+        try requireNetworkPrivileges(for: "detach")
+        let target = try resolver.resolve(request.target)
+
+        let lock = try store.lock(.exclusive)
+        defer { withExtendedLifetime(lock) {} }
+        let networks: [String]
+        if let name = request.network {
+            let network = try store.network(named: name) ?? store.networks().first { $0.bridge == name }
+            guard let network else { throw SwnetError("no network named \(name)") }
+            networks = [network.name]
+        } else {
+            networks = try store.networkNames()
+        }
+        let found = try networks.compactMap { try store.attachment(network: $0, namespaceID: target.namespaceID) }
+            .filter { request.containerInterface == nil || $0.containerInterface == request.containerInterface }
+        guard !found.isEmpty else {
+            let scope = request.network.map { "network \($0)" } ?? "any network"
+            let interface = request.containerInterface.map { " with interface \($0)" } ?? ""
+            throw SwnetError("\(target.label) is not attached to \(scope)\(interface)")
+        }
+        try deleteLinks(named: found.map(\.hostInterface))
+        for attachment in found { try release(attachment) }
+        return found
+    }
+}

@@ -1,0 +1,49 @@
+import IPAM
+import JSON
+
+/// A network as the user defined it. Persists across reboots (under the lib directory);
+/// its bridge is recreated on demand when the machine comes back without it.
+public struct NetworkDefinition: Sendable, Equatable {
+    public var name: String
+    public var subnet: IPNetwork
+    public var gateway: IPAddress?
+    public var bridge: String
+    public var mtu: UInt32?
+    /// False for an existing Linux bridge swnet adopted: swnet then never creates, addresses
+    /// or deletes it.
+    public var managesBridge: Bool
+    public var created: Int64
+
+    public var pool: AddressPool {
+        get throws { try AddressPool(subnet: subnet, gateway: gateway) }
+    }
+}
+
+extension NetworkDefinition: JSONRepresentable {
+    public var json: JSON {
+        var object: [String: JSON] = [
+            "name": .string(name),
+            "subnet": .string(subnet.description),
+            "bridge": .string(bridge),
+            "managesBridge": .bool(managesBridge),
+            "created": .int(created),
+        ]
+        object["gateway"] = gateway.map { .string($0.description) } ?? .null
+        object["mtu"] = mtu.map { .int(Int64($0)) } ?? .null
+        return .object(object)
+    }
+
+    init(json: JSON) throws(SwnetError) {
+        guard let name = json["name"]?.string,
+              let subnet = json["subnet"]?.string.flatMap(IPNetwork.init),
+              let bridge = json["bridge"]?.string
+        else { throw SwnetError("network definition is damaged") }
+        self.name = name
+        self.subnet = subnet
+        self.bridge = bridge
+        gateway = json["gateway"]?.string.flatMap(IPAddress.init)
+        mtu = json["mtu"]?.int.map { UInt32(clamping: $0) }
+        managesBridge = json["managesBridge"]?.bool ?? true
+        created = json["created"]?.int ?? 0
+    }
+}

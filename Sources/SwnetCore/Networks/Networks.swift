@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPAM
+import JSON
+import Netlink
+
+/// What `swnet network create` asks for.
+public struct NetworkRequest: Sendable {
+    public var name: String
+    public var subnet: IPNetwork
+    public var gateway: IPAddress?
+    public var bridge: String?
+    public var mtu: UInt32?
+
+    public init(name: String, subnet: IPNetwork, gateway: IPAddress? = nil, bridge: String? = nil, mtu: UInt32? = nil) {
+        self.name = name
+        self.subnet = subnet
+        self.gateway = gateway
+        self.bridge = bridge
+        self.mtu = mtu
+    }
+}
+
+/// A network with what the state and the kernel say about it now.
+public struct NetworkStatus: Sendable, JSONRepresentable {
+    public var definition: NetworkDefinition
+    public var attachments: [Attachment]
+    /// nil when the bridge is missing (e.g. after a reboot, until the next attach recreates it).
+    public var bridgeIndex: Int32?
+
+    public var json: JSON {
+        guard case .object(var object) = definition.json else { return definition.json }
+        object["attachments"] = .array(attachments.map(\.json))
+        object["bridgePresent"] = .bool(bridgeIndex != nil)
+        return .object(object)
+    }
+}
+
+extension Swnet {
+    public static func validateNetworkName(_ name: String) throws(SwnetError) {
+        let allowed = name.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+        }
+        guard !name.isEmpty, name.utf8.count <= 64, allowed, name.first != ".", name.first != "-" else {
+            throw SwnetError("invalid network name '\(name)': use up to 64 letters, digits, '-', '_' or '.', not starting with '.' or '-'")
+        }
+    }
+
+    static func validateMTU(_ mtu: UInt32?) throws(SwnetError) {
+        if let mtu, !(68...65535).contains(mtu) { throw SwnetError("invalid MTU \(mtu): must be between 68 and 65535") }
+    }
+
+    /// The bridge's name for a network: the network's own name when the kernel accepts it.
+    static func defaultBridgeName(for network: String) -> String {
+        InterfaceNames.isValid(network) ? network : "swbr" + String(StableHash.fnv1a(network) & 0xffff_ffff, radix: 16).leftPadded(to: 8)
+    }
+
+    @discardableResult
+    public func createNetwork(_ request: NetworkRequest) throws -> NetworkDefinition {
+        try Self.validateNetworkName(request.name)
+        try Self.validateMTU(request.mtu)
+        let bridge = request.bridge ?? Self.defaultBridgeName(for: request.name)
+        try InterfaceNames.validate(bridge, role: "bridge")
+        let gateway = request.gateway ?? AddressPool.defaultGateway(for: request.subnet)
+        do { _ = try AddressPool(subnet: request.subnet, gateway: gateway) } catch { throw SwnetError("\(error)") }
+        try requireNetworkPrivileges(for: "network create")
+
+        let lock = try store.lock(.exclusive)
+        defer { withExtendedLifetime(lock) {} }
+        try checkNetworkIsNew(name: request.name, bridge: bridge, subnet: request.subnet)
+        let netlink = try hostNetlink()
+        if try netlink.link(named: bridge) != nil {
+            throw SwnetError("interface \(bridge) already exists; choose another name with --bridge")
+        }
+        let network = NetworkDefinition(name: request.name, subnet: request.subnet, gateway: gateway, bridge: bridge,
+                                        mtu: request.mtu, managesBridge: true, created: Int64(time(nil)))
+        try Rollback().run { rollback in
+            // The definition goes first: a crash after it leaves a network whose bridge the next
+            // attach recreates, never a bridge nobody knows about.
+            try store.save(network)
+            rollback.onFailure { [store] in try? store.removeNetwork(named: network.name) }
+            _ = try createBridge(for: network, rollback: rollback)
+        }
+        return network
+    }
+
+    private func checkNetworkIsNew(name: String, bridge: String, subnet: IPNetwork) throws {
+        if try store.network(named: name) != nil { throw SwnetError("network \(name) already exists") }
+        for other in try store.networks() {
+            if other.bridge == bridge { throw SwnetError("bridge \(bridge) already belongs to network \(other.name)") }
+            if other.subnet.overlaps(subnet) {
+                throw SwnetError("subnet \(subnet) overlaps network \(other.name) (\(other.subnet))")
+            }
+        }
+    }
+
+    /// Makes the bridge of a network swnet manages: fixed MAC (a bridge otherwise takes the
+    /// lowest port MAC, and the gateway's MAC would change under the containers), up, with
+    /// the gateway address.
+    func createBridge(for network: NetworkDefinition, rollback: Rollback) throws -> Link {
+        let netlink = try hostNetlink()
+        var spec = LinkSpec(name: network.bridge, kind: .bridge())
+        spec.mtu = network.mtu
+        spec.mac = InterfaceNames.stableMAC(seed: "bridge/\(network.name)")
+        spec.up = true
+        do { try netlink.addLink(spec) } catch { throw SwnetError.during("create bridge \(network.bridge)", error) }
+        rollback.onFailure { try? netlink.deleteLink(named: network.bridge) }
+        guard let bridge = try netlink.link(named: network.bridge) else {
+            throw SwnetError("bridge \(network.bridge) vanished right after it was created")
+        }
+        if let gateway = network.gateway {
+            let address = InterfaceAddress(address: gateway, prefixLength: network.subnet.prefixLength)!
+            do { try netlink.addAddress(address, interfaceIndex: bridge.index, noDAD: true) } catch {
+                throw SwnetError.during("add gateway \(address) to \(network.bridge)", error)
+            }
+        }
+        return bridge
+    }
+
+    /// The network's bridge, recreated when swnet manages it and it is gone (after a reboot).
+    func ensureBridge(for network: NetworkDefinition, rollback: Rollback) throws -> Link {
+        let netlink = try hostNetlink()
+        if let bridge = try netlink.link(named: network.bridge) {
+            guard bridge.kind == "bridge" else {
+                throw SwnetError("interface \(network.bridge) of network \(network.name) is not a bridge")
+            }
+            return bridge
+        }
+        guard network.managesBridge else {
+            throw SwnetError("bridge \(network.bridge) of network \(network.name) does not exist")
+        }
+        return try createBridge(for: network, rollback: rollback)
+    }
+
+    public func listNetworks() throws -> [NetworkStatus] {
+        let lock = try store.lock(.shared)
+        defer { withExtendedLifetime(lock) {} }
+        return try store.networks().map { try status(of: $0) }
+    }
+
+    public func inspectNetwork(_ name: String) throws -> NetworkStatus {
+        let lock = try store.lock(.shared)
+        defer { withExtendedLifetime(lock) {} }
+        guard let network = try store.network(named: name) else { throw SwnetError("no network named \(name)") }
+        return try status(of: network)
+    }
+
+    private func status(of network: NetworkDefinition) throws -> NetworkStatus {
+        let bridge = try? hostNetlink().link(named: network.bridge)
+        return NetworkStatus(definition: network, attachments: try store.attachments(network: network.name),
+                             bridgeIndex: bridge?.index)
+    }
+
+    /// Removes networks. All names are checked before anything changes; with `force`, their
+    /// attachments go too, their links deleted in one kernel request.
+    public func removeNetworks(_ names: [String], force: Bool) throws {
+        try requireNetworkPrivileges(for: "network rm")
+        let lock = try store.lock(.exclusive)
+        defer { withExtendedLifetime(lock) {} }
+        var networks: [NetworkDefinition] = []
+        for name in names {
+            guard let network = try store.network(named: name) else { throw SwnetError("no network named \(name)") }
+            let count = try store.attachmentCount(network: name)
+            if count > 0 && !force {
+                throw SwnetError("network \(name) has \(count) attachment\(count == 1 ? "" : "s"); detach them or use --force")
+            }
+            networks.append(network)
+        }
+        var links: [String] = []
+        for network in networks {
+            links += try store.attachments(network: network.name).map(\.hostInterface)
+            if network.managesBridge { links.append(network.bridge) }
+        }
+        try deleteLinks(named: links)
+        for network in networks { try store.removeNetwork(named: network.name) }
+    }
+}

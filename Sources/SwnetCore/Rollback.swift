@@ -1,0 +1,17 @@
+/// Undo steps for an operation that changes several things: each step registers how to
+/// reverse itself, and a failure runs them newest first so nothing half-made is left.
+final class Rollback {
+    private var undoSteps: [() -> Void] = []
+
+    func onFailure(_ undo: @escaping () -> Void) { undoSteps.append(undo) }
+
+    /// Runs `body`; if it throws, undoes every registered step and rethrows.
+    func run<T>(_ body: (Rollback) throws -> T) throws -> T {
+        do {
+            return try body(self)
+        } catch {
+            for undo in undoSteps.reversed() { undo() }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Netlink
+
+/// The entry point for scripting swnet from Swift: every verb of the CLI is a method here.
+/// One instance works on one state location and one "host" network namespace (the current
+/// one unless given, which is how tests run everything inside throwaway namespaces).
+public final class Swnet {
+    public let location: StateLocation
+    public let resolver: TargetResolver
+    let store: StateStore
+    private let hostNamespace: NetworkNamespace?
+    private var cachedHostHandle: NetlinkHandle?
+
+    public init(location: StateLocation, hostNamespace: NetworkNamespace? = nil, resolver: TargetResolver = TargetResolver()) {
+        self.location = location
+        self.resolver = resolver
+        self.hostNamespace = hostNamespace
+        store = StateStore(location: location)
+    }
+
+    /// Netlink in the host namespace, opened on first use.
+    func hostNetlink() throws -> NetlinkHandle {
+        if let cachedHostHandle { return cachedHostHandle }
+        let handle = try hostNamespace.map { try NetlinkHandle(namespace: $0) } ?? NetlinkHandle()
+        cachedHostHandle = handle
+        return handle
+    }
+
+    /// Privileges every verb that changes the kernel needs: netlink writes, and entering
+    /// other namespaces.
+    func requireNetworkPrivileges(for action: String) throws {
+        try Capabilities.require([.netAdmin, .sysAdmin], for: action)
+    }
+}

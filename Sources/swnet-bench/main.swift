@@ -1,0 +1,156 @@
+// swnet-bench: drives SwnetCore and Netlink in one process for scripts/bench.sh, so that the
+// figures show what swnet's own work costs once process start-up is taken out. Not installed.
+//
+// Every timed operation prints one line `OPERATION INDEX MICROSECONDS` on stdout; the script
+// computes medians and means from those lines. Progress and errors go to stderr.
+//
+//   swnet-bench attach --root DIR --network NAME --subnet CIDR --targets PREFIX --count N
+//                      [--detach K] [--remove]
+//       Creates NAME (untimed), attaches targets PREFIX1 ... PREFIXN in order (`attach i µs`),
+//       then detaches the first K of them one by one (`detach i µs`), then, with --remove,
+//       removes the network with force: the remaining attachments and the bridge in one
+//       kernel request (`remove LINKS µs`, LINKS = veths + bridge deleted).
+//   swnet-bench delete-links NAME...
+//       Deletes each named link with one RTM_DELLINK, timing only that request
+//       (`dellink i µs`); the index lookup happens before the clock starts.
+//   swnet-bench packet-close --count N
+//       Opens an AF_PACKET socket (as swnet's gratuitous ARP does) and times its close()
+//       (`packetclose i µs`): the kernel waits for an RCU grace period there.
+//   swnet-bench noop
+//       Does nothing: process start of a binary that links SwnetCore.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPAM
+import Netlink
+import SwnetCore
+
+func now() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+}
+
+func micros(since start: Int64) -> String {
+    let nanos = now() - start
+    let whole = nanos / 1000
+    let fraction = (nanos % 1000) / 10
+    return "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
+}
+
+/// Progress and errors go to file descriptor 2 directly (Glibc's `stderr` is a mutable global).
+func printError(_ message: String) {
+    var line = message + "\n"
+    line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+}
+
+func fail(_ message: String) -> Never {
+    printError("swnet-bench: \(message)")
+    exit(1)
+}
+
+/// `--name value` options and bare flags, in any order after the mode.
+struct Options {
+    var values: [String: String] = [:]
+    var flags: Set<String> = []
+
+    init(_ arguments: ArraySlice<String>, flags known: Set<String>) {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            guard argument.hasPrefix("--") else { fail("unexpected argument \(argument)") }
+            let name = String(argument.dropFirst(2))
+            if known.contains(name) {
+                flags.insert(name)
+            } else {
+                guard let value = rest.popFirst() else { fail("\(argument) needs a value") }
+                values[name] = value
+            }
+        }
+    }
+
+    func required(_ name: String) -> String {
+        guard let value = values[name] else { fail("missing --\(name)") }
+        return value
+    }
+
+    func integer(_ name: String, default fallback: Int? = nil) -> Int {
+        guard let text = values[name] else {
+            guard let fallback else { fail("missing --\(name)") }
+            return fallback
+        }
+        guard let value = Int(text), value >= 0 else { fail("--\(name) needs a number, not \(text)") }
+        return value
+    }
+}
+
+func runAttach(_ options: Options) throws {
+    let root = options.required("root")
+    let network = options.required("network")
+    guard let subnet = IPNetwork(options.required("subnet")) else { fail("invalid --subnet") }
+    let prefix = options.required("targets")
+    let count = options.integer("count")
+    let detachCount = min(options.integer("detach", default: 0), count)
+
+    let swnet = Swnet(location: StateLocation.resolve(root: root))
+    try swnet.createNetwork(NetworkRequest(name: network, subnet: subnet))
+
+    let progressEvery = max(count / 10, 1)
+    for index in stride(from: 1, through: count, by: 1) {
+        let request = AttachRequest(target: "\(prefix)\(index)", network: network)
+        let start = now()
+        try swnet.attach(request)
+        print("attach \(index) \(micros(since: start))")
+        if index % progressEvery == 0 { printError("bench:   library: \(index)/\(count) attached") }
+    }
+    for index in stride(from: 1, through: detachCount, by: 1) {
+        let request = DetachRequest(target: "\(prefix)\(index)", network: network)
+        let start = now()
+        try swnet.detach(request)
+        print("detach \(index) \(micros(since: start))")
+    }
+    if options.flags.contains("remove") {
+        // The remaining veths plus the bridge go in one request.
+        let links = count - detachCount + 1
+        let start = now()
+        try swnet.removeNetworks([network], force: true)
+        print("remove \(links) \(micros(since: start))")
+    }
+}
+
+func runDeleteLinks(_ names: ArraySlice<String>) throws {
+    let netlink = try NetlinkHandle()
+    for (offset, name) in names.enumerated() {
+        guard let link = try netlink.link(named: name) else { fail("no link named \(name)") }
+        let start = now()
+        try netlink.deleteLink(index: link.index)
+        print("dellink \(offset + 1) \(micros(since: start))")
+    }
+}
+
+func runPacketClose(_ options: Options) {
+    let count = options.integer("count")
+    for index in stride(from: 1, through: count, by: 1) {
+        let fd = socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue), Int32(UInt16(0x0806).bigEndian))  // ETH_P_ARP
+        guard fd >= 0 else { fail("socket(AF_PACKET): errno \(errno)") }
+        let start = now()
+        close(fd)
+        print("packetclose \(index) \(micros(since: start))")
+    }
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2 else {
+    fail("usage: swnet-bench attach --root DIR --network NAME --subnet CIDR --targets PREFIX --count N [--detach K] [--remove] | delete-links NAME... | packet-close --count N | noop")
+}
+do {
+    switch arguments[1] {
+    case "attach": try runAttach(Options(arguments.dropFirst(2), flags: ["remove"]))
+    case "delete-links": try runDeleteLinks(arguments.dropFirst(2))
+    case "packet-close": runPacketClose(Options(arguments.dropFirst(2), flags: []))
+    case "noop": break
+    default: fail("unknown mode \(arguments[1])")
+    }
+} catch {
+    fail("\(error)")
+}

@@ -1,0 +1,42 @@
+import Testing
+@testable import SwnetCore
+
+@Suite struct NamingTests {
+    @Test(arguments: ["eth0", "a", "fifteen-bytes-x", "br_0.1"])
+    func acceptsValidInterfaceNames(_ name: String) throws {
+        try InterfaceNames.validate(name, role: "interface")
+    }
+
+    @Test(arguments: ["", "sixteen-bytes-xx", "a/b", "a b", "a:b", ".", "..", "tab\there"])
+    func rejectsInvalidInterfaceNames(_ name: String) {
+        #expect(throws: SwnetError.self) { try InterfaceNames.validate(name, role: "interface") }
+    }
+
+    @Test func hostSideNamesAreDeterministicShortAndDistinct() {
+        let name = InterfaceNames.hostSide(namespaceID: "4-4026532281", network: "br0")
+        #expect(name == InterfaceNames.hostSide(namespaceID: "4-4026532281", network: "br0"))
+        #expect(name != InterfaceNames.hostSide(namespaceID: "4-4026532282", network: "br0"))
+        #expect(name != InterfaceNames.hostSide(namespaceID: "4-4026532281", network: "br1"))
+        #expect(name.utf8.count <= InterfaceNames.maximumLength)
+    }
+
+    @Test func stableMACsAreLocallyAdministeredUnicastAndStable() {
+        let mac = InterfaceNames.stableMAC(seed: "web-1")
+        #expect(mac == InterfaceNames.stableMAC(seed: "web-1"))
+        #expect(mac != InterfaceNames.stableMAC(seed: "web-2"))
+        #expect(mac.bytes[0] == 0x02)
+    }
+
+    @Test func networkNames() {
+        #expect(throws: Never.self) { try Swnet.validateNetworkName("net-1.a_b") }
+        for bad in ["", "-x", ".x", "a/b", "a b", String(repeating: "n", count: 65)] {
+            #expect(throws: SwnetError.self) { try Swnet.validateNetworkName(bad) }
+        }
+        #expect(Swnet.defaultBridgeName(for: "short") == "short")
+        #expect(Swnet.defaultBridgeName(for: "a-network-with-a-long-name").utf8.count <= 15)
+    }
+
+    @Test func stateLocationFollowsRoot() {
+        #expect(StateLocation.resolve(root: "/tmp/x") == StateLocation(lib: "/tmp/x/lib", run: "/tmp/x/run"))
+    }
+}

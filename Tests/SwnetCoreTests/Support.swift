@@ -1,0 +1,44 @@
+import Foundation
+import Netlink
+@testable import SwnetCore
+
+let hasNetAdmin = getuid() == 0
+
+/// A throwaway "host" namespace and state root: swnet runs against them as if they were the
+/// machine's, so tests never touch the real namespace and can run in parallel.
+final class Sandbox {
+    let host: NetworkNamespace
+    let root: String
+    let swnet: Swnet
+    private var containers: [NetworkNamespace] = []
+
+    init() throws {
+        host = try NetworkNamespace.create()
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("swnet-core-\(UUID().uuidString)").path
+        swnet = Swnet(location: StateLocation.resolve(root: root), hostNamespace: host)
+        let netlink = try NetlinkHandle(namespace: host)
+        if let loopback = try netlink.link(named: "lo") { try netlink.setLink(index: loopback.index, LinkChanges(up: true)) }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    /// A fresh namespace standing in for a container, and the path that names it.
+    func container() throws -> (namespace: NetworkNamespace, path: String) {
+        let namespace = try NetworkNamespace.create()
+        containers.append(namespace)
+        return (namespace, "/proc/\(getpid())/fd/\(namespace.fd)")
+    }
+
+    func hostNetlink() throws -> NetlinkHandle { try NetlinkHandle(namespace: host) }
+
+    /// Every file under the state root with its contents, to prove a failure changed nothing.
+    func stateSnapshot() -> [String: Data] {
+        var files: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        while let path = enumerator?.nextObject() as? String {
+            guard !path.hasSuffix("lock"), let data = FileManager.default.contents(atPath: "\(root)/\(path)") else { continue }
+            files[path] = data
+        }
+        return files
+    }
+}

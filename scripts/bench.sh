@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# Benchmarks swnet attach/detach against the CNI reference plugins (bridge + host-local) and
+# plain iproute2, plus the kernel's own cost of deleting a bridged veth, all in one run inside a
+# throwaway network and mount namespace. See docs/benchmarks.md for what each row means.
+#
+# Usage: sudo [N=100] [SCALE=1000] [CNI_SCALE=1000] scripts/bench.sh
+#   N          sequential operations per tool for the attach/detach medians
+#   SCALE      sequential swnet attaches on one /16 network for the scaling rows (CLI and library)
+#   CNI_SCALE  the same for CNI ADD (0 skips it)
+#   SWNET, SWNET_BENCH  prebuilt binaries to use instead of building them
+# Progress goes to stderr, the markdown table to stdout.
+set -Eeuo pipefail
+export LC_ALL=C
+
+# ---------------------------------------------------------------------------------------------
+# Outside: check, install, build, then run the rest in a private network and mount namespace.
+# ---------------------------------------------------------------------------------------------
+if [[ ${1:-} != --inside ]]; then
+    cd "$(dirname "$0")/.."
+    ((EUID == 0)) || { echo "bench: run as root (sudo scripts/bench.sh)" >&2; exit 1; }
+    N=${N:-100} SCALE=${SCALE:-1000} CNI_SCALE=${CNI_SCALE:-$SCALE}
+    for knob in N SCALE CNI_SCALE; do
+        [[ ${!knob} =~ ^[0-9]+$ ]] || { echo "bench: $knob must be a number" >&2; exit 1; }
+    done
+    ((N >= 10 && SCALE >= 20)) || { echo "bench: need N >= 10 and SCALE >= 20" >&2; exit 1; }
+    scripts/setup.sh containernetworking-plugins hyperfine iproute2 >&2
+    for plugin in bridge host-local; do
+        [[ -x /usr/lib/cni/$plugin ]] || { echo "bench: /usr/lib/cni/$plugin is missing" >&2; exit 1; }
+    done
+    if [[ -z ${SWNET:-} ]]; then
+        echo "bench: building swnet (scripts/build.sh)" >&2
+        SWNET=$(scripts/build.sh)
+    fi
+    if [[ -z ${SWNET_BENCH:-} ]]; then
+        echo "bench: building swnet-bench" >&2
+        swift build -c release --static-swift-stdlib --product swnet-bench >&2
+        SWNET_BENCH="$(swift build -c release --static-swift-stdlib --show-bin-path)/swnet-bench"
+    fi
+    [[ -x $SWNET && -x $SWNET_BENCH ]] || { echo "bench: missing binaries: $SWNET $SWNET_BENCH" >&2; exit 1; }
+
+    real_links() { ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort; }
+    links_before=$(real_links)
+    netns_before=$(ls -A /run/netns 2>/dev/null || true)
+    work=$(mktemp -d /tmp/swnet-bench.XXXXXX)
+    trap 'rm -rf "$work"' EXIT
+    export N SCALE CNI_SCALE SWNET SWNET_BENCH BENCH_WORK=$work
+    status=0
+    unshare --net --mount --propagation private -- bash "$PWD/scripts/bench.sh" --inside || status=$?
+
+    # The machine's own namespace must look exactly as before.
+    if [[ $(real_links) != "$links_before" || $(ls -A /run/netns 2>/dev/null || true) != "$netns_before" ]]; then
+        echo "bench: WARNING: the real network namespace changed during the run:" >&2
+        diff <(echo "$links_before") <(real_links) >&2 || true
+        status=1
+    else
+        echo "bench: real network namespace unchanged ($(real_links | tr '\n' ' '))" >&2
+    fi
+    exit "$status"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Inside the throwaway namespace: /run is a private tmpfs, so `ip netns` names and all links
+# vanish with it whatever happens. State goes under $BENCH_WORK (removed by the outer trap).
+# ---------------------------------------------------------------------------------------------
+mount -t tmpfs -o mode=755 swnet-bench-run /run
+ip link set lo up
+work=$BENCH_WORK
+mkdir -p "$work/t"
+export SWNET_ROOT=$work/swnet
+log() { echo "bench: $*" >&2; }
+trap 'log "failed at line $LINENO (exit $?); everything made here goes with the namespace"' ERR
+
+# clock FILE COMMAND...: runs COMMAND once, appends its wall time in µs to FILE.
+# Bash's $EPOCHREALTIME around the single call, as in docs/benchmarks.md.
+clock() {
+    local file=$1; shift
+    local t0=$EPOCHREALTIME
+    "$@" >/dev/null
+    local t1=$EPOCHREALTIME
+    echo $((10#${t1/./} - 10#${t0/./})) >>"$file"
+}
+
+# stats FILE [FIRST LAST]: "median p90 mean first10 last10 count", in ms, from µs values.
+stats() {
+    sort -n "$1" | awk -v f="$1" '
+        { v[NR] = $1; s += $1 }
+        END {
+            if (NR == 0) { print "- - - - - 0"; exit }
+            med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+            p90 = v[int(0.9 * (NR - 1)) + 1]
+            while ((getline line < f) > 0) { n++; o[n] = line }
+            k = (n >= 10) ? 10 : n
+            for (i = 1; i <= k; i++) { a += o[i]; b += o[n - k + i] }
+            printf "%.2f %.2f %.2f %.2f %.2f %d\n", med / 1000, p90 / 1000, s / NR / 1000, a / k / 1000, b / k / 1000, NR
+        }'
+}
+field() { stats "$1" | awk -v i="$2" '{print $i}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t) ? "met" : "**missed**" }'; }
+
+# The library driver prints "OPERATION INDEX µs" lines; split them into files per operation.
+split_library() {
+    awk -v dir="$2" '{ printf "%d\n", $3 + 0.5 >> (dir "/lib-" $1 ".us") }' "$1"
+}
+
+pool=$((4 * N > SCALE ? 4 * N : SCALE))
+((CNI_SCALE > pool)) && pool=$CNI_SCALE
+log "kernel $(uname -r), $(nproc) CPUs; $("$SWNET" --version 2>&1 | head -1); CNI plugins $(dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null || echo '?')"
+log "N=$N SCALE=$SCALE CNI_SCALE=$CNI_SCALE; creating $pool namespaces (untimed)"
+# Namespaces b1..bPOOL, created once before any timing. Every phase leaves the ones it used
+# empty again (only lo), so each attach goes into a namespace with nothing else in it.
+for ((i = 1; i <= pool; i++)); do
+    ip netns add "b$i"
+    ip -n "b$i" link set lo up
+done
+
+# --- what each tool does -------------------------------------------------------------------
+address() { echo "$1.$(($2 / 250)).$(($2 % 250 + 2))/16"; }   # PREFIX INDEX → a host address
+
+cni_conf() { # NAME BRIDGE SUBNET
+    cat >"$work/$1.conf" <<EOF
+{"cniVersion": "1.0.0", "name": "$1", "type": "bridge", "bridge": "$2",
+ "isGateway": true, "ipMasq": false, "hairpinMode": false,
+ "ipam": {"type": "host-local", "subnet": "$3", "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$work/cni-$1"}}
+EOF
+}
+cni() { # COMMAND CONF NAMESPACE
+    CNI_COMMAND=$1 CNI_CONTAINERID="bench-$3" CNI_NETNS="/run/netns/$3" CNI_IFNAME=eth0 \
+        CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <"$work/$2.conf"
+}
+
+# The way pipework-style scripts do it: 8 ip commands.
+ip8_attach() { # NAMESPACE HOSTIF ADDRESS
+    ip link add "$2" type veth peer name "p$2"
+    ip link set "p$2" netns "$1"
+    ip link set "$2" master ipbr8
+    ip link set "$2" up
+    ip -n "$1" link set "p$2" name eth0
+    ip -n "$1" addr add "$3" dev eth0
+    ip -n "$1" link set eth0 up
+    ip -n "$1" route add default via 10.66.0.1
+}
+# The fewest-processes variant: 3 ip commands (the peer is made inside the namespace).
+printf 'link set eth0 up\nroute add default via 10.67.0.1\n' >"$work/ip3.batch"
+ip3_attach() { # NAMESPACE HOSTIF ADDRESS
+    ip link add "$2" up master ipbr3 type veth peer name eth0 netns "$1"
+    ip -n "$1" addr add "$3" dev eth0
+    ip -n "$1" -batch "$work/ip3.batch"
+}
+bridge_with_gateway() { # NAME GATEWAY/LEN
+    ip link add "$1" type bridge
+    ip addr add "$2" dev "$1"
+    ip link set "$1" up
+}
+
+t=$work/t
+# --- 1. process start ------------------------------------------------------------------------
+log "process start: /bin/true, swnet --version, swnet-bench noop ($N each, interleaved)"
+for ((i = 1; i <= N; i++)); do
+    clock "$t/true.us" /bin/true
+    clock "$t/version.us" "$SWNET" --version
+    clock "$t/noop.us" "$SWNET_BENCH" noop
+done
+hyperfine_median() { # COMMAND → median ms by hyperfine (no shell)
+    hyperfine -N --style none --warmup 10 --runs "$N" --export-json "$work/hf.json" "$1" >/dev/null 2>&1 &&
+        python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' "$work/hf.json" ||
+        echo "-"
+}
+hf_true=$(hyperfine_median /bin/true)
+# What one AF_PACKET socket costs to close (swnet sends its gratuitous ARP through one).
+"$SWNET_BENCH" packet-close --count "$N" >"$work/packet.out"
+split_library "$work/packet.out" "$t"
+hf_version=$(hyperfine_median "$SWNET --version")
+
+# --- 2. attach and detach, N each, the tools interleaved --------------------------------------
+log "attach/detach: swnet, CNI bridge+host-local, 8 ip commands, 3 ip commands ($N rounds)"
+"$SWNET" network create bench --subnet 10.77.0.0/16 >/dev/null
+cni_conf benchcni cni0 10.88.0.0/16
+bridge_with_gateway ipbr8 10.66.0.1/16
+bridge_with_gateway ipbr3 10.67.0.1/16
+# Warm-up (untimed): one of each, so that no tool pays for a cold page cache or for creating
+# its bridge inside the timed region.
+"$SWNET" attach b1 bench >/dev/null && "$SWNET" detach b1 bench >/dev/null
+cni ADD benchcni b2 >/dev/null && cni DEL benchcni b2 >/dev/null
+ip8_attach b3 w8 "$(address 10.66 0)" && ip link del w8
+ip3_attach b4 w3 "$(address 10.67 0)" && ip link del w3
+for ((i = 1; i <= N; i++)); do
+    clock "$t/swnet-attach.us" "$SWNET" attach "b$i" bench
+    clock "$t/cni-add.us" cni ADD benchcni "b$((N + i))"
+    clock "$t/ip8-attach.us" ip8_attach "b$((2 * N + i))" "i8h$i" "$(address 10.66 "$i")"
+    clock "$t/ip3-attach.us" ip3_attach "b$((3 * N + i))" "i3h$i" "$(address 10.67 "$i")"
+    ((i % 25 == 0)) && log "  $i/$N attached with each tool"
+done
+# A sanity check that everybody did the same work: an address and a default route inside.
+for ns in b1 "b$((N + 1))" "b$((2 * N + 1))" "b$((3 * N + 1))"; do
+    ip -n "$ns" -4 -o addr show dev eth0 | grep -q inet || { log "no address in $ns"; exit 1; }
+    ip -n "$ns" route show default | grep -q via || { log "no default route in $ns"; exit 1; }
+done
+for ((i = 1; i <= N; i++)); do
+    clock "$t/swnet-detach.us" "$SWNET" detach "b$i" bench
+    clock "$t/cni-del.us" cni DEL benchcni "b$((N + i))"
+    clock "$t/ip-link-del.us" ip link del "i8h$i"
+    ((i % 25 == 0)) && log "  $i/$N detached with each tool"
+done
+# The kernel floor without any process start: one RTM_DELLINK per bridged veth, in one process.
+links=()
+for ((i = 1; i <= N; i++)); do links+=("i3h$i"); done
+"$SWNET_BENCH" delete-links "${links[@]}" >"$work/dellink.out"
+split_library "$work/dellink.out" "$t"
+"$SWNET" network rm bench >/dev/null
+ip link del ipbr8 && ip link del ipbr3 && ip link del cni0
+
+# --- 3. scaling through the CLI ---------------------------------------------------------------
+log "scaling: $SCALE sequential swnet attaches on one /16"
+"$SWNET" network create scale --subnet 10.78.0.0/16 >/dev/null
+for ((i = 1; i <= SCALE; i++)); do
+    clock "$t/swnet-scale.us" "$SWNET" attach "b$i" scale
+    ((i % (SCALE / 10 > 0 ? SCALE / 10 : 1) == 0)) && log "  $i/$SCALE"
+done
+((scale_links = SCALE + 1))
+log "swnet network rm --force scale ($SCALE veths + bridge)"
+clock "$t/swnet-rm-force.us" "$SWNET" network rm --force scale
+leftover=$(ip -o link show | grep -vc ': lo:' || true)
+((leftover == 0)) || { log "links left after network rm --force: $(ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ')"; }
+
+if ((CNI_SCALE > 0)); then
+    log "scaling: $CNI_SCALE sequential CNI ADDs on one /16 (then DEL each)"
+    cni_conf scalecni cni1 10.89.0.0/16
+    cni ADD scalecni "b$pool" >/dev/null && cni DEL scalecni "b$pool" >/dev/null   # warm-up
+    for ((i = 1; i <= CNI_SCALE; i++)); do
+        clock "$t/cni-scale.us" cni ADD scalecni "b$i"
+        ((i % (CNI_SCALE / 10 > 0 ? CNI_SCALE / 10 : 1) == 0)) && log "  $i/$CNI_SCALE"
+    done
+    for ((i = 1; i <= CNI_SCALE; i++)); do cni DEL scalecni "b$i" >/dev/null; done
+    ip link del cni1 2>/dev/null || true
+fi
+
+# --- 4. the library in one process ------------------------------------------------------------
+log "library: $SCALE attaches in one process, then $N detaches, then removeNetworks(force:) of the rest"
+"$SWNET_BENCH" attach --root "$work/library" --network lib --subnet 10.79.0.0/16 --targets /run/netns/b \
+    --count "$SCALE" --detach "$N" --remove >"$work/library.out"
+split_library "$work/library.out" "$t"
+lib_remove_links=$(awk '$1 == "remove" { print $2 }' "$work/library.out")
+lib_remove_us=$(awk '$1 == "remove" { print $3 }' "$work/library.out")
+
+# --- the table ---------------------------------------------------------------------------------
+row() { # LABEL FILE NOTE
+    read -r med p90 _ _ _ count < <(stats "$2")
+    echo "| $1 | $med | $p90 | $count | $3 |"
+}
+scale_row() { # LABEL FILE
+    read -r med _ mean first last count < <(stats "$2")
+    echo "| $1 | $count | $med | $first | $last | $(ratio "$last" "$first") |"
+}
+attach_ratio=$(ratio "$(field "$t/swnet-attach.us" 1)" "$(field "$t/cni-add.us" 1)")
+detach_ratio=$(ratio "$(field "$t/swnet-detach.us" 1)" "$(field "$t/ip-link-del.us" 1)")
+detach_ratio_nl=$(ratio "$(field "$t/swnet-detach.us" 1)" "$(field "$t/lib-dellink.us" 1)")
+lib_detach_ratio=$(ratio "$(field "$t/lib-detach.us" 1)" "$(field "$t/lib-dellink.us" 1)")
+scale_ratio=$(ratio "$(field "$t/swnet-scale.us" 5)" "$(field "$t/swnet-scale.us" 4)")
+lib_scale_ratio=$(ratio "$(field "$t/lib-attach.us" 5)" "$(field "$t/lib-attach.us" 4)")
+rm_ms=$(awk '{ printf "%.1f", $1 / 1000 }' "$t/swnet-rm-force.us")
+rm_each=$(awk -v n="$scale_links" '{ printf "%.2f", $1 / 1000 / n }' "$t/swnet-rm-force.us")
+lib_rm_ms=$(awk -v u="$lib_remove_us" 'BEGIN { printf "%.1f", u / 1000 }')
+lib_rm_each=$(awk -v u="$lib_remove_us" -v n="$lib_remove_links" 'BEGIN { printf "%.2f", u / 1000 / n }')
+
+scale_rows=$(scale_row 'swnet attach (CLI)' "$t/swnet-scale.us")
+((CNI_SCALE > 0)) && scale_rows+=$'\n'$(scale_row 'CNI bridge + host-local ADD' "$t/cni-scale.us")
+scale_rows+=$'\n'$(scale_row 'swnet attach (library, 1 process)' "$t/lib-attach.us")
+
+cat <<EOF
+## swnet benchmark — $(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs
+
+N=$N sequential operations per row unless noted; wall time of one call measured with bash's
+\$EPOCHREALTIME (process start included, except the library rows); milliseconds.
+
+| operation | median | p90 | ops | notes |
+|---|---|---|---|---|
+$(row '`/bin/true`' "$t/true.us" "process start floor (hyperfine -N: $hf_true)")
+$(row '`swnet --version`' "$t/version.us" "swnet's process start (hyperfine -N: $hf_version)")
+$(row '`swnet-bench noop`' "$t/noop.us" "start of a binary linking SwnetCore")
+$(row '**swnet attach** (CLI)' "$t/swnet-attach.us" 'veth, bridge port, address, default route, 1 gratuitous ARP')
+$(row 'CNI bridge + host-local ADD' "$t/cni-add.us" 'isGateway, default route, dataDir under a temp dir')
+$(row 'iproute2, 8 `ip` commands' "$t/ip8-attach.us" 'add veth, netns, master, up, rename, addr, up, route')
+$(row 'iproute2, 3 `ip` commands' "$t/ip3-attach.us" 'peer made in the netns; addr; -batch up + route')
+$(row 'swnet attach (library, 1 process)' "$t/lib-attach.us" "median of all $SCALE attaches of section 3")
+$(row '**swnet detach** (CLI)' "$t/swnet-detach.us" 'delete the pair, release the address')
+$(row 'CNI bridge + host-local DEL' "$t/cni-del.us" '')
+$(row '`ip link del` one bridged veth' "$t/ip-link-del.us" 'kernel floor for detach, with a process start')
+$(row 'one RTM_DELLINK (in-process)' "$t/lib-dellink.us" 'kernel floor without process start (swnet-bench delete-links)')
+$(row '`close()` of one AF_PACKET socket' "$t/lib-packetclose.us" 'kernel waits for RCU (packet_release); paid once per attach by a gratuitous ARP sent this way')
+$(row 'swnet detach (library, 1 process)' "$t/lib-detach.us" "first $N of the $SCALE library attaches")
+| \`swnet network rm --force\`, $SCALE attachments | $rm_ms | | 1 | $scale_links links in one request: $rm_each per link |
+| \`removeNetworks(force: true)\` (library) | $lib_rm_ms | | 1 | $lib_remove_links links in one request: $lib_rm_each per link |
+
+### Scaling: sequential attaches on one /16 network (mean of the first 10 vs the last 10)
+
+| what | attaches | median | first 10 | last 10 | last/first |
+|---|---|---|---|---|---|
+$scale_rows
+
+### Targets
+
+| ratio | value | target | |
+|---|---|---|---|
+| swnet attach / CNI ADD (medians) | $attach_ratio | ≤ 0.33 | $(verdict "$attach_ratio" 0.33) |
+| swnet detach / \`ip link del\` (medians) | $detach_ratio | ≤ 1.2 | $(verdict "$detach_ratio" 1.2) |
+| swnet attach last 10 / first 10 at $SCALE (CLI) | $scale_ratio | ≤ 1.15 | $(verdict "$scale_ratio" 1.15) |
+| swnet attach last 10 / first 10 at $SCALE (library) | $lib_scale_ratio | ≤ 1.15 | $(verdict "$lib_scale_ratio" 1.15) |
+| swnet detach (CLI) / one RTM_DELLINK | $detach_ratio_nl | (information) | |
+| swnet detach (library) / one RTM_DELLINK | $lib_detach_ratio | (information) | |
+EOF
+log "done"

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages swnet needs to build, test, demo and benchmark, when missing.
+# Usage: scripts/setup.sh [extra-package...]
+set -euo pipefail
+
+packages=(
+    pkg-config libmnl-dev libnftnl-dev libcap-dev   # the C libraries swnet binds
+    iproute2 util-linux libcap2-bin iputils-ping     # namespaces, capsh, ping for tests
+    python3 curl socat                               # real servers and clients for traffic tests
+    "$@"
+)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (expected the Swift 6 toolchain, e.g. /opt/swift/usr/bin)" >&2; exit 1; }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test: the Swift test suites (unit tests, and privileged tests against the real
+# kernel in namespaces they create), then the CLI scenarios with real traffic. Everything runs
+# inside throwaway network and mount namespaces; the machine's own namespace is never touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+swift build --build-tests
+status=0
+unshare --net --mount --propagation private -- swift test --skip-build || status=1
+scripts/tests/run.sh "$PWD/.build/debug/swnet" || status=1
+exit $status

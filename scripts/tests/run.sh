@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs each CLI scenario (scripts/tests/*.test.sh) in its own network and mount namespace with a
+# private /run, so named namespaces, bridges and state vanish with it, even on failure.
+# Usage: scripts/tests/run.sh /path/to/swnet [scenario-name...]
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export SWNET=${1:?usage: run.sh /path/to/swnet [scenario...]}
+shift
+scenarios=("$@")
+((${#scenarios[@]})) || scenarios=($(cd "$here" && ls *.test.sh | sed 's/\.test\.sh$//'))
+
+passed=0 failed=0
+for scenario in "${scenarios[@]}"; do
+    log=$(mktemp)
+    unshare --net --mount --propagation private -- bash -c '
+        mount -t tmpfs -o mode=755 swnet-test-run /run && ip link set lo up || exit 99
+        source "$1/lib.sh" && source "$1/$2.test.sh" && finish' _ "$here" "$scenario" >"$log" 2>&1
+    code=$?
+    ok=$(grep -c '^ok ' "$log")
+    bad=$(grep -c '^not ok ' "$log")
+    if ((code != 0 && bad == 0)); then bad=1; echo "not ok - $scenario exited with status $code" >>"$log"; fi
+    passed=$((passed + ok)) failed=$((failed + bad))
+    if ((bad)); then
+        echo "== $scenario: $ok passed, $bad failed"; cat "$log"
+    else
+        echo "== $scenario: $ok passed"
+    fi
+    rm -f "$log"
+done
+echo "cli: $passed passed, $failed failed"
+((failed == 0))
