@@ -24,7 +24,7 @@ struct AttachCommand: ParsableCommand {
     var extras: [String] = []
     @Option(name: .short, help: ArgumentHelp("Interface name in the container (default: first free ethN).", valueName: "IFNAME"))
     var interface: String?
-    @Option(name: .short, help: ArgumentHelp("Host-side interface name (default: derived from the target).", valueName: "HOST_IFNAME"))
+    @Option(name: .customShort("l"), help: ArgumentHelp("Host-side interface name (default: derived from the target).", valueName: "HOST_IFNAME"))
     var hostInterface: String?
     @Option(help: ArgumentHelp("MTU (default: the bridge's).", valueName: "N"), transform: Parse.mtu)
     var mtu: UInt32?
