@@ -235,11 +235,24 @@ if ((CNI_SCALE > 0)); then
     ip link del cni1 2>/dev/null || true
 fi
 
+# The kernel's side of the same growth: the 3-command iproute2 attach, SCALE times on one /16.
+log "scaling: $SCALE sequential 3-command iproute2 attaches on one /16 (the kernel's share)"
+bridge_with_gateway ipbr3 10.67.0.1/16
+for ((i = 1; i <= SCALE; i++)); do
+    clock "$t/ip3-scale.us" ip3_attach "b$i" "s3h$i" "$(address 10.67 "$i")"
+    ((i % (SCALE / 10 > 0 ? SCALE / 10 : 1) == 0)) && log "  $i/$SCALE"
+done
+for ((i = 1; i <= SCALE; i++)); do echo "link set dev s3h$i group 4242"; done >"$work/group.batch"
+ip -batch "$work/group.batch"
+ip link del group 4242
+ip link del ipbr3
+
 # --- 4. the library in one process ------------------------------------------------------------
 log "library: $SCALE attaches in one process, then $N detaches, then removeNetworks(force:) of the rest"
 "$SWNET_BENCH" attach --root "$work/library" --network lib --subnet 10.79.0.0/16 --targets /run/netns/b \
     --count "$SCALE" --detach "$N" --remove >"$work/library.out"
 split_library "$work/library.out" "$t"
+head -n "$N" "$t/lib-attach.us" >"$t/lib-attach-first.us"
 lib_remove_links=$(awk '$1 == "remove" { print $2 }' "$work/library.out")
 lib_remove_us=$(awk '$1 == "remove" { print $3 }' "$work/library.out")
 
@@ -250,7 +263,7 @@ row() { # LABEL FILE NOTE
 }
 scale_row() { # LABEL FILE
     read -r med _ mean first last count < <(stats "$2")
-    echo "| $1 | $count | $med | $first | $last | $(ratio "$last" "$first") |"
+    echo "| $1 | $count | $med | $first | $last | $(awk -v a="$first" -v b="$last" 'BEGIN { printf "%+.2f", b - a }') | $(ratio "$last" "$first") |"
 }
 attach_ratio=$(ratio "$(field "$t/swnet-attach.us" 1)" "$(field "$t/cni-add.us" 1)")
 detach_ratio=$(ratio "$(field "$t/swnet-detach.us" 1)" "$(field "$t/ip-link-del.us" 1)")
@@ -265,6 +278,7 @@ lib_rm_each=$(awk -v u="$lib_remove_us" -v n="$lib_remove_links" 'BEGIN { printf
 
 scale_rows=$(scale_row 'swnet attach (CLI)' "$t/swnet-scale.us")
 ((CNI_SCALE > 0)) && scale_rows+=$'\n'$(scale_row 'CNI bridge + host-local ADD' "$t/cni-scale.us")
+scale_rows+=$'\n'$(scale_row 'iproute2, 3 `ip` commands' "$t/ip3-scale.us")
 scale_rows+=$'\n'$(scale_row 'swnet attach (library, 1 process)' "$t/lib-attach.us")
 
 cat <<EOF
@@ -282,7 +296,7 @@ $(row '**swnet attach** (CLI)' "$t/swnet-attach.us" 'veth, bridge port, address,
 $(row 'CNI bridge + host-local ADD' "$t/cni-add.us" 'isGateway, default route, dataDir under a temp dir')
 $(row 'iproute2, 8 `ip` commands' "$t/ip8-attach.us" 'add veth, netns, master, up, rename, addr, up, route')
 $(row 'iproute2, 3 `ip` commands' "$t/ip3-attach.us" 'peer made in the netns; addr; -batch up + route')
-$(row 'swnet attach (library, 1 process)' "$t/lib-attach.us" "median of all $SCALE attaches of section 3")
+$(row 'swnet attach (library, 1 process)' "$t/lib-attach-first.us" "the first $N of the $SCALE library attaches")
 $(row '**swnet detach** (CLI)' "$t/swnet-detach.us" 'delete the pair, release the address')
 $(row 'CNI bridge + host-local DEL' "$t/cni-del.us" '')
 $(row '`ip link del` one bridged veth' "$t/ip-link-del.us" 'kernel floor for detach, with a process start')
@@ -294,8 +308,8 @@ $(row 'swnet detach (library, 1 process)' "$t/lib-detach.us" "first $N of the $S
 
 ### Scaling: sequential attaches on one /16 network (mean of the first 10 vs the last 10)
 
-| what | attaches | median | first 10 | last 10 | last/first |
-|---|---|---|---|---|---|
+| what | attaches | median | first 10 | last 10 | last − first | last/first |
+|---|---|---|---|---|---|---|
 $scale_rows
 
 ### Targets

@@ -26,28 +26,45 @@ struct Sandbox {
     /// returns its standard output.
     @discardableResult
     func run(_ tool: String = "ip", _ arguments: String...) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        process.arguments = ["--net=/proc/\(getpid())/fd/\(namespace.fd)", tool] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        String(decoding: try spawn(["/usr/bin/nsenter", "--net=/proc/\(getpid())/fd/\(namespace.fd)", tool] + arguments),
+               as: UTF8.self)
     }
 
     /// `ip -j …` parsed as a JSON array of objects.
     func json(_ arguments: String...) throws -> [[String: Any]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
-        process.arguments = ["--net=/proc/\(getpid())/fd/\(namespace.fd)", "ip", "-j"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (try JSONSerialization.jsonObject(with: data) as? [[String: Any]]) ?? []
+        let data = try spawn(["/usr/bin/nsenter", "--net=/proc/\(getpid())/fd/\(namespace.fd)", "ip", "-j"] + arguments)
+        return (try JSONSerialization.jsonObject(with: Data(data)) as? [[String: Any]]) ?? []
     }
+}
+
+struct SpawnError: Error { let command: [String]; let status: Int32 }
+
+/// posix_spawn and waitpid directly: Foundation's Process left zombies and kept the test
+/// process from exiting when run under `unshare`.
+func spawn(_ command: [String]) throws -> [UInt8] {
+    var pipeFDs: [Int32] = [0, 0]
+    guard pipe(&pipeFDs) == 0 else { throw SpawnError(command: command, status: -1) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+    posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+    posix_spawn_file_actions_addclose(&actions, pipeFDs[1])
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv = command.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, environ)
+    close(pipeFDs[1])
+    defer { close(pipeFDs[0]) }
+    guard spawned == 0 else { throw SpawnError(command: command, status: -1) }
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) }
+        if count > 0 { output += buffer[0..<count] } else if count == 0 || errno != EINTR { break }
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return output
 }
