@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     pkg-config libmnl-dev libnftnl-dev libcap-dev   # the C libraries swnet binds
     iproute2 util-linux libcap2-bin iputils-ping     # namespaces, capsh, ping for tests
-    python3 curl socat                               # real servers and clients for traffic tests
+    python3 curl socat tcpdump                       # real servers, clients and a capture for traffic tests
     "$@"
 )
 missing=()

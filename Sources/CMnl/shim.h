@@ -9,3 +9,4 @@
 #include <linux/veth.h>
 #include <linux/if_bridge.h>
 #include <linux/if_ether.h>
+#include <linux/ip.h>

@@ -59,6 +59,11 @@ public struct LinkSpec: Sendable {
     }
 }
 
+/// IFLA_INET6_ADDR_GEN_MODE values.
+public enum IPv6AddressGeneration: UInt8, Sendable {
+    case eui64 = 0, none = 1, stablePrivacy = 2, random = 3
+}
+
 public enum LinkKind: Sendable {
     case bridge(BridgeOptions = BridgeOptions())
     case veth(peer: VethPeer)
@@ -146,10 +151,16 @@ public struct LinkChanges: Sendable {
     public var namespace: NetworkNamespace?
     public var group: UInt32?
     public var txQueueLength: UInt32?
+    /// net.ipv4.conf.IF.arp_notify: the kernel announces the link's IPv4 addresses with a
+    /// gratuitous ARP when it comes up (set it before the link goes up).
+    public var arpNotify: Bool?
+    /// How the kernel makes IPv6 link-local addresses; `.none` keeps a link out of IPv6
+    /// (no link-local address, no DAD or MLD traffic flooded across a bridge).
+    public var ipv6AddressGeneration: IPv6AddressGeneration?
 
     public init(name: String? = nil, mtu: UInt32? = nil, mac: MACAddress? = nil, up: Bool? = nil,
                 masterIndex: Int32? = nil, namespace: NetworkNamespace? = nil, group: UInt32? = nil,
-                txQueueLength: UInt32? = nil) {
+                txQueueLength: UInt32? = nil, arpNotify: Bool? = nil, ipv6AddressGeneration: IPv6AddressGeneration? = nil) {
         self.name = name
         self.mtu = mtu
         self.mac = mac
@@ -158,6 +169,8 @@ public struct LinkChanges: Sendable {
         self.namespace = namespace
         self.group = group
         self.txQueueLength = txQueueLength
+        self.arpNotify = arpNotify
+        self.ipv6AddressGeneration = ipv6AddressGeneration
     }
 }
 

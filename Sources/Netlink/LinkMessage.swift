@@ -1,4 +1,5 @@
 import CMnl
+import CSwnetShims
 import Glibc
 import IPAM
 
@@ -104,20 +105,42 @@ enum LinkMessage {
     }
 
     static func change(index: Int32, _ changes: LinkChanges) -> MessageBuilder {
+        change(header: header(index: index), name: nil, changes)
+    }
+
+    /// A change addressed by name (index 0 + IFLA_IFNAME), so it can follow the link's
+    /// creation in the same batch, before its index is known.
+    static func change(named name: String, _ changes: LinkChanges) -> MessageBuilder {
+        change(header: header(), name: name, changes)
+    }
+
+    private static func change(header: ifinfomsg, name: String?, _ changes: LinkChanges) -> MessageBuilder {
         var message = MessageBuilder(type: UInt16(RTM_NEWLINK), flags: NLM_F_ACK)
-        var header = header(index: index)
+        var header = header
         if let up = changes.up {
             header.ifi_flags = up ? interfaceUpFlag : 0
             header.ifi_change = interfaceUpFlag
         }
         message.putStruct(header)
-        if let name = changes.name { message.put(IFLA_IFNAME, string: name) }
+        if let name { message.put(IFLA_IFNAME, string: name) } else if let name = changes.name { message.put(IFLA_IFNAME, string: name) }
         if let mtu = changes.mtu { message.put(IFLA_MTU, u32: mtu) }
         if let mac = changes.mac { message.put(IFLA_ADDRESS, bytes: mac.bytes) }
         if let master = changes.masterIndex { message.put(IFLA_MASTER, u32: UInt32(bitPattern: master)) }
         if let group = changes.group { message.put(IFLA_GROUP, u32: group) }
         if let length = changes.txQueueLength { message.put(IFLA_TXQLEN, u32: length) }
         if let namespace = changes.namespace { message.put(IFLA_NET_NS_FD, u32: UInt32(namespace.fd)) }
+        if changes.arpNotify != nil || changes.ipv6AddressGeneration != nil {
+            message.nest(IFLA_AF_SPEC) { families in
+                if let arpNotify = changes.arpNotify {
+                    families.nest(AF_INET) { inet in
+                        inet.nest(IFLA_INET_CONF) { conf in conf.put(IPV4_DEVCONF_ARP_NOTIFY, u32: arpNotify ? 1 : 0) }
+                    }
+                }
+                if let mode = changes.ipv6AddressGeneration {
+                    families.nest(AF_INET6) { inet6 in inet6.put(IFLA_INET6_ADDR_GEN_MODE, u8: mode.rawValue) }
+                }
+            }
+        }
         return message
     }
 
@@ -253,6 +276,16 @@ extension NetlinkHandle {
 
     public func deleteLink(index: Int32) throws(NetlinkError) {
         try execute(LinkMessage.delete(index: index), operation: "delete link \(index)")
+    }
+
+    /// Whether the link has carrier, asked through ethtool: the kernel first applies the link's
+    /// pending carrier change (normally left to its linkwatch worker), so a bridge port whose
+    /// peer just came up is forwarding when this returns.
+    @discardableResult
+    public func synchronizeCarrier(named name: String) throws(NetlinkError) -> Bool {
+        let result = swnet_ethtool_get_link(mnl_socket_get_fd(socket), name)
+        guard result >= 0 else { throw NetlinkError(operation: "read carrier of \(name)", errno: -result) }
+        return result == 1
     }
 
     /// Deletes a link by name (a veth's peer goes with it).

@@ -15,6 +15,11 @@ public struct NetlinkBatch: Sendable {
 
     public var isEmpty: Bool { requests.isEmpty }
 
+    /// Changes a link by name, e.g. one created earlier in the same batch.
+    public mutating func setLink(named name: String, _ changes: LinkChanges) {
+        requests.append(Request(message: LinkMessage.change(named: name, changes), operation: "change link \(name)"))
+    }
+
     public mutating func setLink(index: Int32, _ changes: LinkChanges) {
         requests.append(Request(message: LinkMessage.change(index: index, changes), operation: "change link \(index)"))
     }

@@ -5,7 +5,7 @@ import Glibc
 /// An rtnetlink socket bound to one network namespace. Every call is one request and its
 /// replies; the handle is not thread-safe (use one per thread or task).
 public final class NetlinkHandle {
-    private let socket: OpaquePointer
+    let socket: OpaquePointer
     private let portID: UInt32
     private var sequence: UInt32 = 0
     /// Large enough for the biggest dump batch the kernel builds for rtnetlink (32 KiB).

@@ -54,3 +54,14 @@ fails "removing a network with attachments" swnet network rm net1
 ok "network rm --force" swnet network rm --force net1
 eq "no veth or bridge left" "$(ip -o link show | grep -vc ': lo:')" "0"
 eq "no leases left" "$(find "$SWNET_ROOT/run" -path '*leases*' -type f | wc -l)" "0"
+
+# One gratuitous ARP announces a new address, and it gets through the bridge.
+ok "network" swnet network create arpnet --subnet 10.3.0.0/24
+container a1
+capture=$(mktemp)
+timeout 5 tcpdump -l -eni arpnet arp >"$capture" 2>/dev/null & dump=$!
+sleep 0.5
+ok "attach a1" swnet attach a1 arpnet 10.3.0.7/24
+sleep 0.5; kill $dump 2>/dev/null; wait $dump 2>/dev/null
+eq "exactly one gratuitous ARP for 10.3.0.7 crossed the bridge" "$(grep -c 'who-has 10.3.0.7 tell 10.3.0.7' "$capture")" "1"
+rm -f "$capture"

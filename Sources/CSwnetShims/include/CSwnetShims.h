@@ -1,8 +1,8 @@
 #ifndef CSWNETSHIMS_H
 #define CSWNETSHIMS_H
 // What Swift cannot import or must not do on its own threads: namespace switching on
-// short-lived private threads, and netlink macros as functions.
+// short-lived private threads, netlink macros as functions, and device ioctls.
 #include "swnet_netns.h"
 #include "swnet_netlink.h"
-#include "swnet_arp.h"
+#include "swnet_ethtool.h"
 #endif

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSwnetShims
 import IPAM
 import JSON
 import Netlink
@@ -112,7 +111,9 @@ extension Swnet {
             attachment.mac = inside.mac?.description
             let defaultRoute = try configureInside(container, interface: inside, address: address,
                                                    request: request, network: network, target: target)
-            announce(address.address, mac: inside.mac, interfaceIndex: inside.index, namespace: target.namespace)
+            if address.family == .v4, let mac = inside.mac {
+                announce(mac: mac, interface: inside, hostInterface: hostName, container: container)
+            }
 
             attachment.phase = .active
             try store.save(attachment)
@@ -201,14 +202,16 @@ extension Swnet {
         return InterfaceAddress(address: chosen, prefixLength: network.subnet.prefixLength)!
     }
 
-    /// One netlink request makes both ends: the host side enslaved to the bridge and up, the
-    /// peer created directly inside the container's namespace, named, addressed by MAC and up.
+    /// The pair is made in one request, the host side enslaved to the bridge and the peer
+    /// created directly inside the container's namespace (named, MAC, MTU). Then, in one batch,
+    /// the host side gets no IPv6 link-local address (a bridge port needs none, and its DAD and
+    /// MLD packets would be flooded to every other port) and goes up. The batch follows only a
+    /// successful create, so it can never touch somebody else's link of the same name.
     private func createVethPair(_ attachment: Attachment, bridge: Link, request: AttachRequest,
                                 target: ResolvedTarget, rollback: Rollback) throws {
         var peer = VethPeer(name: attachment.containerInterface)
         peer.namespace = target.namespace
         peer.mtu = attachment.mtu
-        peer.up = true
         switch request.mac {
         case .fixed(let mac): peer.mac = mac
         case .derived(let seed): peer.mac = InterfaceNames.stableMAC(seed: seed)
@@ -217,23 +220,31 @@ extension Swnet {
         var spec = LinkSpec(name: attachment.hostInterface, kind: .veth(peer: peer))
         spec.mtu = attachment.mtu
         spec.masterIndex = bridge.index
-        spec.up = true
         let netlink = try hostNetlink()
         do { try netlink.addLink(spec) } catch {
             throw SwnetError.during("create veth \(attachment.hostInterface) for \(target.label)", error)
         }
         // Deleting one end removes both.
         rollback.onFailure { try? netlink.deleteLink(named: attachment.hostInterface) }
+        var batch = NetlinkBatch()
+        batch.setLink(named: attachment.hostInterface, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none))
+        batch.setLink(named: attachment.hostInterface, LinkChanges(up: true))
+        do { try netlink.execute(batch) } catch {
+            throw SwnetError.during("bring up \(attachment.hostInterface)", error)
+        }
     }
 
-    /// Up, address and default route go to the container in one batch: one round trip.
+    /// The container side in one batch, one round trip: settings, address, up, default route.
+    /// On an IPv4 network the interface stays out of IPv6, as Docker does.
     /// `@GATEWAY` replaces the container's default route; otherwise the network's gateway
     /// becomes the default route unless the container already has one.
     private func configureInside(_ container: NetlinkHandle, interface: Link, address: InterfaceAddress,
                                  request: AttachRequest, network: NetworkDefinition, target: ResolvedTarget) throws -> IPAddress? {
+        let isIPv4 = address.family == .v4
         var batch = NetlinkBatch()
+        if isIPv4 { batch.setLink(index: interface.index, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none)) }
+        batch.addAddress(address, interfaceIndex: interface.index, noDAD: !isIPv4)
         batch.setLink(index: interface.index, LinkChanges(up: true))
-        batch.addAddress(address, interfaceIndex: interface.index, noDAD: address.family == .v6)
         let gateway = request.gateway ?? network.gateway
         if let gateway {
             let route = Route.defaultRoute(via: gateway, outputInterface: interface.index)
@@ -250,14 +261,18 @@ extension Swnet {
         }
     }
 
-    /// One gratuitous ARP so neighbours update at once; pipework's arping waits a second for
-    /// replies that never come. Best effort: the address works without it.
-    private func announce(_ address: IPAddress, mac: MACAddress?, interfaceIndex: Int32, namespace: NetworkNamespace) {
-        guard case .v4(let ipv4) = address, let mac else { return }
-        let fd = swnet_arp_socket_in_netns(namespace.fd)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        _ = swnet_send_gratuitous_arp(fd, interfaceIndex, mac.bytes, ipv4.bytes)
+    /// One gratuitous ARP, sent by the kernel: with arp_notify on, re-asserting the interface's
+    /// MAC makes it announce its addresses (arp_notify is set only now, so that bringing the
+    /// link up earlier sent none into a bridge port not yet forwarding). First the host side's carrier change is applied, so
+    /// the bridge port forwards the announcement instead of dropping it. pipework's arping waits
+    /// a second for replies; a packet socket of our own would wait ~10 ms for RCU on close.
+    /// Best effort: the address works without it.
+    private func announce(mac: MACAddress, interface: Link, hostInterface: String, container: NetlinkHandle) {
+        _ = try? hostNetlink().synchronizeCarrier(named: hostInterface)
+        var batch = NetlinkBatch()
+        batch.setLink(index: interface.index, LinkChanges(arpNotify: true))
+        batch.setLink(index: interface.index, LinkChanges(mac: mac))
+        try? container.execute(batch)
     }
 
     /// Forgets an attachment: its lease and its record (the caller removes its link).

@@ -1,0 +1,10 @@
+#ifndef SWNET_ETHTOOL_H
+#define SWNET_ETHTOOL_H
+
+// ETHTOOL_GLINK on interface `name`, through any socket of its namespace (a netlink socket
+// will do: the kernel handles device ioctls for every socket family). Asking makes the kernel
+// process the link's pending carrier change now instead of from its linkwatch worker, so a
+// bridge port is forwarding when this returns. Returns 1 (link up), 0 (down) or -errno.
+int swnet_ethtool_get_link(int socket_fd, const char *name);
+
+#endif
