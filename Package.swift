@@ -12,9 +12,6 @@ let package = Package(
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "SwnetCore", targets: ["SwnetCore"]),
     ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-    ],
     targets: [
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
@@ -25,10 +22,7 @@ let package = Package(
         .target(name: "JSON"),
         .target(name: "Netlink", dependencies: ["CMnl", "CSwnetShims", "IPAM"]),
         .target(name: "SwnetCore", dependencies: ["Netlink", "IPAM", "JSON", "CCap", "CSwnetShims"]),
-        .target(name: "SwnetCommands", dependencies: [
-            "SwnetCore", "IPAM", "JSON",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON"]),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
         .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM"]),

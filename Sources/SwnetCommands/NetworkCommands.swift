@@ -1,47 +1,65 @@
-import ArgumentParser
 import IPAM
 import JSON
 import SwnetCore
 
-struct NetworkCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "network",
+enum NetworkCommand {
+    static let definition = CommandDefinition(
+        group: "network",
         abstract: "Create, list, inspect and remove networks.",
-        subcommands: [Create.self, Remove.self, List.self, Inspect.self]
+        subcommands: [Create.definition, Remove.definition, List.definition, Inspect.definition]
     )
 
-    struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a network and its bridge.")
+    static let name = Argument<String>("NAME", help: "Network name.")
 
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "Network name.") var name: String
-        @Option(help: ArgumentHelp("Subnet in CIDR form.", valueName: "CIDR"), transform: Parse.subnet)
-        var subnet: IPNetwork
-        @Option(help: ArgumentHelp("Gateway address on the bridge (default: the subnet's first address).", valueName: "IP"),
-                transform: Parse.address)
-        var gateway: IPAddress?
-        @Option(help: ArgumentHelp("Bridge interface name (default: the network name when it fits 15 bytes).", valueName: "IFNAME"))
-        var bridge: String?
-        @Option(help: ArgumentHelp("Bridge MTU.", valueName: "N"), transform: Parse.mtu)
-        var mtu: UInt32?
-        @OptionGroup var output: OutputOptions
+    struct Create: RunnableCommand {
+        static let subnet = Option<IPNetwork>(required: "subnet", value: "CIDR", help: "Subnet in CIDR form.",
+                                              transform: Parse.subnet)
+        static let gateway = Option<IPAddress?>(
+            "gateway", value: "IP", help: "Gateway address on the bridge (default: the subnet's first address).",
+            transform: Parse.address)
+        static let bridge = Option<String?>(
+            "bridge", value: "IFNAME", help: "Bridge interface name (default: the network name when it fits 15 bytes).")
+        static let mtu = Option<UInt32?>("mtu", value: "N", help: "Bridge MTU.", transform: Parse.mtu)
+
+        static let definition = CommandDefinition(
+            "create", abstract: "Create a network and its bridge.",
+            arguments: [NetworkCommand.name],
+            options: GlobalOptions.declarations + [subnet, gateway, bridge, mtu] + OutputOptions.declarations,
+            runs: Self.self)
+
+        let global: GlobalOptions
+        let output: OutputOptions
+        let request: NetworkRequest
+
+        init(from values: ParsedValues) {
+            global = GlobalOptions(values)
+            output = OutputOptions(values)
+            request = NetworkRequest(name: values[NetworkCommand.name], subnet: values[Self.subnet],
+                                     gateway: values[Self.gateway], bridge: values[Self.bridge], mtu: values[Self.mtu])
+        }
 
         func run() throws {
-            let network = try global.makeSwnet().createNetwork(
-                NetworkRequest(name: name, subnet: subnet, gateway: gateway, bridge: bridge, mtu: mtu))
+            let network = try global.makeSwnet().createNetwork(request)
             if output.json { printJSON(network) } else { print(network.name) }
         }
     }
 
-    struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove networks.", aliases: ["remove"])
+    struct Remove: RunnableCommand {
+        static let force = Option<Bool>(flag: "force", short: "f", help: "Also detach everything attached to them.")
+        static let names = Argument<[String]>(variadic: "NAME", minimum: 1, help: "Network names.")
 
-        @OptionGroup var global: GlobalOptions
-        @Flag(name: [.short, .long], help: "Also detach everything attached to them.") var force = false
-        @Argument(help: "Network names.") var names: [String]
+        static let definition = CommandDefinition(
+            "rm", aliases: ["remove"], abstract: "Remove networks.",
+            arguments: [names], options: GlobalOptions.declarations + [force], runs: Self.self)
 
-        func validate() throws {
-            if names.isEmpty { throw ValidationError("network rm needs at least one network name") }
+        let global: GlobalOptions
+        let force: Bool
+        let names: [String]
+
+        init(from values: ParsedValues) {
+            global = GlobalOptions(values)
+            force = values[Self.force]
+            names = values[Self.names]
         }
 
         func run() throws {
@@ -50,11 +68,18 @@ struct NetworkCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List networks.", aliases: ["list"])
+    struct List: RunnableCommand {
+        static let definition = CommandDefinition(
+            "ls", aliases: ["list"], abstract: "List networks.",
+            options: GlobalOptions.declarations + OutputOptions.declarations, runs: Self.self)
 
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var output: OutputOptions
+        let global: GlobalOptions
+        let output: OutputOptions
+
+        init(from values: ParsedValues) {
+            global = GlobalOptions(values)
+            output = OutputOptions(values)
+        }
 
         func run() throws {
             let networks = try global.makeSwnet().listNetworks()
@@ -73,12 +98,20 @@ struct NetworkCommand: ParsableCommand {
         }
     }
 
-    struct Inspect: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a network with its attachments.")
+    struct Inspect: RunnableCommand {
+        static let definition = CommandDefinition(
+            "inspect", abstract: "Show a network with its attachments.",
+            arguments: [NetworkCommand.name], options: GlobalOptions.declarations + OutputOptions.declarations, runs: Self.self)
 
-        @OptionGroup var global: GlobalOptions
-        @Argument(help: "Network name.") var name: String
-        @OptionGroup var output: OutputOptions
+        let global: GlobalOptions
+        let output: OutputOptions
+        let name: String
+
+        init(from values: ParsedValues) {
+            global = GlobalOptions(values)
+            output = OutputOptions(values)
+            name = values[NetworkCommand.name]
+        }
 
         func run() throws {
             let status = try global.makeSwnet().inspectNetwork(name)

@@ -1,4 +1,3 @@
-import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,46 +5,72 @@ import JSON
 import SwnetCore
 
 /// `swnet`: the command tree. Kept in a library so tests can walk and parse it.
-public struct SwnetCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "swnet",
+public enum SwnetCommand {
+    static let definition = CommandDefinition(
+        group: "swnet",
         abstract: "Wire containers into networks by talking to the kernel directly.",
         version: "0.1.0",
-        subcommands: [NetworkCommand.self, AttachCommand.self, DetachCommand.self, GCCommand.self]
+        subcommands: [NetworkCommand.definition, AttachCommand.definition, DetachCommand.definition, GCCommand.definition]
     )
 
-    public init() {}
+    /// What `arguments` (without the program name) ask for, without running it.
+    static func parse(_ arguments: [String]) throws(UsageError) -> Invocation {
+        try definition.parse(arguments)
+    }
 
-    /// Parses and runs, turning every failure into one line on stderr and a non-zero status
-    /// (help and --version still print in full).
+    /// Parses and runs, turning every failure into one line on stderr: usage errors exit with
+    /// 64 (EX_USAGE), failures of the command itself with 1. Help and the version go to stdout.
     public static func runFromCommandLine(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        let invocation: Invocation
         do {
-            var command = try parseAsRoot(arguments)
-            try command.run()
-            Glibc.exit(0)
+            invocation = try parse(arguments)
         } catch {
-            let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
-            let message = error is SwnetError ? "\(error)" : message(for: error)
-            printError("swnet: \(message.split(separator: "\n").first ?? "failed")")
-            Glibc.exit(code.rawValue)
+            printError("swnet: \(error)")
+            exit(64)
         }
+        switch invocation {
+        case .help(let path):
+            print(path.help, terminator: "")
+        case .version(let version):
+            print(version)
+        case .run(let command):
+            do {
+                try command.run()
+            } catch {
+                printError("swnet: \("\(error)".split(separator: "\n").first ?? "failed")")
+                exit(1)
+            }
+        }
+        exit(0)
     }
 }
 
-/// Options every command shares.
-struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Keep all state under DIR (also: $SWNET_ROOT).", valueName: "DIR"))
-    var root: String?
+/// `--root DIR`: every command that touches state takes it.
+struct GlobalOptions {
+    static let root = Option<String?>("root", value: "DIR", help: "Keep all state under DIR (also: $SWNET_ROOT).")
+    static let declarations: [any AnyOption] = [root]
+
+    let root: String?
+
+    init(_ values: ParsedValues) {
+        root = values[Self.root]
+    }
 
     func makeSwnet() -> Swnet {
         Swnet(location: StateLocation.resolve(root: root))
     }
 }
 
-struct OutputOptions: ParsableArguments {
-    @Flag(name: .long, help: "Print JSON for scripts.")
-    var json = false
+/// `--json`: every command that reports something takes it.
+struct OutputOptions {
+    static let json = Option<Bool>(flag: "json", help: "Print JSON for scripts.")
+    static let declarations: [any AnyOption] = [json]
+
+    let json: Bool
+
+    init(_ values: ParsedValues) {
+        json = values[Self.json]
+    }
 }
 
 func printJSON(_ value: some JSONRepresentable) {
