@@ -66,7 +66,8 @@ mount -t tmpfs -o mode=755 swnet-bench-run /run
 ip link set lo up
 work=$BENCH_WORK
 mkdir -p "$work/t"
-export SWNET_ROOT=$work/swnet
+# swnet keeps leases and attachments under /run (a tmpfs) by default; so does the bench.
+export SWNET_ROOT=/run/swnet-bench
 log() { echo "bench: $*" >&2; }
 trap 'log "failed at line $LINENO (exit $?); everything made here goes with the namespace"' ERR
 
@@ -167,9 +168,6 @@ hyperfine_median() { # COMMAND → median ms by hyperfine (no shell)
         echo "-"
 }
 hf_true=$(hyperfine_median /bin/true)
-# What one AF_PACKET socket costs to close (swnet sends its gratuitous ARP through one).
-"$SWNET_BENCH" packet-close --count "$N" >"$work/packet.out"
-split_library "$work/packet.out" "$t"
 hf_version=$(hyperfine_median "$SWNET --version")
 
 # --- 2. attach and detach, N each, the tools interleaved --------------------------------------
@@ -249,7 +247,7 @@ ip link del ipbr3
 
 # --- 4. the library in one process ------------------------------------------------------------
 log "library: $SCALE attaches in one process, then $N detaches, then removeNetworks(force:) of the rest"
-"$SWNET_BENCH" attach --root "$work/library" --network lib --subnet 10.79.0.0/16 --targets /run/netns/b \
+"$SWNET_BENCH" attach --root /run/swnet-bench-library --network lib --subnet 10.79.0.0/16 --targets /run/netns/b \
     --count "$SCALE" --detach "$N" --remove >"$work/library.out"
 split_library "$work/library.out" "$t"
 head -n "$N" "$t/lib-attach.us" >"$t/lib-attach-first.us"
@@ -301,7 +299,6 @@ $(row '**swnet detach** (CLI)' "$t/swnet-detach.us" 'delete the pair, release th
 $(row 'CNI bridge + host-local DEL' "$t/cni-del.us" '')
 $(row '`ip link del` one bridged veth' "$t/ip-link-del.us" 'kernel floor for detach, with a process start')
 $(row 'one RTM_DELLINK (in-process)' "$t/lib-dellink.us" 'kernel floor without process start (swnet-bench delete-links)')
-$(row '`close()` of one AF_PACKET socket' "$t/lib-packetclose.us" 'kernel waits for RCU (packet_release); paid once per attach by a gratuitous ARP sent this way')
 $(row 'swnet detach (library, 1 process)' "$t/lib-detach.us" "first $N of the $SCALE library attaches")
 | \`swnet network rm --force\`, $SCALE attachments | $rm_ms | | 1 | $scale_links links in one request: $rm_each per link |
 | \`removeNetworks(force: true)\` (library) | $lib_rm_ms | | 1 | $lib_remove_links links in one request: $lib_rm_each per link |

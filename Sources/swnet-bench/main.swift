@@ -13,9 +13,6 @@
 //   swnet-bench delete-links NAME...
 //       Deletes each named link with one RTM_DELLINK, timing only that request
 //       (`dellink i µs`); the index lookup happens before the clock starts.
-//   swnet-bench packet-close --count N
-//       Opens an AF_PACKET socket (as swnet's gratuitous ARP does) and times its close()
-//       (`packetclose i µs`): the kernel waits for an RCU grace period there.
 //   swnet-bench noop
 //       Does nothing: process start of a binary that links SwnetCore.
 
@@ -128,26 +125,14 @@ func runDeleteLinks(_ names: ArraySlice<String>) throws {
     }
 }
 
-func runPacketClose(_ options: Options) {
-    let count = options.integer("count")
-    for index in stride(from: 1, through: count, by: 1) {
-        let fd = socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue), Int32(UInt16(0x0806).bigEndian))  // ETH_P_ARP
-        guard fd >= 0 else { fail("socket(AF_PACKET): errno \(errno)") }
-        let start = now()
-        close(fd)
-        print("packetclose \(index) \(micros(since: start))")
-    }
-}
-
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    fail("usage: swnet-bench attach --root DIR --network NAME --subnet CIDR --targets PREFIX --count N [--detach K] [--remove] | delete-links NAME... | packet-close --count N | noop")
+    fail("usage: swnet-bench attach --root DIR --network NAME --subnet CIDR --targets PREFIX --count N [--detach K] [--remove] | delete-links NAME... | noop")
 }
 do {
     switch arguments[1] {
     case "attach": try runAttach(Options(arguments.dropFirst(2), flags: ["remove"]))
     case "delete-links": try runDeleteLinks(arguments.dropFirst(2))
-    case "packet-close": runPacketClose(Options(arguments.dropFirst(2), flags: []))
     case "noop": break
     default: fail("unknown mode \(arguments[1])")
     }
