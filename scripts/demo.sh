@@ -36,7 +36,7 @@ client_ip=$(ip -n client -o -4 addr show dev eth0 | awk '{print $4}' | cut -d/ -
 step ip netns exec web ping -c 2 -W 2 "$client_ip"
 
 dir=$(mktemp -d); echo "hello from the web container" >"$dir/index.html"
-ip netns exec web python3 -m http.server 80 --bind 10.88.0.10 --directory "$dir" >/dev/null 2>&1 &
+ip netns exec web python3 -m http.server 80 --directory "$dir" >/dev/null 2>&1 &
 for _ in $(seq 50); do curl -s -o /dev/null --max-time 1 http://10.88.0.10/ && break; sleep 0.1; done
 step ip netns exec client curl -s --max-time 5 http://10.88.0.10/
 step curl -s --max-time 5 http://10.88.0.10/
