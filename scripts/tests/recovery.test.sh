@@ -7,10 +7,17 @@ ip netns exec c1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.defau
 fails "a failure after the veth was made rolls everything back" swnet attach c1 v6net fd00:60::5/64
 eq "the network it would have created is gone too" "$(swnet network ls --json | json '[n["name"] for n in d]')" "['rb']"
 
-# A crash part-way leaves a pending record, a lease and a veth: gc undoes them.
-ok "attach c1" swnet attach c1 rb 10.60.0.5/24
-id=$(ls "$SWNET_ROOT/run/networks/rb/attachments/")
-sed -i 's/"phase":"active"/"phase":"pending"/' "$SWNET_ROOT/run/networks/rb/attachments/$id"
+# A crash part-way leaves a pending record, a lease and a veth (made here by attaching, then
+# marking the record as a swnet killed before the end would have left it).
+crash_leftovers() {
+    swnet attach c1 rb 10.60.0.5/24 >/dev/null
+    sed -i 's/"phase":"active"/"phase":"pending"/' "$SWNET_ROOT"/run/networks/rb/attachments/*.json
+}
+crash_leftovers
+ok "the next attach of that namespace clears a crash's leftovers" swnet attach c1 rb 10.60.0.5/24
+eq "and c1 ends with one interface" "$(ip -n c1 -o link show | grep -c eth)" "1"
+ok "detach c1" swnet detach c1 rb
+crash_leftovers
 report=$(swnet gc --json)
 eq "gc removes the half-made attachment" "$(echo "$report" | json '(len(d["attachments"]), len(d["removedInterfaces"]))')" "(1, 1)"
 eq "its veth is gone" "$(ip -n c1 -o link show | grep -c eth0)" "0"

@@ -157,12 +157,15 @@ extension Swnet {
     }
 
     /// One attachment per namespace and network. A record whose host link is gone belongs to a
-    /// namespace that died (its inode was reused): it is cleared instead of blocking the attach.
+    /// namespace that died (its inode was reused), and a pending one to a swnet that died part-way
+    /// (we hold the lock): either is cleared, with what it made, instead of blocking the attach.
     private func clearStaleAttachment(network: String, namespaceID: String, target: ResolvedTarget) throws {
         guard let existing = try store.attachment(network: network, namespaceID: namespaceID) else { return }
-        if existing.phase == .active, try hostNetlink().link(named: existing.hostInterface) != nil {
+        let hostLinkExists = try hostNetlink().link(named: existing.hostInterface) != nil
+        if existing.phase == .active && hostLinkExists {
             throw SwnetError("\(target.label) is already attached to network \(network) (\(existing.containerInterface), \(existing.address))")
         }
+        if hostLinkExists { try deleteLinks(named: [existing.hostInterface]) }
         try release(existing)
     }
 
