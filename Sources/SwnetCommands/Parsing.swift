@@ -24,4 +24,24 @@ enum Parse {
         }
         return mtu
     }
+
+    /// `NETWORK[:IP/LEN]` of `swnet run --network`.
+    static func networkChoice(_ text: String) throws(UsageError) -> RunRequest.NetworkChoice {
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard !parts[0].isEmpty else { throw UsageError("invalid network '\(text)': expected NETWORK[:IP/LEN]") }
+        guard parts.count == 2 else { return RunRequest.NetworkChoice(network: String(parts[0])) }
+        guard let address = InterfaceAddress(String(parts[1])) else {
+            throw UsageError("invalid address '\(parts[1])' in --network \(text): expected IP/LEN like 10.0.0.5/24")
+        }
+        return RunRequest.NetworkChoice(network: String(parts[0]), address: address)
+    }
+
+    static func seconds(_ text: String) throws(UsageError) -> Int {
+        guard let seconds = Int(text), seconds >= 0 else { throw UsageError("invalid time '\(text)': expected whole seconds") }
+        return seconds
+    }
+
+    static func signal(_ text: String) throws(UsageError) -> Int32 {
+        do { return try SignalName.parse(text) } catch { throw UsageError(error.message) }
+    }
 }

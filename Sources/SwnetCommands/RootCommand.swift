@@ -10,7 +10,12 @@ public enum SwnetCommand {
         group: "swnet",
         abstract: "Wire containers into networks by talking to the kernel directly.",
         version: "0.1.0",
-        subcommands: [NetworkCommand.definition, AttachCommand.definition, DetachCommand.definition, GCCommand.definition]
+        subcommands: [
+            NetworkCommand.definition, AttachCommand.definition, DetachCommand.definition,
+            RunCommand.definition, ExecCommand.definition, PsCommand.definition, InspectCommand.definition,
+            StopCommand.definition, KillCommand.definition, RemoveCommand.definition, LogsCommand.definition,
+            GCCommand.definition,
+        ]
     )
 
     /// What `arguments` (without the program name) ask for, without running it.

@@ -79,3 +79,13 @@ finish() {
     wait 2>/dev/null
     return 0
 }
+
+# busybox_rootfs DIR: a minimal root filesystem from busybox-static.
+# Relative links, so that they resolve inside the root too.
+busybox_rootfs() {
+    mkdir -p "$1/bin" "$1/tmp" "$1/etc" && cp /bin/busybox "$1/bin/busybox" || return 1
+    for applet in $(/bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox "$1/bin/$applet"; done
+}
+
+# wait_for COMMAND...: retries for up to 10 s.
+wait_for() { for _ in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }

@@ -5,4 +5,6 @@
 #include "swnet_netns.h"
 #include "swnet_netlink.h"
 #include "swnet_ethtool.h"
+#include "swnet_launcher.h"
+#include "swnet_signals.h"
 #endif

@@ -15,6 +15,8 @@ public struct AttachRequest: Sendable {
     }
 
     public var target: String
+    /// How to name the target in records and messages, when not as resolved (e.g. a container).
+    public var targetLabel: String?
     public var network: String
     public var address: InterfaceAddress?
     public var gateway: IPAddress?
@@ -69,7 +71,8 @@ extension Swnet {
         if let name = request.hostInterface { try InterfaceNames.validate(name, role: "host interface") }
         try Self.validateMTU(request.mtu)
         try requireNetworkPrivileges(for: "attach")
-        let target = try resolver.resolve(request.target)
+        var target = try resolveTarget(request.target)
+        if let label = request.targetLabel { target = ResolvedTarget(label: label, path: target.path, namespace: target.namespace) }
 
         let lock = try store.lock(.exclusive)
         defer { withExtendedLifetime(lock) {} }

@@ -20,7 +20,7 @@ extension Swnet {
     public func detach(_ request: DetachRequest) throws -> [Attachment] {
         if let name = request.containerInterface { try InterfaceNames.validate(name, role: "container interface") }
         try requireNetworkPrivileges(for: "detach")
-        let target = try resolver.resolve(request.target)
+        let target = try resolveTarget(request.target)
 
         let lock = try store.lock(.exclusive)
         defer { withExtendedLifetime(lock) {} }

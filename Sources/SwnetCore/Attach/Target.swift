@@ -14,14 +14,21 @@ public struct ResolvedTarget {
     public var namespaceID: String { "\(namespace.identity)" }
 }
 
-/// The one place that turns a TARGET argument into a network namespace.
-/// Accepted: a PID (bare number or `pid:N`), a name from /run/netns (`netns:NAME` forces it),
-/// or a path to a namespace file such as /proc/PID/ns/net or a bind mount.
+/// Turns the kernel-level kinds of TARGET into a network namespace: a PID (bare number or
+/// `pid:N`), a name from /run/netns (`netns:NAME` forces it), or a path to a namespace file
+/// such as /proc/PID/ns/net or a bind mount. `Swnet.resolveTarget` adds containers on top.
 public struct TargetResolver: Sendable {
     public var netnsDirectory: String
 
     public init(netnsDirectory: String = "/run/netns") {
         self.netnsDirectory = netnsDirectory
+    }
+
+    /// Resolves a PID, namespace name or path; `label` names it in messages instead.
+    public func resolve(_ text: String, label: String? = nil) throws(SwnetError) -> ResolvedTarget {
+        let resolved = try resolve(text)
+        guard let label else { return resolved }
+        return ResolvedTarget(label: label, path: resolved.path, namespace: resolved.namespace)
     }
 
     public func resolve(_ text: String) throws(SwnetError) -> ResolvedTarget {

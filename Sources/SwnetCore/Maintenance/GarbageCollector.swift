@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import IPAM
 import JSON
 import Netlink
@@ -9,12 +12,18 @@ public struct CollectionReport: Sendable, JSONRepresentable {
     /// Leases with no attachment behind them, as "network/address".
     public var orphanLeases: [String] = []
     public var removedInterfaces: [String] = []
+    /// Containers whose start died part-way, or that ran with --rm and are gone, as names.
+    public var removedContainers: [String] = []
+    /// Containers found dead without anyone having recorded it, now marked exited.
+    public var exitedContainers: [String] = []
 
     public var json: JSON {
         [
             "attachments": .array(attachments.map(\.json)),
             "orphanLeases": .array(orphanLeases.map { .string($0) }),
             "removedInterfaces": .array(removedInterfaces.map { .string($0) }),
+            "removedContainers": .array(removedContainers.map { .string($0) }),
+            "exitedContainers": .array(exitedContainers.map { .string($0) }),
         ]
     }
 }
@@ -29,6 +38,7 @@ extension Swnet {
         defer { withExtendedLifetime(lock) {} }
         let netlink = try hostNetlink()
         var report = CollectionReport()
+        try collectContainers(into: &report)
         for network in try store.networkNames() {
             for attachment in try store.attachments(network: network) {
                 let hostLink = try netlink.link(named: attachment.hostInterface)
@@ -45,5 +55,35 @@ extension Swnet {
         try deleteLinks(named: report.removedInterfaces)
         for attachment in report.attachments { try release(attachment) }
         return report
+    }
+
+    /// A start that died part-way (owner gone before the container ran) is undone; a container
+    /// whose init died unrecorded is marked exited, or removed with --rm; an exited container
+    /// keeps no addresses or interfaces.
+    private func collectContainers(into report: inout CollectionReport) throws {
+        for var container in try store.containers() {
+            switch container.status {
+            case .created where !container.ownerIsAlive:
+                if let pid = container.pid, ProcessTable.startTime(of: pid) == container.pidStartTime { Glibc.kill(pid, SIGKILL) }
+                try releaseNetworksLocked(of: container)
+                try store.removeContainer(container)
+                report.removedContainers.append(container.name)
+            case .running where !container.isRunning:
+                try releaseNetworksLocked(of: container)
+                if container.autoRemove {
+                    try store.removeContainer(container)
+                    report.removedContainers.append(container.name)
+                } else {
+                    container.status = .exited
+                    container.finished = Int64(time(nil))
+                    try store.save(container)
+                    report.exitedContainers.append(container.name)
+                }
+            case .exited:
+                try releaseNetworksLocked(of: container)
+            default:
+                continue
+            }
+        }
     }
 }

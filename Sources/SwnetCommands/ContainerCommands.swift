@@ -1,0 +1,282 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPAM
+import JSON
+import SwnetCore
+
+struct RunCommand: RunnableCommand {
+    static let detach = Option<Bool>(flag: "detach", short: "d", help: "Run in the background and print the container id.")
+    static let remove = Option<Bool>(flag: "rm", help: "Remove the container and its attachments when it exits.")
+    static let name = Option<String?>("name", value: "NAME", help: "Container name (default: the short id).")
+    static let hostname = Option<String?>("hostname", value: "H", help: "Hostname inside (default: the short id).")
+    static let rootfs = Option<String?>("rootfs", value: "DIR", help: "Root filesystem to pivot into (default: the host's files).")
+    static let workdir = Option<String?>("workdir", short: "w", value: "DIR", help: "Working directory inside.")
+    static let networks = Option<[RunRequest.NetworkChoice]>(
+        repeatable: "network", value: "NETWORK[:IP/LEN]", help: "Attach to NETWORK before the command starts (repeatable).",
+        transform: Parse.networkChoice)
+    static let environment = Option<[String]>(repeatable: "env", short: "e", value: "KEY=VALUE", help: "Set an environment variable.") { $0 }
+    static let capAdd = Option<[String]>(repeatable: "cap-add", value: "CAP", help: "Add a capability (ALL for all).") { $0 }
+    static let capDrop = Option<[String]>(repeatable: "cap-drop", value: "CAP", help: "Drop a capability (ALL for all).") { $0 }
+    static let userns = Option<Bool>(flag: "userns", help: "Also a user namespace: root inside is uid 100000 outside.")
+    static let command = Argument<[String]>(variadic: "COMMAND", minimum: 1, help: "The command and its arguments, after --.")
+
+    static let definition = CommandDefinition(
+        "run", abstract: "Run a command in new network, PID, mount, UTS and IPC namespaces.",
+        usage: "swnet run [-d] [--rm] [--name NAME] [--rootfs DIR] [--network N[:IP/LEN]]... [-e K=V]... -- COMMAND [ARG...]",
+        arguments: [command],
+        options: GlobalOptions.declarations + [detach, remove, name, hostname, rootfs, workdir, networks, environment,
+                                               capAdd, capDrop, userns],
+        runs: Self.self)
+
+    let global: GlobalOptions
+    let request: RunRequest
+
+    init(from values: ParsedValues) throws(UsageError) {
+        global = GlobalOptions(values)
+        request = RunRequest(
+            command: values[Self.command], name: values[Self.name], hostname: values[Self.hostname],
+            rootfs: values[Self.rootfs], workdir: values[Self.workdir], networks: values[Self.networks],
+            environment: values[Self.environment], capabilitiesToAdd: values[Self.capAdd],
+            capabilitiesToDrop: values[Self.capDrop], userNamespace: values[Self.userns],
+            detach: values[Self.detach], autoRemove: values[Self.remove])
+    }
+
+    func run() throws {
+        switch try global.makeSwnet().run(request) {
+        case .detached(let container): print(container.id)
+        case .exited(let status): exit(status)
+        }
+    }
+}
+
+struct ExecCommand: RunnableCommand {
+    static let target = Argument<String>("TARGET", help: "Container name or id prefix.")
+    static let command = Argument<[String]>(variadic: "COMMAND", minimum: 1, help: "The command and its arguments, after --.")
+    static let environment = Option<[String]>(repeatable: "env", short: "e", value: "KEY=VALUE", help: "Set an environment variable.") { $0 }
+    static let workdir = Option<String?>("workdir", short: "w", value: "DIR", help: "Working directory inside.")
+
+    static let definition = CommandDefinition(
+        "exec", abstract: "Run a command inside a running container (all its namespaces and its root).",
+        usage: "swnet exec [-e K=V]... [-w DIR] TARGET -- COMMAND [ARG...]",
+        arguments: [target, command], options: GlobalOptions.declarations + [environment, workdir], runs: Self.self)
+
+    let global: GlobalOptions
+    let target: String
+    let command: [String]
+    let environment: [String]
+    let workdir: String?
+
+    init(from values: ParsedValues) {
+        global = GlobalOptions(values)
+        target = values[Self.target]
+        command = values[Self.command]
+        environment = values[Self.environment]
+        workdir = values[Self.workdir]
+    }
+
+    func run() throws {
+        exit(try global.makeSwnet().exec(target, command: command, environment: environment, workdir: workdir))
+    }
+}
+
+struct PsCommand: RunnableCommand {
+    static let all = Option<Bool>(flag: "all", short: "a", help: "Also show exited containers.")
+    static let quiet = Option<Bool>(flag: "quiet", short: "q", help: "Only print ids.")
+
+    static let definition = CommandDefinition(
+        "ps", abstract: "List containers.",
+        options: GlobalOptions.declarations + [all, quiet] + OutputOptions.declarations, runs: Self.self)
+
+    let global: GlobalOptions
+    let output: OutputOptions
+    let all: Bool
+    let quiet: Bool
+
+    init(from values: ParsedValues) {
+        global = GlobalOptions(values)
+        output = OutputOptions(values)
+        all = values[Self.all]
+        quiet = values[Self.quiet]
+    }
+
+    func run() throws {
+        let containers = try global.makeSwnet().listContainers(all: all)
+        if output.json {
+            print(JSON.array(containers.map(\.json)).serialized(pretty: true))
+        } else if quiet {
+            containers.forEach { print($0.shortID) }
+        } else {
+            var rows = [["CONTAINER ID", "NAME", "COMMAND", "STATUS", "NETWORKS"]]
+            for container in containers {
+                rows.append([container.shortID, container.name, container.command.joined(separator: " "),
+                             statusText(container), container.networks.joined(separator: ",")])
+            }
+            printTable(rows)
+        }
+    }
+}
+
+func statusText(_ container: Container) -> String {
+    switch container.currentStatus {
+    case .created: return "Created"
+    case .running: return "Up \(ago(container.started ?? container.created))"
+    case .exited: return "Exited (\(container.exitCode.map(String.init) ?? "unknown"))"
+    }
+}
+
+private func ago(_ since: Int64) -> String {
+    let seconds = max(0, Int64(time(nil)) - since)
+    if seconds < 60 { return "\(seconds) second\(seconds == 1 ? "" : "s")" }
+    if seconds < 3600 { return "\(seconds / 60) minute\(seconds / 60 == 1 ? "" : "s")" }
+    return "\(seconds / 3600) hour\(seconds / 3600 == 1 ? "" : "s")"
+}
+
+struct InspectCommand: RunnableCommand {
+    static let targets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+
+    static let definition = CommandDefinition(
+        "inspect", abstract: "Show containers in detail.",
+        arguments: [targets], options: GlobalOptions.declarations + OutputOptions.declarations, runs: Self.self)
+
+    let global: GlobalOptions
+    let output: OutputOptions
+    let targets: [String]
+
+    init(from values: ParsedValues) {
+        global = GlobalOptions(values)
+        output = OutputOptions(values)
+        targets = values[Self.targets]
+    }
+
+    func run() throws {
+        let swnet = global.makeSwnet()
+        let containers = try targets.map { try swnet.container(matching: $0) }
+        if output.json {
+            print(JSON.array(containers.map(\.json)).serialized(pretty: true))
+            return
+        }
+        for container in containers {
+            print("id:        \(container.id)")
+            print("name:      \(container.name)")
+            print("command:   \(container.command.joined(separator: " "))")
+            print("status:    \(statusText(container))")
+            print("pid:       \(container.isRunning ? container.pid.map(String.init) ?? "-" : "-")")
+            print("hostname:  \(container.hostname)")
+            print("rootfs:    \(container.rootfs ?? "(host)")")
+            print("networks:  \(container.networks.isEmpty ? "-" : container.networks.joined(separator: ", "))")
+        }
+    }
+}
+
+struct StopCommand: RunnableCommand {
+    static let timeout = Option<Int?>("time", short: "t", value: "SECONDS", help: "Seconds to wait after SIGTERM before SIGKILL (default 10).",
+                                      transform: Parse.seconds)
+    static let targets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+
+    static let definition = CommandDefinition(
+        "stop", abstract: "Stop containers: SIGTERM, then SIGKILL.",
+        arguments: [targets], options: GlobalOptions.declarations + [timeout], runs: Self.self)
+
+    let global: GlobalOptions
+    let timeout: Int
+    let targets: [String]
+
+    init(from values: ParsedValues) {
+        global = GlobalOptions(values)
+        timeout = values[Self.timeout] ?? 10
+        targets = values[Self.targets]
+    }
+
+    func run() throws {
+        try global.makeSwnet().stop(targets, timeout: timeout).forEach { print($0.name) }
+    }
+}
+
+struct KillCommand: RunnableCommand {
+    static let signal = Option<Int32?>("signal", short: "s", value: "SIGNAL", help: "Signal to send (default KILL).",
+                                       transform: Parse.signal)
+    static let targets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+
+    static let definition = CommandDefinition(
+        "kill", abstract: "Send a signal to containers.",
+        arguments: [targets], options: GlobalOptions.declarations + [signal], runs: Self.self)
+
+    let global: GlobalOptions
+    let signal: Int32
+    let targets: [String]
+
+    init(from values: ParsedValues) {
+        global = GlobalOptions(values)
+        signal = values[Self.signal] ?? SIGKILL
+        targets = values[Self.targets]
+    }
+
+    func run() throws {
+        try global.makeSwnet().kill(targets, signal: signal).forEach { print($0.name) }
+    }
+}
+
+struct RemoveCommand: RunnableCommand {
+    static let force = Option<Bool>(flag: "force", short: "f", help: "Kill running containers first.")
+    static let targets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+
+    static let definition = CommandDefinition(
+        "rm", abstract: "Remove containers, their addresses and interfaces.",
+        arguments: [targets], options: GlobalOptions.declarations + [force], runs: Self.self)
+
+    let global: GlobalOptions
+    let force: Bool
+    let targets: [String]
+
+    init(from values: ParsedValues) {
+        global = GlobalOptions(values)
+        force = values[Self.force]
+        targets = values[Self.targets]
+    }
+
+    func run() throws {
+        try global.makeSwnet().remove(targets, force: force).forEach { print($0.name) }
+    }
+}
+
+struct LogsCommand: RunnableCommand {
+    static let follow = Option<Bool>(flag: "follow", short: "f", help: "Keep printing while the container runs.")
+    static let target = Argument<String>("TARGET", help: "Container name or id prefix.")
+
+    static let definition = CommandDefinition(
+        "logs", abstract: "Print a detached container's output.",
+        arguments: [target], options: GlobalOptions.declarations + [follow], runs: Self.self)
+
+    let global: GlobalOptions
+    let follow: Bool
+    let target: String
+
+    init(from values: ParsedValues) {
+        global = GlobalOptions(values)
+        follow = values[Self.follow]
+        target = values[Self.target]
+    }
+
+    func run() throws {
+        let swnet = global.makeSwnet()
+        let path = try swnet.logPath(of: target)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }  // nothing logged: a foreground container writes to its terminal
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var running = follow
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                _ = buffer.withUnsafeBytes { write(1, $0.baseAddress, count) }
+                continue
+            }
+            // At the end of the log: stop, or, with -f, wait for more while the container runs
+            // (one more pass after it exits picks up its last words).
+            guard running else { return }
+            running = try swnet.container(matching: target).isRunning
+            if running { usleep(100_000) }
+        }
+    }
+}

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import JSON
+
+/// A container swnet launched: runtime state, gone after a reboot like its process.
+public struct Container: Sendable, Equatable {
+    public enum Status: String, Sendable { case created, running, exited }
+
+    public var id: String
+    public var name: String
+    public var command: [String]
+    public var hostname: String
+    public var rootfs: String?
+    /// The init's pid in swnet's PID namespace, and its start time: a reused pid never passes
+    /// for the container.
+    public var pid: Int32?
+    public var pidStartTime: UInt64?
+    /// The swnet process that starts and watches it (the foreground `swnet run`, or the monitor
+    /// of a detached one), with its start time: gc cleans a start that died part-way.
+    public var owner: Int32?
+    public var ownerStartTime: UInt64?
+    /// Identity of its network namespace, the key of its attachments.
+    public var namespaceID: String?
+    public var networks: [String]
+    public var capabilities: [String]
+    public var autoRemove: Bool
+    public var detached: Bool
+    public var status: Status
+    public var exitCode: Int32?
+    public var created: Int64
+    public var started: Int64?
+    public var finished: Int64?
+
+    public var shortID: String { String(id.prefix(12)) }
+
+    /// Whether its init still runs: the pid exists and started when the container's did.
+    public var isRunning: Bool {
+        guard status == .running, let pid, let pidStartTime else { return false }
+        return ProcessTable.startTime(of: pid) == pidStartTime
+    }
+
+    var ownerIsAlive: Bool {
+        guard let owner, let ownerStartTime else { return false }
+        return ProcessTable.startTime(of: owner) == ownerStartTime
+    }
+
+    /// The status as it is now: a container whose init died without anyone recording it
+    /// (killed with SIGKILL, its monitor gone) shows as exited.
+    public var currentStatus: Status {
+        status == .running && !isRunning ? .exited : status
+    }
+}
+
+extension Container: JSONRepresentable {
+    public var json: JSON {
+        var object: [String: JSON] = [
+            "id": .string(id),
+            "name": .string(name),
+            "command": .array(command.map { .string($0) }),
+            "hostname": .string(hostname),
+            "networks": .array(networks.map { .string($0) }),
+            "capabilities": .array(capabilities.map { .string($0) }),
+            "autoRemove": .bool(autoRemove),
+            "detached": .bool(detached),
+            "status": .string(currentStatus.rawValue),
+            "created": .int(created),
+        ]
+        object["rootfs"] = rootfs.map { .string($0) } ?? .null
+        object["pid"] = pid.map { .int(Int64($0)) } ?? .null
+        object["pidStartTime"] = pidStartTime.map { .int(Int64(bitPattern: $0)) } ?? .null
+        object["namespace"] = namespaceID.map { .string($0) } ?? .null
+        object["owner"] = owner.map { .int(Int64($0)) } ?? .null
+        object["ownerStartTime"] = ownerStartTime.map { .int(Int64(bitPattern: $0)) } ?? .null
+        object["exitCode"] = exitCode.map { .int(Int64($0)) } ?? .null
+        object["started"] = started.map { .int($0) } ?? .null
+        object["finished"] = finished.map { .int($0) } ?? .null
+        return .object(object)
+    }
+
+    init(json: JSON) throws(SwnetError) {
+        guard let id = json["id"]?.string, let name = json["name"]?.string,
+              let command = json["command"]?.array?.compactMap(\.string),
+              let status = json["status"]?.string.flatMap(Status.init(rawValue:))
+        else { throw SwnetError("container record is damaged") }
+        self.id = id
+        self.name = name
+        self.command = command
+        self.status = status
+        hostname = json["hostname"]?.string ?? String(id.prefix(12))
+        rootfs = json["rootfs"]?.string
+        pid = json["pid"]?.int.map { Int32(clamping: $0) }
+        pidStartTime = json["pidStartTime"]?.int.map { UInt64(bitPattern: $0) }
+        namespaceID = json["namespace"]?.string
+        owner = json["owner"]?.int.map { Int32(clamping: $0) }
+        ownerStartTime = json["ownerStartTime"]?.int.map { UInt64(bitPattern: $0) }
+        networks = json["networks"]?.array?.compactMap(\.string) ?? []
+        capabilities = json["capabilities"]?.array?.compactMap(\.string) ?? []
+        autoRemove = json["autoRemove"]?.bool ?? false
+        detached = json["detached"]?.bool ?? false
+        exitCode = json["exitCode"]?.int.map { Int32(clamping: $0) }
+        created = json["created"]?.int ?? 0
+        started = json["started"]?.int
+        finished = json["finished"]?.int
+    }
+}
+
+/// Facts about processes from /proc.
+enum ProcessTable {
+    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+    static func startTime(of pid: Int32) -> UInt64? {
+        guard let stat = try? Files.readString("/proc/\(pid)/stat"),
+              let afterName = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command name, which may itself contain spaces and parentheses.
+        let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+}
