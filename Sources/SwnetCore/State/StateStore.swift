@@ -30,6 +30,7 @@ public struct StateLocation: Sendable, Equatable {
 /// leases are additionally claimed with O_EXCL so that two claims can never both win.
 final class StateStore {
     let location: StateLocation
+    private var bootChecked = false
 
     init(location: StateLocation) {
         self.location = location
@@ -45,10 +46,13 @@ final class StateStore {
     /// Takes the state lock. Runtime state written during an earlier boot is discarded first:
     /// /run is a tmpfs by default, but --root may point anywhere, so the boot id decides.
     func lock(_ mode: FileLock.Mode) throws -> FileLock {
-        try Files.makeDirectories(location.run)
         let lockPath = "\(location.run)/lock"
+        // Within one process the boot cannot change: check it once.
+        if bootChecked { return try FileLock(path: lockPath, mode: mode) }
+        try Files.makeDirectories(location.run)
         let bootIDPath = "\(location.run)/boot-id"
         let currentBoot = try Files.readString("/proc/sys/kernel/random/boot_id") ?? ""
+        defer { bootChecked = true }
         do {
             let lock = try FileLock(path: lockPath, mode: mode)
             if try Files.readString(bootIDPath) == currentBoot { return lock }
