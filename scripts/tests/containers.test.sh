@@ -68,3 +68,23 @@ fails "an invalid signal" swnet kill -s NOPE nosuch
 fails "an invalid container name" swnet run --name '-x' -- true
 fails "an unknown network" swnet run --network nonet -- true
 rm -rf "$rootfs"
+
+# swnet killed at any moment of a start, and a foreground swnet killed while its container runs:
+# gc leaves no record, lease, name or process behind.
+for delay in 0.001 0.002 0.003 0.004 0.006 0.008 0.012 0.02; do
+    timeout -s KILL "$delay" "$SWNET" run --name chaos --network cnet -- sleep 30 >/dev/null 2>&1
+    swnet gc >/dev/null
+    swnet rm -f chaos >/dev/null 2>&1
+done
+swnet gc >/dev/null
+eq "after starts killed part-way and gc: no container, no lease" \
+    "$(swnet ps -a -q | wc -l) $(swnet network inspect cnet --json | json 'len(d["attachments"])')" "0 0"
+ok "the name is free again" swnet run --rm --name chaos -- true
+"$SWNET" run --name orphan --network cnet -- sleep 30 >/dev/null 2>&1 & runner=$!
+ok "a foreground container runs" wait_for sh -c "\"$SWNET\" ps | grep -q orphan"
+kill -9 "$runner"; wait "$runner" 2>/dev/null
+ok "its swnet is gone, the container still runs and can be stopped" swnet stop -t 1 orphan
+swnet gc >/dev/null
+eq "gc releases its address" "$(swnet network inspect cnet --json | json 'len(d["attachments"])')" "0"
+ok "and rm removes it" swnet rm orphan
+eq "no swnet-init is left running (zombies of killed parents are for PID 1 to reap)" "$(ps -eo stat=,comm= | awk '$2 == "swnet-init" && $1 !~ /^Z/' | wc -l)" "0"

@@ -61,6 +61,10 @@ extension Swnet {
     /// whose init died unrecorded is marked exited, or removed with --rm; an exited container
     /// keeps no addresses or interfaces.
     private func collectContainers(into report: inout CollectionReport) throws {
+        for name in try store.orphanContainerNames() {
+            try store.releaseContainerName(name)
+            report.removedContainers.append(name)
+        }
         for var container in try store.containers() {
             switch container.status {
             case .created where !container.ownerIsAlive:

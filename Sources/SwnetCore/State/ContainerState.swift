@@ -40,4 +40,17 @@ extension StateStore {
         try Files.remove(containerLogPath(id: container.id))
         try Files.remove("\(containersDirectory)/\(container.id).json")
     }
+
+    /// Name claims whose container record is missing: a `swnet run` killed between claiming
+    /// the name and writing the record (both happen under the lock the caller holds).
+    func orphanContainerNames() throws -> [String] {
+        try Files.list(namesDirectory).filter { name in
+            guard let id = try containerID(named: name) else { return false }
+            return try container(id: id) == nil
+        }
+    }
+
+    func releaseContainerName(_ name: String) throws {
+        try Files.remove("\(namesDirectory)/\(name)")
+    }
 }
