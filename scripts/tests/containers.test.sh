@@ -11,6 +11,10 @@ eq "loopback is up" "$(swnet run --rm -- ip -o link show lo | grep -c 'LOOPBACK,
 eq "the network is there before the command's first instruction" \
     "$(swnet run --rm --network cnet:10.70.0.9/24 -- ip -o -4 addr show dev eth0 | awk '{print $4}')" "10.70.0.9/24"
 eq "and its address is released when it exits" "$(swnet network inspect cnet --json | json 'len(d["attachments"])')" "0"
+ok "a second network" swnet network create cnet2 --subnet 10.73.0.0/24
+eq "several --network flags give several interfaces" \
+    "$(swnet run --rm --network cnet --network cnet2:10.73.0.7/24 -- ip -o -4 addr show | awk '$2 != "lo" {print $2, $4}' | tr '\n' ' ')" \
+    "eth0 10.70.0.2/24 eth1 10.73.0.7/24 "
 eq "Docker's default capabilities, no_new_privs" \
     "$(swnet run --rm -- grep -E '^(CapEff|NoNewPrivs)' /proc/self/status | awk '{print $2}' | tr '\n' ' ')" "00000000a80425fb 1 "
 eq "--cap-drop NET_RAW --cap-add NET_ADMIN" \
@@ -32,10 +36,14 @@ eq "ps --json" "$(swnet ps --json | json '[(c["name"], c["status"]) for c in d]'
 eq "inspect by id prefix" "$(swnet inspect "${id:0:5}" --json | json 'd[0]["name"]')" "web"
 eq "exec runs inside its namespaces" "$(swnet exec web -- hostname)" "${id:0:12}"
 swnet exec web -- sh -c 'exit 5'; eq "exec passes the exit status on" "$?" "5"
+eq "exec -e and -w" "$(swnet exec -e WHO=me -w /tmp web -- sh -c 'echo $WHO $(pwd)')" "me /tmp"
 eq "exec joins the container's PID namespace and /proc" "$(( $(swnet exec web -- sh -c 'ls /proc | grep -c "^[0-9]*$"') <= 6 ))" "1"
 ok "attach the running container to a second network by name" swnet attach web extra 10.71.0.5/24
 ok "it answers there too" wait_for curl -s --max-time 1 http://10.71.0.5:8080/
 ok "logs show the server's output" wait_for sh -c "\"$SWNET\" logs web | grep -q GET"
+swnet run -d --name talker -- sh -c 'echo one; sleep 0.3; echo two' >/dev/null
+eq "logs -f follows until the container exits" "$(timeout 10 "$SWNET" logs -f talker | tr '\n' ' ')" "one two "
+ok "rm talker" swnet rm talker
 fails "rm of a running container without -f" swnet rm web
 ok "stop" swnet stop -t 5 web
 eq "ps -a shows it exited" "$(swnet ps -a --json | json '[(c["name"], c["status"]) for c in d]')" "[('web', 'exited')]"
