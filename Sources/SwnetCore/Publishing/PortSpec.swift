@@ -1,0 +1,154 @@
+import IPAM
+
+/// A transport protocol a port can be published for.
+public enum TransportProtocol: String, Sendable, CaseIterable, Comparable {
+    case tcp, udp, sctp
+
+    /// IPPROTO_* number, as nftables matches it.
+    public var number: UInt8 {
+        switch self {
+        case .tcp: 6
+        case .udp: 17
+        case .sctp: 132
+        }
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.number < rhs.number }
+}
+
+/// An inclusive port range; a single port is a range of one.
+public struct PortRange: Sendable, Hashable, CustomStringConvertible {
+    public var first: UInt16
+    public var last: UInt16
+
+    public init(_ first: UInt16, _ last: UInt16? = nil) {
+        self.first = first
+        self.last = last ?? first
+    }
+
+    public var count: Int { Int(last) - Int(first) + 1 }
+
+    public var description: String { first == last ? "\(first)" : "\(first)-\(last)" }
+}
+
+/// Docker's `-p` grammar: `[HOST_IP:][HOST_PORT[-END]:]CONTAINER_PORT[-END][/tcp|udp|sctp]`;
+/// an IPv6 host address goes in brackets (`[::1]:8080:80`).
+public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
+    /// nil: every address of the host.
+    public var hostAddress: IPAddress?
+    /// nil: ephemeral host ports, picked from ip_local_port_range.
+    public var hostPorts: PortRange?
+    public var containerPorts: PortRange
+    public var transport: TransportProtocol
+
+    public init(hostAddress: IPAddress? = nil, hostPorts: PortRange? = nil, containerPorts: PortRange, transport: TransportProtocol = .tcp) {
+        self.hostAddress = hostAddress
+        self.hostPorts = hostPorts
+        self.containerPorts = containerPorts
+        self.transport = transport
+    }
+
+    public init(parsing text: String) throws(SwnetError) {
+        var rest = Substring(text)
+        transport = .tcp
+        if let slash = rest.lastIndex(of: "/") {
+            let name = rest[rest.index(after: slash)...].lowercased()
+            guard let transport = TransportProtocol(rawValue: name) else {
+                throw SwnetError("invalid port spec '\(text)': unknown protocol '\(name)' (tcp, udp or sctp)")
+            }
+            self.transport = transport
+            rest = rest[..<slash]
+        }
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]"), let address = IPAddress(String(rest[rest.index(after: rest.startIndex)..<close])),
+                  case .v6 = address, rest[close...].hasPrefix("]:") else {
+                throw SwnetError("invalid port spec '\(text)': expected [IPV6]:HOST_PORT:CONTAINER_PORT")
+            }
+            hostAddress = address
+            rest = rest[rest.index(close, offsetBy: 2)...]
+        } else {
+            hostAddress = nil
+        }
+        var parts = rest.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        if hostAddress == nil && parts.count == 3 {
+            guard let address = IPAddress(parts[0]), case .v4 = address else {
+                throw SwnetError("invalid port spec '\(text)': '\(parts[0])' is not an IPv4 address (IPv6 goes in brackets)")
+            }
+            hostAddress = address
+            parts.removeFirst()
+        }
+        switch parts.count {
+        case 1:
+            hostPorts = nil
+        case 2:
+            hostPorts = parts[0].isEmpty ? nil : try Self.range(parts[0], in: text)
+        default:
+            throw SwnetError("invalid port spec '\(text)': expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]")
+        }
+        containerPorts = try Self.range(parts[parts.count - 1], in: text)
+        if let hostPorts, hostPorts.count != containerPorts.count && containerPorts.count != 1 {
+            throw SwnetError("invalid port spec '\(text)': host range \(hostPorts) and container range \(containerPorts) differ in size")
+        }
+    }
+
+    private static func range(_ text: String, in spec: String) throws(SwnetError) -> PortRange {
+        let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(bounds.count), let first = port(bounds[0]), let last = port(bounds[bounds.count - 1]), first <= last else {
+            throw SwnetError("invalid port spec '\(spec)': '\(text)' is not a port or a range of ports (1-65535)")
+        }
+        return PortRange(first, last)
+    }
+
+    private static func port(_ text: Substring) -> UInt16? {
+        guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let value = UInt16(text), value > 0 else { return nil }
+        return value
+    }
+
+    public var description: String {
+        var text = ""
+        if let hostAddress {
+            if case .v6 = hostAddress { text += "[\(hostAddress)]:" } else { text += "\(hostAddress):" }
+            text += (hostPorts?.description ?? "") + ":"
+        } else if let hostPorts {
+            text += "\(hostPorts):"
+        }
+        return text + "\(containerPorts)/\(transport.rawValue)"
+    }
+}
+
+/// An exposed port (`--expose`, Dockerfile `EXPOSE`, an image config's `ExposedPorts`):
+/// `PORT[-END][/PROTO]`.
+public struct ExposedPorts: Sendable, Hashable {
+    public var ports: PortRange
+    public var transport: TransportProtocol
+
+    public init(parsing text: String) throws(SwnetError) {
+        let spec = try PortSpec(parsing: text)
+        guard spec.hostAddress == nil, spec.hostPorts == nil else {
+            throw SwnetError("invalid exposed port '\(text)': expected PORT[-END][/tcp|udp|sctp]")
+        }
+        ports = spec.containerPorts
+        transport = spec.transport
+    }
+
+    /// The ports a Dockerfile's EXPOSE lines name (continuation lines and comments handled).
+    public static func fromDockerfile(_ text: String) throws(SwnetError) -> [ExposedPorts] {
+        var exposed: [ExposedPorts] = []
+        var logical = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            if trimmed.hasPrefix("#") { continue }
+            if trimmed.hasSuffix("\\") {
+                logical += trimmed.dropLast() + " "
+                continue
+            }
+            logical += trimmed
+            let words = logical.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if let instruction = words.first, instruction.uppercased() == "EXPOSE" {
+                for word in words.dropFirst() { exposed.append(try ExposedPorts(parsing: String(word))) }
+            }
+            logical = ""
+        }
+        return exposed
+    }
+}

@@ -1,0 +1,51 @@
+import IPAM
+import Testing
+@testable import SwnetCore
+
+@Suite struct PortSpecTests {
+    static let valid: [(String, String)] = [
+        ("80", "80/tcp"),
+        ("8080:80", "8080:80/tcp"),
+        ("8080:80/udp", "8080:80/udp"),
+        ("127.0.0.1:8080:80", "127.0.0.1:8080:80/tcp"),
+        ("127.0.0.1::80", "127.0.0.1::80/tcp"),
+        ("[::1]:8080:80/sctp", "[::1]:8080:80/sctp"),
+        ("8000-8010:80-90", "8000-8010:80-90/tcp"),
+        ("8000-8010:80", "8000-8010:80/tcp"),
+        ("80-90", "80-90/tcp"),
+        ("53/UDP", "53/udp"),
+    ]
+
+    @Test(arguments: valid)
+    func parsesDockerGrammar(_ text: String, _ normalized: String) throws {
+        #expect(try PortSpec(parsing: text).description == normalized)
+    }
+
+    @Test func fieldsOfAFullSpec() throws {
+        let spec = try PortSpec(parsing: "192.0.2.10:8080-8081:80-81/udp")
+        #expect(spec.hostAddress == IPAddress("192.0.2.10"))
+        #expect(spec.hostPorts == PortRange(8080, 8081))
+        #expect(spec.containerPorts == PortRange(80, 81))
+        #expect(spec.transport == .udp)
+    }
+
+    @Test(arguments: ["", "0", "65536", "abc", "80/icmp", "1.2.3.4:80", "x:1:2", "8000-8010:80-82", "90-80", "1:2:3:4",
+                      "[::1]80:80", "[1.2.3.4]:80:80", "::1:80:80", "80-", "-80", "+80"])
+    func rejectsBadSpecs(_ text: String) {
+        #expect(throws: SwnetError.self) { try PortSpec(parsing: text) }
+    }
+
+    @Test func exposedPortsFromADockerfile() throws {
+        let dockerfile = """
+        FROM busybox
+        # EXPOSE 1
+        EXPOSE 80 443/tcp \\
+               53/udp
+        expose 8000-8002
+        RUN echo EXPOSE 9
+        """
+        let exposed = try ExposedPorts.fromDockerfile(dockerfile).map { "\($0.ports)/\($0.transport.rawValue)" }
+        #expect(exposed == ["80/tcp", "443/tcp", "53/udp", "8000-8002/tcp"])
+        #expect(throws: SwnetError.self) { try ExposedPorts(parsing: "8080:80") }
+    }
+}
