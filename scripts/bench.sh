@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks swnet attach/detach against the CNI reference plugins (bridge + host-local) and
-# plain iproute2, plus the kernel's own cost of deleting a bridged veth, all in one run inside a
-# throwaway network and mount namespace. See docs/benchmarks.md for what each row means.
+# plain iproute2, plus the kernel's own cost of deleting a bridged veth, and `swnet run` against
+# unshare(1) and runc, all in one run inside a throwaway network and mount namespace. See
+# docs/benchmarks.md for what each row means.
 #
 # Usage: sudo [N=100] [SCALE=1000] [CNI_SCALE=1000] scripts/bench.sh
-#   N          sequential operations per tool for the attach/detach medians
+#   N          sequential operations per tool for the attach/detach and run medians
 #   SCALE      sequential swnet attaches on one /16 network for the scaling rows (CLI and library)
 #   CNI_SCALE  the same for CNI ADD (0 skips it)
 #   SWNET, SWNET_BENCH  prebuilt binaries to use instead of building them
@@ -23,10 +24,12 @@ if [[ ${1:-} != --inside ]]; then
         [[ ${!knob} =~ ^[0-9]+$ ]] || { echo "bench: $knob must be a number" >&2; exit 1; }
     done
     ((N >= 10 && SCALE >= 20)) || { echo "bench: need N >= 10 and SCALE >= 20" >&2; exit 1; }
-    scripts/setup.sh containernetworking-plugins hyperfine iproute2 >&2
+    scripts/setup.sh containernetworking-plugins hyperfine iproute2 runc busybox-static >&2
     for plugin in bridge host-local; do
         [[ -x /usr/lib/cni/$plugin ]] || { echo "bench: /usr/lib/cni/$plugin is missing" >&2; exit 1; }
     done
+    runc --version >/dev/null || { echo "bench: runc --version failed" >&2; exit 1; }
+    [[ -x /bin/busybox ]] || { echo "bench: /bin/busybox (busybox-static) is missing" >&2; exit 1; }
     if [[ -z ${SWNET:-} ]]; then
         echo "bench: building swnet (scripts/build.sh)" >&2
         SWNET=$(scripts/build.sh)
@@ -70,6 +73,17 @@ mkdir -p "$work/t"
 export SWNET_ROOT=/run/swnet-bench
 log() { echo "bench: $*" >&2; }
 trap 'log "failed at line $LINENO (exit $?); everything made here goes with the namespace"' ERR
+# runc's containers are the one thing that outlives the namespace (their cgroups are the
+# machine's): whatever happens, delete every container left in the bench's runc state dir.
+runc_root=$work/runc
+delete_runc_leftovers() {
+    [[ -d $runc_root ]] || return 0
+    local id
+    for id in $(runc --root "$runc_root" list -q 2>/dev/null); do
+        runc --root "$runc_root" delete --force "$id" >/dev/null 2>&1 || log "could not delete runc container $id"
+    done
+}
+trap delete_runc_leftovers EXIT
 
 # clock FILE COMMAND...: runs COMMAND once, appends its wall time in µs to FILE.
 # Bash's $EPOCHREALTIME around the single call, as in docs/benchmarks.md.
@@ -254,6 +268,52 @@ head -n "$N" "$t/lib-attach.us" >"$t/lib-attach-first.us"
 lib_remove_links=$(awk '$1 == "remove" { print $2 }' "$work/library.out")
 lib_remove_us=$(awk '$1 == "remove" { print $3 }' "$work/library.out")
 
+# --- 5. swnet run: against unshare(1) and runc, N each, interleaved -----------------------------
+# Last, so that the network namespaces these runs create and drop (the kernel tears them down
+# asynchronously, in a worker) cannot overlap the rows above.
+log "run: swnet run --rm, unshare(1), runc run, swnet run --rm --network ($N rounds)"
+# runc's minimal bundle: `runc spec` (pid, network, ipc, uts and mount namespaces, read-only
+# root), a busybox-static rootfs, /bin/true as the process, no terminal.
+bundle=$work/bundle
+mkdir -p "$bundle/rootfs/bin"
+cp /bin/busybox "$bundle/rootfs/bin/busybox"
+ln -s busybox "$bundle/rootfs/bin/true"
+(cd "$bundle" && runc spec)
+python3 - "$bundle/config.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+config = json.load(open(path))
+config["process"]["terminal"] = False
+config["process"]["args"] = ["/bin/true"]
+json.dump(config, open(path, "w"), indent=2)
+PY
+mkdir -p "$runc_root"
+runc_true() { runc --root "$runc_root" run --bundle "$bundle" "$1"; }   # CONTAINER-ID
+unshare_true() { unshare --fork --pid --net --mount --uts --ipc --mount-proc /bin/true; }
+"$SWNET" network create runnet --subnet 10.80.0.0/16 >/dev/null
+# A sanity check (untimed) that the --network container sees its interface when it starts.
+inside=$("$SWNET" run --rm --network runnet -- ip -4 -o addr show dev eth0)
+[[ $inside == *" inet 10.80."* ]] || { log "swnet run --network: no address on eth0 inside ($inside)"; exit 1; }
+# Warm-up (untimed): one of each.
+"$SWNET" run --rm -- /bin/true
+unshare_true
+runc_true swnet-bench-warm-up
+"$SWNET" run --rm --network runnet -- /bin/true
+for ((i = 1; i <= N; i++)); do
+    clock "$t/run-plain.us" "$SWNET" run --rm -- /bin/true
+    clock "$t/unshare.us" unshare_true
+    clock "$t/runc.us" runc_true "swnet-bench-$i"
+    clock "$t/run-net.us" "$SWNET" run --rm --network runnet -- /bin/true
+    ((i % 25 == 0)) && log "  $i/$N runs with each tool"
+done
+# Nothing may stay behind: no swnet container record (--rm), no runc container.
+leftover_containers=$("$SWNET" ps -a -q)
+[[ -z $leftover_containers ]] || { log "swnet run --rm left containers: $leftover_containers"; exit 1; }
+leftover_runc=$(runc --root "$runc_root" list -q)
+[[ -z $leftover_runc ]] || log "runc left containers (deleting them): $leftover_runc"
+delete_runc_leftovers
+"$SWNET" network rm runnet >/dev/null
+
 # --- the table ---------------------------------------------------------------------------------
 row() { # LABEL FILE NOTE
     read -r med p90 _ _ _ count < <(stats "$2")
@@ -273,6 +333,14 @@ rm_ms=$(awk '{ printf "%.1f", $1 / 1000 }' "$t/swnet-rm-force.us")
 rm_each=$(awk -v n="$scale_links" '{ printf "%.2f", $1 / 1000 / n }' "$t/swnet-rm-force.us")
 lib_rm_ms=$(awk -v u="$lib_remove_us" 'BEGIN { printf "%.1f", u / 1000 }')
 lib_rm_each=$(awk -v u="$lib_remove_us" -v n="$lib_remove_links" 'BEGIN { printf "%.2f", u / 1000 / n }')
+run_plain=$(field "$t/run-plain.us" 1)
+run_net=$(field "$t/run-net.us" 1)
+attach_med=$(field "$t/swnet-attach.us" 1)
+run_unshare_ratio=$(ratio "$run_plain" "$(field "$t/unshare.us" 1)")
+run_runc_ratio=$(ratio "$run_plain" "$(field "$t/runc.us" 1)")
+run_net_budget=$(awk -v a="$run_plain" -v b="$attach_med" 'BEGIN { printf "%.2f", a + b }')
+run_net_verdict=$(awk -v v="$run_net" -v b="$run_net_budget" 'BEGIN { print (v <= b) ? "met" : "**missed**" }')
+run_net_extra=$(awk -v a="$run_net" -v b="$run_plain" 'BEGIN { printf "%.2f", a - b }')
 
 scale_rows=$(scale_row 'swnet attach (CLI)' "$t/swnet-scale.us")
 ((CNI_SCALE > 0)) && scale_rows+=$'\n'$(scale_row 'CNI bridge + host-local ADD' "$t/cni-scale.us")
@@ -303,6 +371,16 @@ $(row 'swnet detach (library, 1 process)' "$t/lib-detach.us" "first $N of the $S
 | \`swnet network rm --force\`, $SCALE attachments | $rm_ms | | 1 | $scale_links links in one request: $rm_each per link |
 | \`removeNetworks(force: true)\` (library) | $lib_rm_ms | | 1 | $lib_remove_links links in one request: $lib_rm_each per link |
 
+### swnet run: a container running \`/bin/true\`, N=$N each, interleaved round by round
+
+| operation | median | p90 | ops | notes |
+|---|---|---|---|---|
+$(row '**`swnet run --rm -- /bin/true`**' "$t/run-plain.us" 'new net, pid, mount, uts, ipc namespaces; init mounts /proc, lo up; record removed')
+$(row '`unshare --fork --pid --net --mount --uts --ipc --mount-proc /bin/true`' "$t/unshare.us" 'util-linux unshare(1), the same namespaces')
+$(row '`runc run`, busybox-static bundle' "$t/runc.us" '`runc spec` defaults (pid, network, ipc, uts, mount), args /bin/true, no terminal')
+$(row '**`swnet run --rm --network N -- /bin/true`**' "$t/run-net.us" 'plus an attach to a /16 network before the command starts')
+$(row 'swnet attach (CLI), from the attach rows' "$t/swnet-attach.us" 'for the run --network target')
+
 ### Scaling: sequential attaches on one /16 network (mean of the first 10 vs the last 10)
 
 | what | attaches | median | first 10 | last 10 | last − first | last/first |
@@ -317,6 +395,10 @@ $scale_rows
 | swnet detach / \`ip link del\` (medians) | $detach_ratio | ≤ 1.2 | $(verdict "$detach_ratio" 1.2) |
 | swnet attach last 10 / first 10 at $SCALE (CLI) | $scale_ratio | ≤ 1.15 | $(verdict "$scale_ratio" 1.15) |
 | swnet attach last 10 / first 10 at $SCALE (library) | $lib_scale_ratio | ≤ 1.15 | $(verdict "$lib_scale_ratio" 1.15) |
+| swnet run / unshare(1) (medians) | $run_unshare_ratio | ≤ 1.5 | $(verdict "$run_unshare_ratio" 1.5) |
+| swnet run --network vs swnet run + swnet attach (medians) | $run_net vs $run_plain + $attach_med = $run_net_budget | ≤ run + attach | $run_net_verdict |
+| swnet run / runc run (medians) | $run_runc_ratio | (information) | |
+| swnet run --network − swnet run (medians) | $run_net_extra | (information) | |
 | swnet detach (CLI) / one RTM_DELLINK | $detach_ratio_nl | (information) | |
 | swnet detach (library) / one RTM_DELLINK | $lib_detach_ratio | (information) | |
 EOF

@@ -1,4 +1,5 @@
 import IPAM
+import JSON
 import Testing
 @testable import SwnetCore
 
@@ -47,5 +48,13 @@ import Testing
         let exposed = try ExposedPorts.fromDockerfile(dockerfile).map { "\($0.ports)/\($0.transport.rawValue)" }
         #expect(exposed == ["80/tcp", "443/tcp", "53/udp", "8000-8002/tcp"])
         #expect(throws: SwnetError.self) { try ExposedPorts(parsing: "8080:80") }
+    }
+
+    @Test func exposedPortsFromAnImageConfig() throws {
+        let oci: JSON = ["config": ["ExposedPorts": ["80/tcp": [:], "53/udp": [:]]]]
+        #expect(try ExposedPorts.fromImageConfig(oci).map { "\($0.ports)/\($0.transport.rawValue)" } == ["53/udp", "80/tcp"])
+        let inspect: JSON = [["Config": ["ExposedPorts": ["8080/tcp": [:]]]]]
+        #expect(try ExposedPorts.fromImageConfig(inspect).map(\.ports) == [PortRange(8080)])
+        #expect(try ExposedPorts.fromImageConfig(["config": [:]]).isEmpty)
     }
 }

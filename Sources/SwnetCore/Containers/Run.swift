@@ -163,16 +163,17 @@ extension Swnet {
             container.pid = process.pid
             container.pidStartTime = ProcessTable.startTime(of: process.pid)
             container.namespaceID = try resolver.resolve("pid:\(process.pid)").namespaceID
-            try saveLocked(container)
             for choice in networks {
                 var request = AttachRequest(target: "pid:\(process.pid)", network: choice.network, address: choice.address)
                 request.targetLabel = "container \(container.name)"
                 try attach(request)
             }
-            try process.release()
+            // Recorded as running just before the release: if swnet dies in between, the init
+            // sees its start gate close and exits, and the record turns to exited.
             container.status = .running
             container.started = Int64(time(nil))
             try saveLocked(container)
+            try process.release()
             return process
         } catch {
             process.signal(SIGKILL)

@@ -1,4 +1,5 @@
 import IPAM
+import JSON
 
 /// A transport protocol a port can be published for.
 public enum TransportProtocol: String, Sendable, CaseIterable, Comparable {
@@ -150,5 +151,26 @@ public struct ExposedPorts: Sendable, Hashable {
             logical = ""
         }
         return exposed
+    }
+
+    /// The ports an OCI image config (`config.ExposedPorts`) or `docker|podman inspect` output
+    /// (`Config.ExposedPorts`, possibly inside an array) names: keys like "80/tcp".
+    public static func fromImageConfig(_ json: JSON) throws(SwnetError) -> [ExposedPorts] {
+        let root = json.array?.first ?? json
+        guard let ports = (root["config"] ?? root["Config"])?["ExposedPorts"]?.object else { return [] }
+        var exposed: [ExposedPorts] = []
+        for key in ports.keys.sorted() { exposed.append(try ExposedPorts(parsing: key)) }
+        return exposed
+    }
+
+    /// `--expose-from FILE`: JSON is an image config, anything else a Dockerfile.
+    public static func fromFile(_ path: String) throws -> [ExposedPorts] {
+        guard let text = try Files.readString(path) else { throw SwnetError("no such file: \(path)") }
+        if text.drop(while: { $0 == " " || $0 == "\n" || $0 == "\t" }).first.map({ $0 == "{" || $0 == "[" }) == true {
+            do { return try fromImageConfig(try JSON(parsing: text)) } catch let error as JSONError {
+                throw SwnetError("\(path) is not a valid image config: \(error)")
+            }
+        }
+        return try fromDockerfile(text)
     }
 }
