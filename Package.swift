@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "swnet", targets: ["swnet"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "IPAM", targets: ["IPAM"]),
+        .library(name: "NFTables", targets: ["NFTables"]),
         .library(name: "SwnetCore", targets: ["SwnetCore"]),
     ],
     targets: [
@@ -21,7 +22,8 @@ let package = Package(
         .target(name: "IPAM"),
         .target(name: "JSON"),
         .target(name: "Netlink", dependencies: ["CMnl", "CSwnetShims", "IPAM"]),
-        .target(name: "SwnetCore", dependencies: ["Netlink", "IPAM", "JSON", "CCap", "CSwnetShims"]),
+        .target(name: "NFTables", dependencies: ["CNftnl", "CMnl", "CSwnetShims", "IPAM", "Netlink"]),
+        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "CCap", "CSwnetShims"]),
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON"]),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
@@ -30,6 +32,7 @@ let package = Package(
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "IPAM", "CSwnetShims"]),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "IPAM", "Netlink"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),
     ],

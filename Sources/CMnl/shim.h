@@ -10,3 +10,5 @@
 #include <linux/if_bridge.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>

@@ -154,13 +154,17 @@ public struct LinkChanges: Sendable {
     /// net.ipv4.conf.IF.arp_notify: the kernel announces the link's IPv4 addresses with a
     /// gratuitous ARP when it comes up (set it before the link goes up).
     public var arpNotify: Bool?
+    /// net.ipv4.conf.IF.route_localnet: route 127.0.0.0/8 on this link, which DNAT of
+    /// loopback-addressed traffic to a container behind it needs.
+    public var routeLocalnet: Bool?
     /// How the kernel makes IPv6 link-local addresses; `.none` keeps a link out of IPv6
     /// (no link-local address, no DAD or MLD traffic flooded across a bridge).
     public var ipv6AddressGeneration: IPv6AddressGeneration?
 
     public init(name: String? = nil, mtu: UInt32? = nil, mac: MACAddress? = nil, up: Bool? = nil,
                 masterIndex: Int32? = nil, namespace: NetworkNamespace? = nil, group: UInt32? = nil,
-                txQueueLength: UInt32? = nil, arpNotify: Bool? = nil, ipv6AddressGeneration: IPv6AddressGeneration? = nil) {
+                txQueueLength: UInt32? = nil, arpNotify: Bool? = nil, routeLocalnet: Bool? = nil,
+                ipv6AddressGeneration: IPv6AddressGeneration? = nil) {
         self.name = name
         self.mtu = mtu
         self.mac = mac
@@ -170,6 +174,7 @@ public struct LinkChanges: Sendable {
         self.group = group
         self.txQueueLength = txQueueLength
         self.arpNotify = arpNotify
+        self.routeLocalnet = routeLocalnet
         self.ipv6AddressGeneration = ipv6AddressGeneration
     }
 }

@@ -129,11 +129,15 @@ enum LinkMessage {
         if let group = changes.group { message.put(IFLA_GROUP, u32: group) }
         if let length = changes.txQueueLength { message.put(IFLA_TXQLEN, u32: length) }
         if let namespace = changes.namespace { message.put(IFLA_NET_NS_FD, u32: UInt32(namespace.fd)) }
-        if changes.arpNotify != nil || changes.ipv6AddressGeneration != nil {
+        let ipv4Settings = [(IPV4_DEVCONF_ARP_NOTIFY, changes.arpNotify), (IPV4_DEVCONF_ROUTE_LOCALNET, changes.routeLocalnet)]
+            .compactMap { key, value in value.map { (key, $0) } }
+        if !ipv4Settings.isEmpty || changes.ipv6AddressGeneration != nil {
             message.nest(IFLA_AF_SPEC) { families in
-                if let arpNotify = changes.arpNotify {
+                if !ipv4Settings.isEmpty {
                     families.nest(AF_INET) { inet in
-                        inet.nest(IFLA_INET_CONF) { conf in conf.put(IPV4_DEVCONF_ARP_NOTIFY, u32: arpNotify ? 1 : 0) }
+                        inet.nest(IFLA_INET_CONF) { conf in
+                            for (key, value) in ipv4Settings { conf.put(key, u32: value ? 1 : 0) }
+                        }
                     }
                 }
                 if let mode = changes.ipv6AddressGeneration {

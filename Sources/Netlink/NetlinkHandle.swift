@@ -22,7 +22,19 @@ public final class NetlinkHandle {
     /// A handle for another namespace. Only the socket is created there (on a private
     /// thread); no thread of this process changes namespace.
     public convenience init(namespace: NetworkNamespace) throws(NetlinkError) {
-        let fd = swnet_socket_in_netns(namespace.fd, AF_NETLINK, Int32(SOCK_RAW.rawValue), NETLINK_ROUTE)
+        try self.init(namespace: namespace, netlinkProtocol: NETLINK_ROUTE)
+    }
+
+    /// A handle speaking another netlink protocol (e.g. NETLINK_NETFILTER for conntrack).
+    convenience init(namespace: NetworkNamespace?, netlinkProtocol: Int32) throws(NetlinkError) {
+        guard let namespace else {
+            guard let socket = mnl_socket_open2(netlinkProtocol, Int32(SOCK_CLOEXEC.rawValue)) else {
+                throw NetlinkError(operation: "open netlink socket", errno: errno)
+            }
+            try self.init(socket: socket)
+            return
+        }
+        let fd = swnet_socket_in_netns(namespace.fd, AF_NETLINK, Int32(SOCK_RAW.rawValue), netlinkProtocol)
         guard fd >= 0 else { throw NetlinkError(operation: "open netlink socket in namespace", errno: -fd) }
         guard let socket = mnl_socket_fdopen(fd) else {
             let error = errno

@@ -19,6 +19,13 @@ struct RunCommand: RunnableCommand {
     static let capAdd = Option<[String]>(repeatable: "cap-add", value: "CAP", help: "Add a capability (ALL for all).") { $0 }
     static let capDrop = Option<[String]>(repeatable: "cap-drop", value: "CAP", help: "Drop a capability (ALL for all).") { $0 }
     static let userns = Option<Bool>(flag: "userns", help: "Also a user namespace: root inside is uid 100000 outside.")
+    static let publish = Option<[PortSpec]>(
+        repeatable: "publish", short: "p", value: "[HOST_IP:][HOST_PORT:]PORT[/PROTO]", help: "Publish a port (repeatable).",
+        transform: Parse.portSpec)
+    static let publishAll = Option<Bool>(flag: "publish-all", short: "P", help: "Publish every exposed port on an ephemeral host port.")
+    static let expose = Option<[ExposedPorts]>(repeatable: "expose", value: "PORT[/PROTO]", help: "Expose a port for -P.",
+                                              transform: Parse.exposedPorts)
+    static let exposeFrom = Option<String?>("expose-from", value: "FILE", help: "Exposed ports from a Dockerfile or an image config (JSON).")
     static let command = Argument<[String]>(variadic: "COMMAND", minimum: 1, help: "The command and its arguments, after --.")
 
     static let definition = CommandDefinition(
@@ -26,23 +33,35 @@ struct RunCommand: RunnableCommand {
         usage: "swnet run [-d] [--rm] [--name NAME] [--rootfs DIR] [--network N[:IP/LEN]]... [-e K=V]... -- COMMAND [ARG...]",
         arguments: [command],
         options: GlobalOptions.declarations + [detach, remove, name, hostname, rootfs, workdir, networks, environment,
-                                               capAdd, capDrop, userns],
+                                               capAdd, capDrop, userns, publish, publishAll, expose, exposeFrom],
         runs: Self.self)
 
     let global: GlobalOptions
     let request: RunRequest
+    let publishAllExposed: Bool
+    let exposed: [ExposedPorts]
+    let exposeFromFile: String?
 
     init(from values: ParsedValues) throws(UsageError) {
         global = GlobalOptions(values)
+        publishAllExposed = values[Self.publishAll]
+        exposed = values[Self.expose]
+        exposeFromFile = values[Self.exposeFrom]
         request = RunRequest(
             command: values[Self.command], name: values[Self.name], hostname: values[Self.hostname],
             rootfs: values[Self.rootfs], workdir: values[Self.workdir], networks: values[Self.networks],
             environment: values[Self.environment], capabilitiesToAdd: values[Self.capAdd],
             capabilitiesToDrop: values[Self.capDrop], userNamespace: values[Self.userns],
-            detach: values[Self.detach], autoRemove: values[Self.remove])
+            detach: values[Self.detach], autoRemove: values[Self.remove], publish: values[Self.publish])
     }
 
     func run() throws {
+        var request = request
+        if publishAllExposed {
+            var ports = exposed
+            if let exposeFromFile { ports += try ExposedPorts.fromFile(exposeFromFile) }
+            for port in ports { request.publish.append(PortSpec(containerPorts: port.ports, transport: port.transport)) }
+        }
         switch try global.makeSwnet().run(request) {
         case .detached(let container): print(container.id)
         case .exited(let status): exit(status)

@@ -20,11 +20,13 @@ enum NetworkCommand {
         static let bridge = Option<String?>(
             "bridge", value: "IFNAME", help: "Bridge interface name (default: the network name when it fits 15 bytes).")
         static let mtu = Option<UInt32?>("mtu", value: "N", help: "Bridge MTU.", transform: Parse.mtu)
+        static let noMasquerade = Option<Bool>(flag: "no-masquerade", help: "Do not masquerade traffic leaving the network.")
+        static let isInternal = Option<Bool>(flag: "internal", help: "No way out of the network at all.")
 
         static let definition = CommandDefinition(
             "create", abstract: "Create a network and its bridge.",
             arguments: [NetworkCommand.name],
-            options: GlobalOptions.declarations + [subnet, gateway, bridge, mtu] + OutputOptions.declarations,
+            options: GlobalOptions.declarations + [subnet, gateway, bridge, mtu, noMasquerade, isInternal] + OutputOptions.declarations,
             runs: Self.self)
 
         let global: GlobalOptions
@@ -35,7 +37,8 @@ enum NetworkCommand {
             global = GlobalOptions(values)
             output = OutputOptions(values)
             request = NetworkRequest(name: values[NetworkCommand.name], subnet: values[Self.subnet],
-                                     gateway: values[Self.gateway], bridge: values[Self.bridge], mtu: values[Self.mtu])
+                                     gateway: values[Self.gateway], bridge: values[Self.bridge], mtu: values[Self.mtu],
+                                     masquerade: !values[Self.noMasquerade], isInternal: values[Self.isInternal])
         }
 
         func run() throws {

@@ -44,4 +44,18 @@ enum Parse {
     static func signal(_ text: String) throws(UsageError) -> Int32 {
         do { return try SignalName.parse(text) } catch { throw UsageError(error.message) }
     }
+
+    static func portSpec(_ text: String) throws(UsageError) -> PortSpec {
+        do { return try PortSpec(parsing: text) } catch { throw UsageError(error.message) }
+    }
+
+    static func portSpecs(_ texts: [String]) throws(UsageError) -> [PortSpec] {
+        var specs: [PortSpec] = []
+        for text in texts { specs.append(try portSpec(text)) }
+        return specs
+    }
+
+    static func exposedPorts(_ text: String) throws(UsageError) -> ExposedPorts {
+        do { return try ExposedPorts(parsing: text) } catch { throw UsageError(error.message) }
+    }
 }

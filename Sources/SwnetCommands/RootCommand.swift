@@ -12,6 +12,7 @@ public enum SwnetCommand {
         version: "0.1.0",
         subcommands: [
             NetworkCommand.definition, AttachCommand.definition, DetachCommand.definition,
+            PublishCommand.definition, UnpublishCommand.definition, PortCommand.definition,
             RunCommand.definition, ExecCommand.definition, PsCommand.definition, InspectCommand.definition,
             StopCommand.definition, KillCommand.definition, RemoveCommand.definition, LogsCommand.definition,
             GCCommand.definition,

@@ -1,4 +1,5 @@
 import Netlink
+import NFTables
 
 /// The entry point for scripting swnet from Swift: every verb of the CLI is a method here.
 /// One instance works on one state location and one "host" network namespace (the current
@@ -7,8 +8,9 @@ public final class Swnet {
     public let location: StateLocation
     public let resolver: TargetResolver
     let store: StateStore
-    private let hostNamespace: NetworkNamespace?
+    let hostNamespace: NetworkNamespace?
     private var cachedHostHandle: NetlinkHandle?
+    var cachedFirewall: NFTablesHandle?
 
     public init(location: StateLocation, hostNamespace: NetworkNamespace? = nil, resolver: TargetResolver = TargetResolver()) {
         self.location = location

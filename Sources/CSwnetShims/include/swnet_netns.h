@@ -11,6 +11,10 @@ int swnet_socket_in_netns(int nsfd, int domain, int type, int protocol);
 // or -errno. The calling thread's namespace is untouched.
 int swnet_new_netns(void);
 
+// Writes `value` to the sysctl file `path` (under /proc/sys/net) as seen from the network
+// namespace `nsfd` (-1: the caller's own), on a private thread. Returns 0 or -errno.
+int swnet_write_sysctl_in_netns(int nsfd, const char *path, const char *value);
+
 // Network namespace of the calling process, as an O_CLOEXEC fd, or -errno.
 int swnet_open_current_netns(void);
 

@@ -118,6 +118,7 @@ extension Swnet {
                 announce(mac: mac, interface: inside, hostInterface: hostName, container: container)
             }
 
+            if created { try renderFirewall() }
             attachment.phase = .active
             try store.save(attachment)
             return AttachResult(attachment: attachment, bridge: network.bridge, createdNetwork: created, defaultRoute: defaultRoute)

@@ -39,6 +39,7 @@ extension Swnet {
             let interface = request.containerInterface.map { " with interface \($0)" } ?? ""
             throw SwnetError("\(target.label) is not attached to \(scope)\(interface)")
         }
+        for attachment in found { try removePublicationsLocked(namespaceID: attachment.namespaceID, network: attachment.network) }
         try deleteLinks(named: found.map(\.hostInterface))
         for attachment in found { try release(attachment) }
         return found

@@ -28,10 +28,13 @@ public struct RunRequest: Sendable {
     public var userNamespace: Bool
     public var detach: Bool
     public var autoRemove: Bool
+    /// Ports to publish once the networks are attached (`-p`, and `-P` for exposed ports).
+    public var publish: [PortSpec]
 
     public init(command: [String], name: String? = nil, hostname: String? = nil, rootfs: String? = nil, workdir: String? = nil,
                 networks: [NetworkChoice] = [], environment: [String] = [], capabilitiesToAdd: [String] = [],
-                capabilitiesToDrop: [String] = [], userNamespace: Bool = false, detach: Bool = false, autoRemove: Bool = false) {
+                capabilitiesToDrop: [String] = [], userNamespace: Bool = false, detach: Bool = false, autoRemove: Bool = false,
+                publish: [PortSpec] = []) {
         self.command = command
         self.name = name
         self.hostname = hostname
@@ -44,6 +47,7 @@ public struct RunRequest: Sendable {
         self.userNamespace = userNamespace
         self.detach = detach
         self.autoRemove = autoRemove
+        self.publish = publish
     }
 }
 
@@ -73,6 +77,9 @@ extension Swnet {
             throw SwnetError("invalid environment variable '\(variable)': expected KEY=VALUE")
         }
         let capabilities = try CapabilitySet.dockerDefault.adding(request.capabilitiesToAdd).removing(request.capabilitiesToDrop)
+        if !request.publish.isEmpty && request.networks.isEmpty {
+            throw SwnetError("publishing ports needs a network: add --network NETWORK")
+        }
         try requireNetworkPrivileges(for: "run")
         for choice in request.networks {
             if try store.network(named: choice.network) == nil && choice.address == nil {
@@ -99,18 +106,19 @@ extension Swnet {
             try store.save(container)
         }
         guard request.detach else {
-            let process = try start(&container, spec: spec, networks: request.networks)
+            let process = try start(&container, spec: spec, networks: request.networks, publish: request.publish)
             swnet_forward_signals(process.pid)
             let status = process.wait()
             try finish(&container, status: status)
             return .exited(status)
         }
-        return try runDetached(&container, spec: &spec, networks: request.networks)
+        return try runDetached(&container, spec: &spec, networks: request.networks, publish: request.publish)
     }
 
     /// `-d`: a monitor process in its own session becomes the init's parent, so it can reap it,
     /// record the exit status and honour --rm; the caller returns once the command runs.
-    private func runDetached(_ container: inout Container, spec: inout ContainerSpec, networks: [RunRequest.NetworkChoice]) throws -> RunOutcome {
+    private func runDetached(_ container: inout Container, spec: inout ContainerSpec, networks: [RunRequest.NetworkChoice],
+                             publish: [PortSpec]) throws -> RunOutcome {
         let log = open(store.containerLogPath(id: container.id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard log >= 0 else { throw SystemError("create log of \(container.name)") }
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
@@ -136,7 +144,7 @@ extension Swnet {
         let outcome: String
         var process: ContainerProcess?
         do {
-            process = try start(&container, spec: spec, networks: networks)
+            process = try start(&container, spec: spec, networks: networks, publish: publish)
             outcome = "started"
         } catch {
             outcome = "\(error)"
@@ -149,7 +157,8 @@ extension Swnet {
 
     /// Clones the init, attaches its networks, records it and lets the command run. Undoes all
     /// of it when a step fails.
-    private func start(_ container: inout Container, spec: ContainerSpec, networks: [RunRequest.NetworkChoice]) throws -> ContainerProcess {
+    private func start(_ container: inout Container, spec: ContainerSpec, networks: [RunRequest.NetworkChoice],
+                       publish specs: [PortSpec]) throws -> ContainerProcess {
         let process: ContainerProcess
         do {
             process = try ContainerProcess.create(spec)
@@ -167,6 +176,10 @@ extension Swnet {
                 var request = AttachRequest(target: "pid:\(process.pid)", network: choice.network, address: choice.address)
                 request.targetLabel = "container \(container.name)"
                 try attach(request)
+            }
+            if !specs.isEmpty {
+                let target = try resolver.resolve("pid:\(process.pid)", label: "container \(container.name)")
+                try publish(target, specs: specs, network: networks.first?.network)
             }
             // Recorded as running just before the release: if swnet dies in between, the init
             // sees its start gate close and exits, and the record turns to exited.
@@ -219,6 +232,7 @@ extension Swnet {
     /// The caller holds the lock.
     func releaseNetworksLocked(of container: Container) throws {
         guard let namespaceID = container.namespaceID else { return }
+        try removePublicationsLocked(namespaceID: namespaceID)
         for network in try store.networkNames() {
             if let attachment = try store.attachment(network: network, namespaceID: namespaceID) { try release(attachment) }
         }

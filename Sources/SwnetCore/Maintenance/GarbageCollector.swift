@@ -16,6 +16,8 @@ public struct CollectionReport: Sendable, JSONRepresentable {
     public var removedContainers: [String] = []
     /// Containers found dead without anyone having recorded it, now marked exited.
     public var exitedContainers: [String] = []
+    /// Whether swnet's nftables table had gone missing (a firewall reload) and was rebuilt.
+    public var repairedFirewall = false
 
     public var json: JSON {
         [
@@ -24,6 +26,7 @@ public struct CollectionReport: Sendable, JSONRepresentable {
             "removedInterfaces": .array(removedInterfaces.map { .string($0) }),
             "removedContainers": .array(removedContainers.map { .string($0) }),
             "exitedContainers": .array(exitedContainers.map { .string($0) }),
+            "repairedFirewall": .bool(repairedFirewall),
         ]
     }
 }
@@ -52,8 +55,14 @@ extension Swnet {
                 report.orphanLeases.append("\(network)/\(lease.address)")
             }
         }
+        for attachment in report.attachments {
+            try removePublicationsLocked(namespaceID: attachment.namespaceID, network: attachment.network)
+        }
         try deleteLinks(named: report.removedInterfaces)
         for attachment in report.attachments { try release(attachment) }
+        let attached = Set(try store.networkNames().flatMap { try store.attachments(network: $0).map(\.namespaceID) })
+        try removePublicationsLocked(try store.publications().filter { !attached.contains($0.namespaceID) })
+        report.repairedFirewall = try repairFirewall()
         return report
     }
 

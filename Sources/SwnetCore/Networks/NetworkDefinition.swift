@@ -13,6 +13,10 @@ public struct NetworkDefinition: Sendable, Equatable {
     /// or deletes it.
     public var managesBridge: Bool
     public var created: Int64
+    /// Masquerade the subnet's traffic leaving through any other interface.
+    public var masquerade = true
+    /// No way out at all: only the bridge's own members and the host talk.
+    public var isInternal = false
 
     public var pool: AddressPool {
         get throws { try AddressPool(subnet: subnet, gateway: gateway) }
@@ -27,6 +31,8 @@ extension NetworkDefinition: JSONRepresentable {
             "bridge": .string(bridge),
             "managesBridge": .bool(managesBridge),
             "created": .int(created),
+            "masquerade": .bool(masquerade),
+            "internal": .bool(isInternal),
         ]
         object["gateway"] = gateway.map { .string($0.description) } ?? .null
         object["mtu"] = mtu.map { .int(Int64($0)) } ?? .null
@@ -45,5 +51,7 @@ extension NetworkDefinition: JSONRepresentable {
         mtu = json["mtu"]?.int.map { UInt32(clamping: $0) }
         managesBridge = json["managesBridge"]?.bool ?? true
         created = json["created"]?.int ?? 0
+        masquerade = json["masquerade"]?.bool ?? true
+        isInternal = json["internal"]?.bool ?? false
     }
 }

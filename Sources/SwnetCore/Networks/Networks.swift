@@ -12,13 +12,18 @@ public struct NetworkRequest: Sendable {
     public var gateway: IPAddress?
     public var bridge: String?
     public var mtu: UInt32?
+    public var masquerade: Bool
+    public var isInternal: Bool
 
-    public init(name: String, subnet: IPNetwork, gateway: IPAddress? = nil, bridge: String? = nil, mtu: UInt32? = nil) {
+    public init(name: String, subnet: IPNetwork, gateway: IPAddress? = nil, bridge: String? = nil, mtu: UInt32? = nil,
+                masquerade: Bool = true, isInternal: Bool = false) {
         self.name = name
         self.subnet = subnet
         self.gateway = gateway
         self.bridge = bridge
         self.mtu = mtu
+        self.masquerade = masquerade
+        self.isInternal = isInternal
     }
 }
 
@@ -76,13 +81,15 @@ extension Swnet {
             throw SwnetError("interface \(bridge) already exists; choose another name with --bridge")
         }
         let network = NetworkDefinition(name: request.name, subnet: request.subnet, gateway: gateway, bridge: bridge,
-                                        mtu: request.mtu, managesBridge: true, created: Int64(time(nil)))
+                                        mtu: request.mtu, managesBridge: true, created: Int64(time(nil)),
+                                        masquerade: request.masquerade, isInternal: request.isInternal)
         try Rollback().run { rollback in
             // The definition goes first: a crash after it leaves a network whose bridge the next
             // attach recreates, never a bridge nobody knows about.
             try store.save(network)
             rollback.onFailure { [store] in try? store.removeNetwork(named: network.name) }
             _ = try createBridge(for: network, rollback: rollback)
+            try renderFirewall()
         }
         return network
     }
@@ -175,6 +182,9 @@ extension Swnet {
             if network.managesBridge { links.append(network.bridge) }
         }
         try deleteLinks(named: links)
+        let names = Set(networks.map(\.name))
+        for publication in try store.publications() where names.contains(publication.network) { try store.remove(publication) }
         for network in networks { try store.removeNetwork(named: network.name) }
+        try renderFirewall()
     }
 }

@@ -2,7 +2,7 @@ import IPAM
 import JSON
 
 /// A transport protocol a port can be published for.
-public enum TransportProtocol: String, Sendable, CaseIterable, Comparable {
+public enum PortProtocol: String, Sendable, CaseIterable, Comparable {
     case tcp, udp, sctp
 
     /// IPPROTO_* number, as nftables matches it.
@@ -40,9 +40,9 @@ public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
     /// nil: ephemeral host ports, picked from ip_local_port_range.
     public var hostPorts: PortRange?
     public var containerPorts: PortRange
-    public var transport: TransportProtocol
+    public var transport: PortProtocol
 
-    public init(hostAddress: IPAddress? = nil, hostPorts: PortRange? = nil, containerPorts: PortRange, transport: TransportProtocol = .tcp) {
+    public init(hostAddress: IPAddress? = nil, hostPorts: PortRange? = nil, containerPorts: PortRange, transport: PortProtocol = .tcp) {
         self.hostAddress = hostAddress
         self.hostPorts = hostPorts
         self.containerPorts = containerPorts
@@ -54,7 +54,7 @@ public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
         transport = .tcp
         if let slash = rest.lastIndex(of: "/") {
             let name = rest[rest.index(after: slash)...].lowercased()
-            guard let transport = TransportProtocol(rawValue: name) else {
+            guard let transport = PortProtocol(rawValue: name) else {
                 throw SwnetError("invalid port spec '\(text)': unknown protocol '\(name)' (tcp, udp or sctp)")
             }
             self.transport = transport
@@ -121,7 +121,7 @@ public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
 /// `PORT[-END][/PROTO]`.
 public struct ExposedPorts: Sendable, Hashable {
     public var ports: PortRange
-    public var transport: TransportProtocol
+    public var transport: PortProtocol
 
     public init(parsing text: String) throws(SwnetError) {
         let spec = try PortSpec(parsing: text)

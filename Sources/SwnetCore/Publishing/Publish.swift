@@ -1,0 +1,223 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPAM
+import JSON
+import Netlink
+import NFTables
+
+extension Swnet {
+    /// Publishes ports of a target swnet attached (a container or namespace), Docker-style.
+    /// `network` picks the attachment when the target is on several networks. Every port is
+    /// checked and claimed before nftables changes; the map elements go out in one batch.
+    @discardableResult
+    public func publish(_ targetText: String, specs: [PortSpec], network: String? = nil) throws -> [Publication] {
+        guard !specs.isEmpty else { throw SwnetError("nothing to publish: give PORT specs or -P with exposed ports") }
+        try requireNetworkPrivileges(for: "publish")
+        return try publish(try resolveTarget(targetText), specs: specs, network: network)
+    }
+
+    func publish(_ target: ResolvedTarget, specs: [PortSpec], network: String?) throws -> [Publication] {
+        let lock = try store.lock(.exclusive)
+        defer { withExtendedLifetime(lock) {} }
+        let attachment = try attachmentToPublish(target, network: network)
+        guard case .v4(let containerAddress) = attachment.address.address else {
+            throw SwnetError("publishing is IPv4 only; \(target.label) has \(attachment.address) on \(attachment.network)")
+        }
+        var publications: [Publication] = []
+        for spec in specs {
+            publications += try expand(spec, to: containerAddress, attachment: attachment, target: target, taken: publications)
+        }
+        return try Rollback().run { rollback in
+            for publication in publications {
+                try store.save(publication)
+                rollback.onFailure { [store] in try? store.remove(publication) }
+            }
+            try applyElements(adding: publications)
+            forgetFlows(to: publications)
+            return publications
+        }
+    }
+
+    /// Removes published ports of a target: the given specs (host side or container side
+    /// matches), or all of them.
+    @discardableResult
+    public func unpublish(_ targetText: String, specs: [PortSpec]) throws -> [Publication] {
+        try requireNetworkPrivileges(for: "unpublish")
+        let target = try resolveTarget(targetText)
+        let lock = try store.lock(.exclusive)
+        defer { withExtendedLifetime(lock) {} }
+        let own = try store.publications().filter { $0.namespaceID == target.namespaceID }
+        let chosen = specs.isEmpty ? own : own.filter { publication in specs.contains { $0.matches(publication) } }
+        guard !chosen.isEmpty else { throw SwnetError("\(target.label) has no such published port") }
+        try removePublicationsLocked(chosen)
+        return chosen
+    }
+
+    /// The ports a podman or docker container's configuration exposes (for `publish -P`).
+    public func exposedPorts(ofEngineContainer text: String) throws -> [ExposedPorts] {
+        let name = text.stripping(prefix: "podman:") ?? text.stripping(prefix: "docker:") ?? text
+        for engine in ContainerEngine.allCases where !text.hasPrefix("\(engine == .podman ? "docker" : "podman"):") {
+            guard let program = Subprocess.find(engine.rawValue) else { continue }
+            let result = try Subprocess.run([program, "inspect", "--type", "container", name])
+            guard result.status == 0 else { continue }
+            do { return try ExposedPorts.fromImageConfig(try JSON(parsing: result.output)) } catch let error as JSONError {
+                throw SwnetError("\(engine.rawValue) inspect \(name) printed no JSON: \(error)")
+            }
+        }
+        throw SwnetError("no exposed ports known for \(text): give them with --expose-from FILE")
+    }
+
+    /// `swnet port`: what a target publishes.
+    public func publications(of targetText: String) throws -> [Publication] {
+        let target = try resolveTarget(targetText)
+        return try store.publications().filter { $0.namespaceID == target.namespaceID }
+    }
+
+    /// Drops publications (their map elements and records). The caller holds the lock.
+    func removePublicationsLocked(_ publications: [Publication]) throws {
+        guard !publications.isEmpty else { return }
+        for publication in publications { try store.remove(publication) }
+        var batch = NFTablesBatch()
+        deleteElements(for: publications, to: &batch)
+        do { _ = try firewall().apply(batch) } catch {
+            // A table somebody flushed: rebuild it from what is left.
+            try renderFirewall()
+        }
+        forgetFlows(to: publications)
+    }
+
+    /// UDP flows to these host ports are forgotten by conntrack, so that packets of an old
+    /// "connection" do not keep going to the container that held the port before (moby#8795,
+    /// CNI plugins#123). Best effort: without conntrack there is nothing to forget.
+    private func forgetFlows(to publications: [Publication]) {
+        let ports = Set(publications.filter { $0.portProtocol == .udp }.map(\.hostPort))
+        guard !ports.isEmpty, let conntrack = try? ConntrackHandle(namespace: hostNamespace) else { return }
+        for port in ports { _ = try? conntrack.deleteEntries(protocolNumber: PortProtocol.udp.nftables.rawValue, destinationPort: port) }
+    }
+
+    /// Publications of a namespace on `network` (or all networks): what detach, stop and rm drop.
+    func removePublicationsLocked(namespaceID: String, network: String? = nil) throws {
+        try removePublicationsLocked(try store.publications().filter {
+            $0.namespaceID == namespaceID && (network == nil || $0.network == network)
+        })
+    }
+
+    private func attachmentToPublish(_ target: ResolvedTarget, network: String?) throws -> Attachment {
+        let attachments = try store.networkNames().compactMap { try store.attachment(network: $0, namespaceID: target.namespaceID) }
+            .filter { network == nil || $0.network == network }
+        switch attachments.count {
+        case 0: throw SwnetError("\(target.label) is not attached to \(network.map { "network \($0)" } ?? "any swnet network")")
+        case 1: return attachments[0]
+        default:
+            throw SwnetError("\(target.label) is on several networks (\(attachments.map(\.network).joined(separator: ", "))); pick one with --network")
+        }
+    }
+
+    /// One publication per port of a spec; ephemeral host ports are picked here.
+    private func expand(_ spec: PortSpec, to containerAddress: IPv4Address, attachment: Attachment,
+                        target: ResolvedTarget, taken: [Publication]) throws -> [Publication] {
+        let hostAddress: IPv4Address?
+        switch spec.hostAddress {
+        case .v4(let address)?: hostAddress = address
+        case .v6?: throw SwnetError("publishing on an IPv6 host address is not supported yet: \(spec)")
+        case nil: hostAddress = nil
+        }
+        var publications: [Publication] = []
+        for offset in 0..<spec.containerPorts.count {
+            let containerPort = spec.containerPorts.first + UInt16(offset)
+            let hostPort: UInt16
+            if let hostPorts = spec.hostPorts, hostPorts.count == spec.containerPorts.count {
+                hostPort = hostPorts.first + UInt16(offset)
+            } else {
+                // No host port, or a host range for one container port: the first free one.
+                let candidates = spec.hostPorts.map { Array($0.first...$0.last) } ?? EphemeralPorts.candidates()
+                guard let free = try candidates.first(where: {
+                    try isFree($0, spec.transport, hostAddress, taken: taken + publications)
+                }) else { throw SwnetError("no free host port for \(spec)") }
+                hostPort = free
+            }
+            if let holder = try store.conflictingPublication(spec.transport, hostPort, address: hostAddress)
+                ?? (taken + publications).first(where: { $0.clashes(spec.transport, hostPort, hostAddress) }) {
+                throw SwnetError("\(hostAddress?.description ?? "0.0.0.0"):\(hostPort)/\(spec.transport.rawValue) is already published by \(holder.target)")
+            }
+            publications.append(Publication(hostAddress: hostAddress, hostPort: hostPort, portProtocol: spec.transport,
+                                            containerAddress: containerAddress, containerPort: containerPort,
+                                            network: attachment.network, namespaceID: attachment.namespaceID, target: target.label))
+        }
+        return publications
+    }
+
+    private func isFree(_ port: UInt16, _ portProtocol: PortProtocol, _ address: IPv4Address?, taken: [Publication]) throws -> Bool {
+        try store.conflictingPublication(portProtocol, port, address: address) == nil
+            && !taken.contains { $0.clashes(portProtocol, port, address) }
+            && EphemeralPorts.canBind(port, portProtocol)
+    }
+
+    private func applyElements(adding publications: [Publication]) throws {
+        var batch = NFTablesBatch()
+        addElements(for: publications, to: &batch)
+        do { _ = try firewall().apply(batch) } catch {
+            // The table is missing (never made, or flushed by a firewall reload): rebuild it
+            // from the state, which already holds these publications.
+            guard try !firewall().exists(FirewallLayout.table) else {
+                throw SwnetError.during("publish \(publications.map(\.hostDescription).joined(separator: ", "))", error)
+            }
+            try renderFirewall()
+        }
+    }
+}
+
+extension Publication {
+    func clashes(_ otherProtocol: PortProtocol, _ otherPort: UInt16, _ otherAddress: IPv4Address?) -> Bool {
+        portProtocol == otherProtocol && hostPort == otherPort
+            && (hostAddress == nil || otherAddress == nil || hostAddress == otherAddress)
+    }
+}
+
+extension PortSpec {
+    /// Whether an unpublish spec names this publication: by its host port when it gives one,
+    /// else by its container port.
+    func matches(_ publication: Publication) -> Bool {
+        guard transport == publication.portProtocol else { return false }
+        if let hostAddress, hostAddress != publication.hostAddress.map(IPAddress.v4) { return false }
+        if let hostPorts { return (hostPorts.first...hostPorts.last).contains(publication.hostPort) }
+        return (containerPorts.first...containerPorts.last).contains(publication.containerPort)
+    }
+}
+
+/// Host ports for publications without one: from ip_local_port_range, skipping
+/// ip_local_reserved_ports, as Docker's -P does.
+enum EphemeralPorts {
+    static func candidates() -> [UInt16] {
+        let range = (try? Files.readString("/proc/sys/net/ipv4/ip_local_port_range"))?
+            .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { UInt16($0) } ?? []
+        let (low, high) = range.count == 2 ? (range[0], range[1]) : (UInt16(32768), UInt16(60999))
+        let reserved = reservedPorts()
+        return (low...high).filter { !reserved.contains($0) }
+    }
+
+    private static func reservedPorts() -> Set<UInt16> {
+        guard let text = try? Files.readString("/proc/sys/net/ipv4/ip_local_reserved_ports") else { return [] }
+        var reserved = Set<UInt16>()
+        for item in text.split(whereSeparator: { $0 == "," || $0 == "\n" || $0 == " " }) {
+            let bounds = item.split(separator: "-").compactMap { UInt16($0) }
+            if let first = bounds.first, let last = bounds.last, first <= last { reserved.formUnion(first...last) }
+        }
+        return reserved
+    }
+
+    /// A host process listening on the port would be shadowed by the DNAT: such ports are skipped.
+    static func canBind(_ port: UInt16, _ portProtocol: PortProtocol) -> Bool {
+        let type = portProtocol == .udp ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
+        let fd = socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
