@@ -4,10 +4,13 @@
 # unshare(1) and runc, all in one run inside a throwaway network and mount namespace. See
 # docs/benchmarks.md for what each row means.
 #
-# Usage: sudo [N=100] [SCALE=1000] [CNI_SCALE=1000] scripts/bench.sh
-#   N          sequential operations per tool for the attach/detach and run medians
+# Usage: sudo [N=100] [SCALE=1000] [CNI_SCALE=1000] [PORTS=10000] [CONN_SECONDS=3] [SECTIONS=all] scripts/bench.sh
+#   N          sequential operations per tool for the attach/detach, run and attach+publish medians
 #   SCALE      sequential swnet attaches on one /16 network for the scaling rows (CLI and library)
 #   CNI_SCALE  the same for CNI ADD (0 skips it)
+#   PORTS      the largest number of other published ports for the connection-rate rows (1, PORTS/10, PORTS)
+#   CONN_SECONDS  one-second connection-rate runs per cell, and seconds per iperf3 run
+#   SECTIONS   all, or publish (only the publishing rows)
 #   SWNET, SWNET_BENCH  prebuilt binaries to use instead of building them
 # Progress goes to stderr, the markdown table to stdout.
 set -Eeuo pipefail
@@ -20,11 +23,14 @@ if [[ ${1:-} != --inside ]]; then
     cd "$(dirname "$0")/.."
     ((EUID == 0)) || { echo "bench: run as root (sudo scripts/bench.sh)" >&2; exit 1; }
     N=${N:-100} SCALE=${SCALE:-1000} CNI_SCALE=${CNI_SCALE:-$SCALE}
-    for knob in N SCALE CNI_SCALE; do
+    PORTS=${PORTS:-10000} CONN_SECONDS=${CONN_SECONDS:-3} SECTIONS=${SECTIONS:-all}
+    [[ $SECTIONS == all || $SECTIONS == publish ]] || { echo "bench: SECTIONS must be all or publish" >&2; exit 1; }
+    for knob in N SCALE CNI_SCALE PORTS CONN_SECONDS; do
         [[ ${!knob} =~ ^[0-9]+$ ]] || { echo "bench: $knob must be a number" >&2; exit 1; }
     done
     ((N >= 10 && SCALE >= 20)) || { echo "bench: need N >= 10 and SCALE >= 20" >&2; exit 1; }
-    scripts/setup.sh containernetworking-plugins hyperfine iproute2 runc busybox-static >&2
+    ((PORTS >= 10 && PORTS <= 20000 && CONN_SECONDS >= 1)) || { echo "bench: need 10 <= PORTS <= 20000 and CONN_SECONDS >= 1" >&2; exit 1; }
+    scripts/setup.sh containernetworking-plugins hyperfine iproute2 runc busybox-static iptables iperf3 nftables >&2
     for plugin in bridge host-local; do
         [[ -x /usr/lib/cni/$plugin ]] || { echo "bench: /usr/lib/cni/$plugin is missing" >&2; exit 1; }
     done
@@ -46,7 +52,7 @@ if [[ ${1:-} != --inside ]]; then
     netns_before=$(ls -A /run/netns 2>/dev/null || true)
     work=$(mktemp -d /tmp/swnet-bench.XXXXXX)
     trap 'rm -rf "$work"' EXIT
-    export N SCALE CNI_SCALE SWNET SWNET_BENCH BENCH_WORK=$work
+    export N SCALE CNI_SCALE PORTS CONN_SECONDS SECTIONS SWNET SWNET_BENCH BENCH_WORK=$work
     status=0
     unshare --net --mount --propagation private -- bash "$PWD/scripts/bench.sh" --inside || status=$?
 
@@ -169,6 +175,277 @@ bridge_with_gateway() { # NAME GATEWAY/LEN
 }
 
 t=$work/t
+# --- 6. publishing (defined here, run after section 5, or alone with SECTIONS=publish) ----------
+# attach + 1 published port against CNI bridge + host-local + portmap; then the new-connection
+# rate to a published port with 1, PORTS/10 and PORTS other ports published, swnet's maps
+# against the same number of linear DNAT rules; then throughput, published vs routed vs socat.
+# "Outside" is a namespace po1 on a veth to the bench namespace (192.0.2.0/24), which plays the host.
+cni_portmap() { # COMMAND NAMESPACE HOSTPORT [PREVRESULT]
+    local prev=${4:+,\"prevResult\":$4}
+    printf '{"cniVersion":"1.0.0","name":"pubcni","type":"portmap","snat":true,"capabilities":{"portMappings":true},"runtimeConfig":{"portMappings":[{"hostPort":%d,"containerPort":80,"protocol":"tcp"}]}%s}' "$3" "$prev" |
+        CNI_COMMAND=$1 CNI_CONTAINERID="bench-$2" CNI_NETNS="/run/netns/$2" CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni /usr/lib/cni/portmap
+}
+cni_attach_publish() { # NAMESPACE HOSTPORT: bridge + host-local ADD, then portmap ADD with its result
+    local result
+    result=$(cni ADD pubcni "$1") && cni_portmap ADD "$1" "$2" "$result"
+}
+swnet_attach_publish() { "$SWNET" attach "$1" pubnet && "$SWNET" publish "$1" "$2:80"; }   # NAMESPACE HOSTPORT
+# A sequential TCP client in po1: connect, wait for the server's close, close; prints connections/s.
+# It closes with a reset (SO_LINGER 0), so that no TIME_WAIT socket, and no conntrack entry in
+# TIME_WAIT for 120 s, piles up from one cell to the next and slows the later ones.
+cat >"$work/conn.py" <<'PY'
+import socket, struct, sys, time
+host, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+n, t0 = 0, time.monotonic()
+end = t0 + seconds
+while True:
+    s = socket.create_connection((host, port), timeout=2)
+    s.recv(1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    n += 1
+    if time.monotonic() >= end:
+        break
+print("%.0f" % (n / (time.monotonic() - t0)))
+PY
+conn_rate() { ip netns exec po1 python3 "$work/conn.py" 192.0.2.1 "$1" "$2"; }   # PORT SECONDS
+median_of() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.0f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+linear_table() { # COUNT: writes the table: COUNT other rules (dport 40000+), the measured one (dport 30000) last
+    {
+        echo "table ip linear"
+        echo "delete table ip linear"
+        echo "table ip linear {"
+        echo "  chain pre {"
+        echo "    type nat hook prerouting priority -110;"
+        for ((k = 0; k < $1; k++)); do echo "    tcp dport $((40000 + k)) dnat to $c2addr:80"; done
+        echo "    tcp dport 30000 dnat to $c1addr:80"
+        echo "  }"
+        echo "}"
+    } >"$work/linear.nft"
+}
+# The linear table is loaded only around its own runs: its chain comes first in prerouting, so
+# while loaded it would also be walked by every new connection to swnet's port.
+linear_rate() { # SECONDS
+    nft -f "$work/linear.nft"
+    conn_rate 30000 "$1"
+    nft delete table ip linear
+}
+publish_others() { # FROM TO: swnet publish pc2 P:80 for P in 20000+FROM .. 20000+TO-1, 500 specs a call
+    local k specs=()
+    for ((k = $1; k < $2; k++)); do
+        specs+=("$((20000 + k)):80")
+        if ((${#specs[@]} == 500 || k == $2 - 1)); then "$SWNET" publish pc2 "${specs[@]}" >/dev/null; specs=(); fi
+    done
+}
+iperf_mbps() { # HOST PORT → receiver Mbit/s of a CONN_SECONDS iperf3 run from po1 (one retry)
+    local try
+    for try in 1 2; do
+        ip netns exec po1 iperf3 -c "$1" -p "$2" -t "$CONN_SECONDS" -J >"$work/iperf.json" 2>&1 || true
+        python3 -c 'import json,sys; print("%.0f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))' \
+            "$work/iperf.json" 2>/dev/null && return 0
+        log "iperf3 to $1:$2 failed (try $try): $(grep -o '"error":.*' "$work/iperf.json" | head -c 200)"
+        sleep 1
+    done
+    echo "-"
+}
+
+publish_section() {
+    local i k
+    pub_pids=()
+    log "publish: swnet attach + publish vs CNI bridge+host-local ADD + portmap ADD ($N rounds)"
+    "$SWNET" network create pubnet --subnet 10.81.0.0/16 >/dev/null
+    cni_conf pubcni cni2 10.90.0.0/16
+    sysctl -qw net.ipv4.ip_forward=1   # in the bench namespace only
+    portmap_why=
+    if ! iptables --version >/dev/null 2>&1 || ! iptables -t nat -S >/dev/null 2>"$work/portmap.err"; then
+        portmap_why="iptables does not work here: $(head -c 200 "$work/portmap.err" | tr '\n' ' ')"
+    fi
+    # Warm-up (untimed), which also tells whether portmap works here.
+    swnet_attach_publish b1 9999 >/dev/null && "$SWNET" detach b1 pubnet >/dev/null
+    if [[ -z $portmap_why ]] && ! cni_attach_publish b2 9999 >"$work/portmap.out" 2>&1; then
+        portmap_why="portmap ADD failed: $(head -c 300 "$work/portmap.out" | tr '\n' ' ')"
+    fi
+    if [[ -z $portmap_why ]]; then
+        cni_portmap DEL b2 9999 >/dev/null && cni DEL pubcni b2 >/dev/null
+    else
+        log "portmap: $portmap_why (its row is n/a)"
+        cni DEL pubcni b2 >/dev/null 2>&1 || true
+    fi
+    for ((i = 1; i <= N; i++)); do
+        clock "$t/pub-swnet.us" swnet_attach_publish "b$i" "$((10000 + i))"
+        [[ -z $portmap_why ]] && clock "$t/pub-cni.us" cni_attach_publish "b$((N + i))" "$((10000 + N + i))"
+        ((i % 25 == 0)) && log "  $i/$N attached and published with each tool"
+    done
+    # Sanity (untimed): swnet lists the port; portmap made its DNAT rules.
+    "$SWNET" port b1 | grep -q ":10001$" || { log "swnet port b1 does not show 10001"; exit 1; }
+    if [[ -z $portmap_why ]]; then
+        pub_cni_rules=$(iptables -t nat -S | grep -c -- '--dport 1[0-9]* .*DNAT' || true)
+        log "portmap made $pub_cni_rules DNAT rules for $N containers"
+    fi
+    for ((i = 1; i <= N; i++)); do
+        "$SWNET" detach "b$i" pubnet >/dev/null
+        if [[ -z $portmap_why ]]; then
+            cni_portmap DEL "b$((N + i))" "$((10000 + N + i))" >/dev/null
+            cni DEL pubcni "b$((N + i))" >/dev/null
+        fi
+    done
+    ip link del cni2 2>/dev/null || true
+    # Nothing of portmap's may stay in the path of the connection-rate rows.
+    for table in "ip nat" "ip filter" "ip mangle"; do nft delete table $table 2>/dev/null || true; done
+
+    log "publish: new connections/s to a published port, swnet maps vs linear DNAT rules (${PUB_SIZES[*]} other ports)"
+    ip netns add po1
+    ip -n po1 link set lo up
+    ip link add pho0 type veth peer name eth0 netns po1
+    ip addr add 192.0.2.1/24 dev pho0
+    ip link set pho0 up
+    ip -n po1 addr add 192.0.2.2/24 dev eth0
+    ip -n po1 link set eth0 up
+    ip netns exec po1 sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1
+    # Closed connections leave the (per-namespace) conntrack table after 1 s, not 10 s.
+    sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_close=1 2>/dev/null || log "could not shorten nf_conntrack_tcp_timeout_close"
+    for ns in pc1 pc2; do
+        ip netns add "$ns"
+        ip -n "$ns" link set lo up
+        "$SWNET" attach "$ns" pubnet >/dev/null
+    done
+    c1addr=$(ip -n pc1 -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1] }')
+    c2addr=$(ip -n pc2 -4 -o addr show dev eth0 | awk '{ split($4, a, "/"); print a[1] }')
+    ip -n po1 route add 10.81.0.0/16 via 192.0.2.1   # for the routed throughput row only
+    ip netns exec pc1 python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 80))
+s.listen(4096)
+while True:
+    c, _ = s.accept()
+    c.close()' &
+    pub_pids+=($!)
+    "$SWNET" publish pc1 8080:80 >/dev/null
+    local have=0
+    for size in "${PUB_SIZES[@]}"; do
+        publish_others "$have" "$size"
+        have=$size
+        linear_table "$size"
+        local published
+        published=$("$SWNET" port pc2 | wc -l)
+        ((published == size)) || { log "swnet port pc2 lists $published ports, expected $size"; exit 1; }
+        # Reachability (untimed): both paths answer before anything is measured.
+        conn_rate 8080 0.2 >/dev/null || { log "no connection through swnet's published port 8080"; exit 1; }
+        linear_rate 0.2 >/dev/null || { log "no connection through the linear rule on 30000"; exit 1; }
+        for ((r = 1; r <= CONN_SECONDS; r++)); do   # 1-second runs, the two interleaved
+            conn_rate 8080 1 >>"$t/conn-swnet-$size"
+            linear_rate 1 >>"$t/conn-linear-$size"
+        done
+        log "  $size other ports: swnet $(median_of <"$t/conn-swnet-$size")/s, linear $(median_of <"$t/conn-linear-$size")/s"
+    done
+
+    pub_tput=0
+    if command -v iperf3 >/dev/null; then
+        pub_tput=1
+        log "publish: iperf3 throughput, published port vs routed vs socat proxy (${CONN_SECONDS} s each)"
+        ip netns exec pc1 iperf3 -s -p 5201 >/dev/null 2>&1 &
+        pub_pids+=($!)
+        "$SWNET" publish pc1 15201:5201 >/dev/null
+        socat TCP-LISTEN:61201,fork,reuseaddr "TCP:$c1addr:5201" 2>/dev/null &
+        pub_pids+=($!)
+        sleep 0.3
+        for ((r = 1; r <= 2; r++)); do
+            iperf_mbps 192.0.2.1 15201 >>"$t/tput-published"
+            iperf_mbps "$c1addr" 5201 >>"$t/tput-routed"
+            iperf_mbps 192.0.2.1 61201 >>"$t/tput-socat"
+        done
+    fi
+    local pid
+    for pid in "${pub_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait "${pub_pids[@]}" 2>/dev/null || true
+    for ns in pc1 pc2; do "$SWNET" detach "$ns" pubnet >/dev/null; ip netns del "$ns"; done
+    ip link del pho0
+    ip netns del po1
+    "$SWNET" network rm pubnet >/dev/null
+}
+
+publish_markdown() {
+    local cni_med=n/a cni_p90="" cni_n=0 ratio_ap=n/a v_ap="n/a ($portmap_why)"
+    if [[ -z $portmap_why ]]; then
+        read -r cni_med cni_p90 _ _ _ cni_n < <(stats "$t/pub-cni.us")
+        ratio_ap=$(ratio "$(field "$t/pub-swnet.us" 1)" "$cni_med")
+        v_ap=$(verdict "$ratio_ap" 0.2)
+    fi
+    local small=${PUB_SIZES[0]} big=${PUB_SIZES[-1]} size rows="" s l
+    for size in "${PUB_SIZES[@]}"; do
+        s=$(median_of <"$t/conn-swnet-$size")
+        l=$(median_of <"$t/conn-linear-$size")
+        rows+="| $size | $s | $l | $(ratio "$s" "$l") |"$'\n'
+    done
+    local sw_small sw_big li_small li_big
+    sw_small=$(median_of <"$t/conn-swnet-$small"); sw_big=$(median_of <"$t/conn-swnet-$big")
+    li_small=$(median_of <"$t/conn-linear-$small"); li_big=$(median_of <"$t/conn-linear-$big")
+    local r_sw r_li
+    r_sw=$(ratio "$sw_big" "$sw_small"); r_li=$(ratio "$li_big" "$li_small")
+    atleast() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "-" && r >= t) ? "met" : "**missed**" }'; }
+    cat <<EOF
+
+### Publishing
+
+attach + 1 published port, N=$N each, interleaved round by round; milliseconds.
+
+| operation | median | p90 | ops | notes |
+|---|---|---|---|---|
+$(row '**`swnet attach` + `swnet publish B HOSTPORT:80`**' "$t/pub-swnet.us" 'two processes; the port is one element in swnet'\''s maps')
+| CNI bridge + host-local ADD, then portmap ADD | $cni_med | $cni_p90 | $cni_n | portmap gets the bridge's result as prevResult; snat: true; iptables ($(iptables --version 2>/dev/null | awk '{print $2, $3}')) |
+
+New TCP connections per second from an outside namespace (veth, 192.0.2.2 → 192.0.2.1) to a
+port published to a container (python3 accept-and-close server), with that many *other* ports
+published; sequential connect + wait for the server's close + close, python3 client; median of
+$CONN_SECONDS one-second runs per cell, the two columns interleaved.
+
+| other ports | swnet maps (conn/s) | linear DNAT rules, measured rule last (conn/s) | swnet / linear |
+|---|---|---|---|
+${rows%$'\n'}
+EOF
+    if ((pub_tput)); then
+        cat <<EOF
+
+Throughput from the outside namespace to an iperf3 server in the container, $CONN_SECONDS s per run,
+2 runs each interleaved (median = mean of the two); Mbit/s received.
+
+| path | Mbit/s | runs |
+|---|---|---|
+| **published port** (192.0.2.1:15201 → container:5201, swnet DNAT) | $(median_of <"$t/tput-published") | $(paste -sd/ "$t/tput-published") |
+| routed to the container address (no NAT) | $(median_of <"$t/tput-routed") | $(paste -sd/ "$t/tput-routed") |
+| socat userland proxy on the host (docker-proxy stand-in) | $(median_of <"$t/tput-socat") | $(paste -sd/ "$t/tput-socat") |
+EOF
+    fi
+    local r_tp="-" v_tp="n/a (no iperf3)"
+    if ((pub_tput)); then
+        r_tp=$(ratio "$(median_of <"$t/tput-published")" "$(median_of <"$t/tput-routed")")
+        v_tp=$(atleast "$r_tp" 0.95)
+    fi
+    cat <<EOF
+
+| ratio | value | target | |
+|---|---|---|---|
+| swnet attach+publish / CNI bridge+host-local+portmap (medians) | $ratio_ap | ≤ 0.20 | $v_ap |
+| conn/s at $big / at $small other ports, swnet maps | $r_sw | ≥ 0.95 | $(atleast "$r_sw" 0.95) |
+| conn/s at $big / at $small other ports, linear DNAT rules | $r_li | (comparison, no target) | |
+| published-port throughput / routed | $r_tp | ≥ 0.95 | $v_tp |
+EOF
+}
+PUB_SIZES=(1 $((PORTS / 10)) "$PORTS")
+if [[ $SECTIONS == publish ]]; then
+    publish_section
+    echo "## swnet benchmark, publishing only — $(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs"
+    row() { # LABEL FILE NOTE
+        read -r med p90 _ _ _ count < <(stats "$2")
+        echo "| $1 | $med | $p90 | $count | $3 |"
+    }
+    publish_markdown
+    log "done"
+    exit 0
+fi
+
 # --- 1. process start ------------------------------------------------------------------------
 log "process start: /bin/true, swnet --version, swnet-bench noop ($N each, interleaved)"
 for ((i = 1; i <= N; i++)); do
@@ -314,6 +591,9 @@ leftover_runc=$(runc --root "$runc_root" list -q)
 delete_runc_leftovers
 "$SWNET" network rm runnet >/dev/null
 
+# --- 6. publishing (see publish_section above) --------------------------------------------------
+publish_section
+
 # --- the table ---------------------------------------------------------------------------------
 row() { # LABEL FILE NOTE
     read -r med p90 _ _ _ count < <(stats "$2")
@@ -402,4 +682,5 @@ $scale_rows
 | swnet detach (CLI) / one RTM_DELLINK | $detach_ratio_nl | (information) | |
 | swnet detach (library) / one RTM_DELLINK | $lib_detach_ratio | (information) | |
 EOF
+publish_markdown
 log "done"
