@@ -54,18 +54,30 @@ extension Swnet {
         return chosen
     }
 
-    /// The ports a podman or docker container's configuration exposes (for `publish -P`).
+    /// The ports a podman or docker container exposes (for `publish -P`): from the container's
+    /// configuration, else from its image's (podman 4 reports EXPOSE only on the image).
     public func exposedPorts(ofEngineContainer text: String) throws -> [ExposedPorts] {
         let name = text.stripping(prefix: "podman:") ?? text.stripping(prefix: "docker:") ?? text
         for engine in ContainerEngine.allCases where !text.hasPrefix("\(engine == .podman ? "docker" : "podman"):") {
             guard let program = Subprocess.find(engine.rawValue) else { continue }
-            let result = try Subprocess.run([program, "inspect", "--type", "container", name])
-            guard result.status == 0 else { continue }
-            do { return try ExposedPorts.fromImageConfig(try JSON(parsing: result.output)) } catch let error as JSONError {
-                throw SwnetError("\(engine.rawValue) inspect \(name) printed no JSON: \(error)")
+            guard let container = try inspect(program, ["--type", "container", name]) else { continue }
+            let exposed = try ExposedPorts.fromImageConfig(container)
+            if !exposed.isEmpty { return exposed }
+            let image = container.array?.first?["Image"]?.string ?? container["Image"]?.string
+            if let image, let imageConfig = try inspect(program, ["--type", "image", image]) {
+                return try ExposedPorts.fromImageConfig(imageConfig)
             }
+            return []
         }
         throw SwnetError("no exposed ports known for \(text): give them with --expose-from FILE")
+    }
+
+    private func inspect(_ program: String, _ arguments: [String]) throws -> JSON? {
+        let result = try Subprocess.run([program, "inspect"] + arguments)
+        guard result.status == 0 else { return nil }
+        do { return try JSON(parsing: result.output) } catch {
+            throw SwnetError("\(program) inspect \(arguments.last ?? "") printed no JSON: \(error)")
+        }
     }
 
     /// `swnet port`: what a target publishes.
