@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --build-tests
 status=0
-unshare --net --mount --propagation private -- swift test --skip-build || status=1
+# A hung test must fail the run, not stall it: generous limits, far above a normal run.
+timeout --kill-after=10 1200 unshare --net --mount --propagation private -- swift test --skip-build || status=1
 scripts/tests/run.sh "$PWD/.build/debug/swnet" || status=1
 exit $status

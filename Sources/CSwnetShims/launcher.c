@@ -164,9 +164,12 @@ static _Noreturn void exec_command(const struct command_plan *plan, int channel)
 }
 
 // After the parent wrote the id maps: until now this process kept the host's root ids, which
-// the new namespace doesn't map, and the host's supplementary groups.
+// the new namespace doesn't map, and the host's supplementary groups. Raw system calls: glibc's
+// wrappers change the ids of every thread it knows of and wait for them, and after a clone of a
+// multithreaded process those threads exist only in glibc's copied bookkeeping (a deadlock).
 static void become_namespace_root(int channel) {
-    if (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+    if (syscall(SYS_setgroups, 0, NULL) != 0 || syscall(SYS_setresgid, 0, 0, 0) != 0
+        || syscall(SYS_setresuid, 0, 0, 0) != 0)
         fail_step(channel, "become root of the user namespace", NULL);
 }
 

@@ -12,7 +12,7 @@ scenarios=("$@")
 passed=0 failed=0
 for scenario in "${scenarios[@]}"; do
     log=$(mktemp)
-    unshare --net --mount --propagation private -- bash -c '
+    timeout --kill-after=10 900 unshare --net --mount --propagation private -- bash -c '
         mount -t tmpfs -o mode=755 swnet-test-run /run && ip link set lo up || exit 99
         source "$1/lib.sh" && source "$1/$2.test.sh" && finish' _ "$here" "$scenario" >"$log" 2>&1
     code=$?
