@@ -95,4 +95,5 @@ ok "its swnet is gone, the container still runs and can be stopped" swnet stop -
 swnet gc >/dev/null
 eq "gc releases its address" "$(swnet network inspect cnet --json | json 'len(d["attachments"])')" "0"
 ok "and rm removes it" swnet rm orphan
-eq "no swnet-init is left running (zombies of killed parents are for PID 1 to reap)" "$(ps -eo stat=,comm= | awk '$2 == "swnet-init" && $1 !~ /^Z/' | wc -l)" "0"
+eq "no init of these containers is left running" \
+    "$(ps -eo stat=,args= | awk '$1 !~ /^Z/ && /swnet run/ && /--name (chaos|orphan) /' | wc -l)" "0"

@@ -179,7 +179,7 @@ extension Swnet {
             }
             if !specs.isEmpty {
                 let target = try resolver.resolve("pid:\(process.pid)", label: "container \(container.name)")
-                try publish(target, specs: specs, network: networks.first?.network)
+                _ = try publish(target, specs: specs, network: networks.first?.network)
             }
             // Recorded as running just before the release: if swnet dies in between, the init
             // sees its start gate close and exits, and the record turns to exited.
