@@ -31,8 +31,10 @@ let package = Package(
 
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "IPAM", "CSwnetShims"]),
-        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "IPAM", "Netlink"]),
+        // Shared by the privileged test suites: the capability gate, spawning tools in namespaces.
+        .target(name: "SwnetTestSupport", path: "Tests/SwnetTestSupport"),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "IPAM", "Netlink", "SwnetTestSupport"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),
     ],

@@ -151,8 +151,11 @@ private func ago(_ since: Int64) -> String {
     return "\(seconds / 3600) hour\(seconds / 3600 == 1 ? "" : "s")"
 }
 
+/// TARGET... of inspect, stop, kill and rm.
+let containerTargets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+
 struct InspectCommand: RunnableCommand {
-    static let targets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+    static let targets = containerTargets
 
     static let definition = CommandDefinition(
         "inspect", abstract: "Show containers in detail.",
@@ -191,7 +194,7 @@ struct InspectCommand: RunnableCommand {
 struct StopCommand: RunnableCommand {
     static let timeout = Option<Int?>("time", short: "t", value: "SECONDS", help: "Seconds to wait after SIGTERM before SIGKILL (default 10).",
                                       transform: Parse.seconds)
-    static let targets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+    static let targets = containerTargets
 
     static let definition = CommandDefinition(
         "stop", abstract: "Stop containers: SIGTERM, then SIGKILL.",
@@ -215,7 +218,7 @@ struct StopCommand: RunnableCommand {
 struct KillCommand: RunnableCommand {
     static let signal = Option<Int32?>("signal", short: "s", value: "SIGNAL", help: "Signal to send (default KILL).",
                                        transform: Parse.signal)
-    static let targets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+    static let targets = containerTargets
 
     static let definition = CommandDefinition(
         "kill", abstract: "Send a signal to containers.",
@@ -238,7 +241,7 @@ struct KillCommand: RunnableCommand {
 
 struct RemoveCommand: RunnableCommand {
     static let force = Option<Bool>(flag: "force", short: "f", help: "Kill running containers first.")
-    static let targets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+    static let targets = containerTargets
 
     static let definition = CommandDefinition(
         "rm", abstract: "Remove containers, their addresses and interfaces.",

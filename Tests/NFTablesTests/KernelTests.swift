@@ -1,6 +1,7 @@
 import Foundation
 import IPAM
 import Netlink
+import SwnetTestSupport
 import Testing
 import NFTables
 

@@ -1,6 +1,7 @@
 import Glibc
 import IPAM
 import Netlink
+import SwnetTestSupport
 import Testing
 
 @Suite("Addresses and routes against the kernel", .enabled(if: canManageNetworks, "needs CAP_NET_ADMIN and CAP_SYS_ADMIN"))

@@ -10,7 +10,9 @@ extension Swnet {
         if let id = try store.containerID(named: text), let container = try store.container(id: id) { return container }
         guard text.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) })
         else { return nil }
-        let matches = try store.containers().filter { $0.id.hasPrefix(text) }
+        // Every TARGET that looks like hex (a netns named "c1" does) comes here: match on the
+        // record names and read only the records that match.
+        let matches = try store.containerIDs().filter { $0.hasPrefix(text) }.compactMap { try store.container(id: $0) }
         if matches.count > 1 {
             let names = matches.map { "\($0.shortID) (\($0.name))" }.sorted().joined(separator: ", ")
             throw SwnetError("container id prefix '\(text)' is ambiguous: \(names)")

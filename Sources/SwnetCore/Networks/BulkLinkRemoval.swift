@@ -6,30 +6,32 @@ extension Swnet {
     /// group, so the kernel waits for RCU once instead of once per link.
     func deleteLinks(named names: [String]) throws {
         let netlink = try hostNetlink()
-        let present = try names.compactMap { try netlink.link(named: $0) }
-        switch present.count {
-        case 0:
+        // One link (a detach) is one request by name, with no lookup first.
+        guard names.count > 1 else {
+            if let name = names.first { try deleteIgnoringMissing(netlink, named: name) }
             return
-        case 1:
-            try deleteIgnoringMissing(netlink, present[0])
-        default:
-            let group = try unusedLinkGroup(netlink)
-            for link in present {
-                var changes = LinkChanges()
-                changes.group = group
-                try netlink.setLink(index: link.index, changes)
-            }
-            do { try netlink.deleteLinks(group: group) } catch {
-                throw SwnetError.during("delete \(present.count) links", error)
-            }
+        }
+        let present = try names.compactMap { try netlink.link(named: $0) }
+        guard present.count > 1 else {
+            if let link = present.first { try deleteIgnoringMissing(netlink, named: link.name) }
+            return
+        }
+        let group = try unusedLinkGroup(netlink)
+        for link in present {
+            var changes = LinkChanges()
+            changes.group = group
+            try netlink.setLink(index: link.index, changes)
+        }
+        do { try netlink.deleteLinks(group: group) } catch {
+            throw SwnetError.during("delete \(present.count) links", error)
         }
     }
 
-    private func deleteIgnoringMissing(_ netlink: NetlinkHandle, _ link: Link) throws {
-        do { try netlink.deleteLink(index: link.index) } catch where error.isNotFound {
+    private func deleteIgnoringMissing(_ netlink: NetlinkHandle, named name: String) throws {
+        do { try netlink.deleteLink(named: name) } catch where error.isNotFound {
             return
         } catch {
-            throw SwnetError.during("delete \(link.name)", error)
+            throw SwnetError.during("delete \(name)", error)
         }
     }
 

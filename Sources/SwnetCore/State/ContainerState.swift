@@ -15,6 +15,11 @@ extension StateStore {
         }
     }
 
+    /// The ids of all containers, from the record names alone.
+    func containerIDs() throws -> [String] {
+        try Files.list(containersDirectory).filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
+    }
+
     func container(id: String) throws -> Container? {
         guard let text = try Files.readString("\(containersDirectory)/\(id).json") else { return nil }
         return try Container(json: JSON(parsing: text))
