@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
     pkg-config libmnl-dev libnftnl-dev libcap-dev   # the C libraries swnet binds
     iproute2 util-linux libcap2-bin iputils-ping     # namespaces, capsh, ping for tests
+    nftables procps                                  # nft to check and flush rulesets, ps in tests
     python3 curl socat tcpdump                       # real servers, clients and a capture for traffic tests
     busybox-static podman runc                       # a rootfs for containers; a real engine to attach into
     "$@"
