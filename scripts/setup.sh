@@ -9,6 +9,7 @@ packages=(
     nftables procps                                  # nft to check and flush rulesets, ps in tests
     python3 curl socat tcpdump                       # real servers, clients and a capture for traffic tests
     busybox-static podman runc                       # a rootfs for containers; a real engine to attach into
+    libssl-dev openssl etcd-server etcd-client       # TLS to etcd; the cluster store overlays share, and a CA for tests
     "$@"
 )
 missing=()
@@ -19,6 +20,13 @@ if ((${#missing[@]})); then
     echo "setup: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # Packages must not start services (etcd-server would listen in the machine's namespace):
+    # tests start their own etcd inside namespaces they create.
+    policy=/usr/sbin/policy-rc.d
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (expected the Swift 6 toolchain, e.g. /opt/swift/usr/bin)" >&2; exit 1; }
