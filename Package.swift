@@ -21,6 +21,7 @@ let package = Package(
 
         .target(name: "IPAM"),
         .target(name: "JSON"),
+        .target(name: "Etcd", dependencies: ["JSON", "CSwnetShims"]),
         .target(name: "Netlink", dependencies: ["CMnl", "CSwnetShims", "IPAM"]),
         .target(name: "NFTables", dependencies: ["CNftnl", "CMnl", "CSwnetShims", "IPAM", "Netlink"]),
         .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "CCap", "CSwnetShims"]),
