@@ -32,6 +32,7 @@ let package = Package(
 
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "EtcdTests", dependencies: ["Etcd", "SwnetTestSupport"]),
         // Shared by the privileged test suites: the capability gate, spawning tools in namespaces.
         .target(name: "SwnetTestSupport", path: "Tests/SwnetTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "IPAM", "CSwnetShims", "SwnetTestSupport"]),

@@ -1,0 +1,112 @@
+import Dispatch
+import Etcd
+import Foundation
+import XCTest
+
+final class ConnectionTests: EtcdTestCase {
+    func testFailsOverPastAClosedPort() throws {
+        let closed = "http://127.0.0.1:\(try freeLoopbackPort())"
+        let client = try EtcdClient(EtcdConfiguration(endpoints: [closed, server.clientURL]))
+        _ = try client.put("/k", "v")
+        XCTAssertEqual(try client.get("/k")?.value, "v")
+        let watch = try client.watchPrefix("/", fromRevision: 1)
+        XCTAssertNotNil(try watch.next(timeoutMilliseconds: 2000))
+    }
+
+    func testUnreachableEndpointsFailPromptlyNamingThem() throws {
+        let first = "http://127.0.0.1:\(try freeLoopbackPort())", second = "127.0.0.1:\(try freeLoopbackPort())"
+        let single = try EtcdClient(EtcdConfiguration(endpoints: [first]))
+        let started = Date()
+        let error = etcdError { _ = try single.get("/k") }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 0.5)
+        XCTAssertEqual(error?.kind, .unreachable)
+        XCTAssertEqual(error?.description, "etcd at \(first) is unreachable: connection refused")
+
+        let both = try EtcdClient(EtcdConfiguration(endpoints: [first, second]))
+        let bothError = etcdError { _ = try both.watchPrefix("/", fromRevision: 0) }
+        XCTAssertEqual(bothError?.kind, .unreachable)
+        XCTAssertEqual(bothError?.description, "etcd is unreachable: \(first): connection refused; \(second): connection refused")
+    }
+
+    func testHungServerRespectsTheTimeout() throws {
+        let hung = try LoopbackListener()
+        let client = try EtcdClient(EtcdConfiguration(endpoints: ["http://127.0.0.1:\(hung.port)"], timeoutMilliseconds: 300))
+        for call in [{ _ = try client.get("/k") }, { _ = try client.put("/k", "v") }] {
+            let started = Date()
+            let error = etcdError(call)
+            XCTAssertEqual(Date().timeIntervalSince(started), 0.3, accuracy: 0.2)
+            XCTAssertEqual(error?.kind, .unreachable)
+            XCTAssertEqual(error?.description, "etcd at http://127.0.0.1:\(hung.port) is unreachable: no progress within 300 ms")
+        }
+    }
+
+    func testReconnectsWhenTheServerClosedTheConnection() throws {
+        _ = try client.put("/k", "v")
+        try server.restart()  // closes the kept-alive connection
+        // A put is not repeated after a failure in general, but a connection the server had
+        // closed never delivered it.
+        _ = try client.put("/k", "w")
+        XCTAssertEqual(try client.get("/k")?.value, "w")
+        try server.restart()
+        XCTAssertEqual(try client.get("/k")?.value, "w")
+    }
+
+    func testRejectsAnswersThatAreNotEtcds() throws {
+        let ok = "HTTP/1.1 200 OK\r\n"
+        let answers: [(String, EtcdError.Kind)] = [
+            ("garbage\r\n\r\n", .protocolViolation),
+            (ok + "Transfer-Encoding: chunked\r\n\r\nzz\r\n", .protocolViolation),
+            (ok + "Content-Length: 5\r\n\r\n{\"a\":", .protocolViolation),
+            (ok + "Content-Length: 8\r\n\r\n{\"a\":1}\n", .protocolViolation),
+            (ok + "Content-Length: 31\r\n\r\n{\"header\":{},\"kvs\":[{\"key\":1}]}", .protocolViolation),
+            (ok + "Content-Length: 34\r\n\r\n{\"header\":{},\"kvs\":[{\"key\":\"!!\"}]}", .protocolViolation),
+            (ok + "Content-Length: 100\r\n\r\n{}", .unreachable),  // cut short: the connection broke
+        ]
+        for (answer, kind) in answers {
+            let fake = try CannedServer(answer: answer)
+            let client = try EtcdClient(EtcdConfiguration(endpoints: ["http://127.0.0.1:\(fake.port)"], timeoutMilliseconds: 1000))
+            let error = etcdError { _ = try client.get("/k") }
+            XCTAssertEqual(error?.kind, kind, "\(answer): \(String(describing: error))")
+            XCTAssertEqual(error?.description.contains("\n"), false)
+        }
+    }
+
+    func testWatchStreamErrorsAndGarbage() throws {
+        let created = #"{"result":{"header":{"revision":"7"},"created":true}}"# + "\n"
+        let lines: [(String, EtcdError.Kind)] = [
+            // What the gateway streams when the gRPC stream fails.
+            (#"{"error":{"grpc_code":14,"http_code":503,"message":"transport is closing","http_status":"Service Unavailable"}}"#, .server),
+            (#"{"result":{"header":{},"events":[{"type":"EXPIRE","kv":{}}]}}"#, .protocolViolation),
+            ("not json", .protocolViolation),
+        ]
+        for (line, kind) in lines {
+            let body = created + line + "\n"
+            let chunked = String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\n\r\n"
+            let fake = try CannedServer(answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
+            let client = try EtcdClient(EtcdConfiguration(endpoints: ["http://127.0.0.1:\(fake.port)"], timeoutMilliseconds: 1000))
+            let watch = try client.watchPrefix("/", fromRevision: 0)
+            XCTAssertEqual(try watch.next(timeoutMilliseconds: 1000), .created(revision: 7))
+            let error = etcdError { _ = try watch.next(timeoutMilliseconds: 1000) }
+            XCTAssertEqual(error?.kind, kind, "\(line): \(String(describing: error))")
+        }
+    }
+}
+
+/// Answers one connection with a fixed text, whatever was asked, then closes it.
+final class CannedServer {
+    private let listener: LoopbackListener
+    var port: UInt16 { listener.port }
+
+    init(answer: String) throws {
+        listener = try LoopbackListener()
+        let fd = listener.fd, bytes = Array(answer.utf8)
+        DispatchQueue.global().async {
+            let connection = accept(fd, nil, nil)
+            guard connection >= 0 else { return }
+            var request = [UInt8](repeating: 0, count: 4096)
+            _ = read(connection, &request, request.count)
+            _ = write(connection, bytes, bytes.count)
+            close(connection)
+        }
+    }
+}
