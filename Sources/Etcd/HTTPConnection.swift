@@ -193,7 +193,7 @@ final class HTTPConnection {
             return false
         }
         answerStarted = true
-        received.append(contentsOf: readBuffer[..<count])
+        received.append(contentsOf: UnsafeRawBufferPointer(rebasing: readBuffer[..<count]))
         return true
     }
 
