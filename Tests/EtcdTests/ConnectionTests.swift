@@ -30,13 +30,20 @@ final class ConnectionTests: EtcdTestCase {
 
     func testHungServerRespectsTheTimeout() throws {
         let hung = try LoopbackListener()
-        let client = try EtcdClient(EtcdConfiguration(endpoints: ["http://127.0.0.1:\(hung.port)"], timeoutMilliseconds: 300))
-        for call in [{ _ = try client.get("/k") }, { _ = try client.put("/k", "v") }] {
+        let http = "http://127.0.0.1:\(hung.port)", https = "https://127.0.0.1:\(hung.port)"
+        let client = try EtcdClient(EtcdConfiguration(endpoints: [http], timeoutMilliseconds: 300))
+        let tlsClient = try EtcdClient(EtcdConfiguration(endpoints: [https], timeoutMilliseconds: 300))
+        let calls: [(() throws -> Void, String)] = [
+            ({ _ = try client.get("/k") }, "etcd at \(http) is unreachable: no progress within 300 ms"),
+            ({ _ = try client.put("/k", "v") }, "etcd at \(http) is unreachable: no progress within 300 ms"),
+            ({ _ = try tlsClient.get("/k") }, "etcd at \(https) is unreachable: TLS handshake failed: timed out"),
+        ]
+        for (call, message) in calls {
             let started = Date()
             let error = etcdError(call)
             XCTAssertEqual(Date().timeIntervalSince(started), 0.3, accuracy: 0.2)
             XCTAssertEqual(error?.kind, .unreachable)
-            XCTAssertEqual(error?.description, "etcd at http://127.0.0.1:\(hung.port) is unreachable: no progress within 300 ms")
+            XCTAssertEqual(error?.description, message)
         }
     }
 
