@@ -24,8 +24,8 @@ let package = Package(
         .target(name: "Etcd", dependencies: ["JSON", "CSwnetShims"]),
         .target(name: "Netlink", dependencies: ["CMnl", "CSwnetShims", "IPAM"]),
         .target(name: "NFTables", dependencies: ["CNftnl", "CMnl", "CSwnetShims", "IPAM", "Netlink"]),
-        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "CCap", "CSwnetShims"]),
-        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON"]),
+        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims"]),
+        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"]),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
         .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM"]),

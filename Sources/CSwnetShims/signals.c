@@ -1,7 +1,9 @@
 #include "swnet_signals.h"
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 static volatile pid_t forward_target = 0;
@@ -26,4 +28,23 @@ pid_t swnet_fork_session(void) {
     if (pid < 0) return -errno;
     if (pid == 0) setsid();
     return pid;
+}
+
+int swnet_termination_signalfd(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    int result = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (result != 0) return -result;
+    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return fd < 0 ? -errno : fd;
+}
+
+int swnet_read_signal(int signal_fd) {
+    struct signalfd_siginfo info;
+    ssize_t length = read(signal_fd, &info, sizeof info);
+    if (length < 0) return errno == EAGAIN ? 0 : -errno;
+    return length == sizeof info ? (int)info.ssi_signo : -EIO;
 }

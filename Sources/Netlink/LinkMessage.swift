@@ -292,6 +292,13 @@ extension NetlinkHandle {
         return result == 1
     }
 
+    /// Transmit checksum offload on or off: off works around NICs and drivers that compute
+    /// wrong checksums for VXLAN-encapsulated packets (flannel#1279).
+    public func setTransmitChecksumOffload(named name: String, enabled: Bool) throws(NetlinkError) {
+        let result = swnet_ethtool_set_tx_checksum(mnl_socket_get_fd(socket), name, enabled ? 1 : 0)
+        guard result >= 0 else { throw NetlinkError(operation: "set tx checksum offload of \(name)", errno: -result) }
+    }
+
     /// Deletes a link by name (a veth's peer goes with it).
     public func deleteLink(named name: String) throws(NetlinkError) {
         try execute(LinkMessage.delete(named: name), operation: "delete link \(name)")

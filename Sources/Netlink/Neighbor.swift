@@ -20,6 +20,9 @@ public struct Neighbor: Sendable, Equatable {
         self.state = state
         self.flags = flags
     }
+
+    /// Added by hand (or by an overlay): never expires, never re-resolved.
+    public var isPermanent: Bool { state & UInt16(NUD_PERMANENT) != 0 }
 }
 
 /// An entry of a bridge's or a VXLAN device's forwarding database (AF_BRIDGE neighbour).

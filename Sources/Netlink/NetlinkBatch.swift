@@ -37,8 +37,16 @@ public struct NetlinkBatch: Sendable {
         requests.append(Request(message: RouteMessage.add(route, replace: true), operation: "replace route \(route.destination)"))
     }
 
+    public mutating func deleteRoute(_ route: Route) {
+        requests.append(Request(message: RouteMessage.delete(route), operation: "delete route \(route.destination)"))
+    }
+
     public mutating func setNeighbor(_ neighbor: Neighbor) {
         requests.append(Request(message: NeighborMessage.add(neighbor, replace: true), operation: "set neighbour \(neighbor.address)"))
+    }
+
+    public mutating func deleteNeighbor(_ neighbor: Neighbor) {
+        requests.append(Request(message: NeighborMessage.delete(neighbor), operation: "delete neighbour \(neighbor.address)"))
     }
 
     public mutating func addFDB(_ entry: FDBEntry) {
@@ -47,5 +55,9 @@ public struct NetlinkBatch: Sendable {
 
     public mutating func setFDB(_ entry: FDBEntry) {
         requests.append(Request(message: NeighborMessage.addFDB(entry, replace: true), operation: "set fdb entry \(entry.mac)"))
+    }
+
+    public mutating func deleteFDB(_ entry: FDBEntry) {
+        requests.append(Request(message: NeighborMessage.deleteFDB(entry), operation: "delete fdb entry \(entry.mac)"))
     }
 }

@@ -49,6 +49,16 @@ public struct Route: Sendable, Equatable {
     }
 }
 
+/// Where the kernel would send a packet to one address (`ip route get`).
+public struct RouteLookup: Sendable, Equatable {
+    public var interfaceIndex: Int32
+    /// The source address the kernel would pick.
+    public var source: IPAddress?
+    public var gateway: IPAddress?
+    /// The destination is one of this namespace's own addresses (the interface is then lo).
+    public var isLocal: Bool
+}
+
 func unspecifiedAddress(_ family: IPFamily) -> IPAddress {
     IPAddress(bytes: [UInt8](repeating: 0, count: family == .v4 ? 4 : 16))!
 }
@@ -80,6 +90,26 @@ enum RouteMessage {
         message.putStruct(header)
         message.put(RTA_TABLE.rawValue, u32: table)
         return message
+    }
+
+    static func lookup(_ destination: IPAddress) -> MessageBuilder {
+        var message = MessageBuilder(type: UInt16(RTM_GETROUTE), flags: 0)
+        var header = rtmsg()
+        header.rtm_family = addressFamily(destination.family)
+        header.rtm_dst_len = UInt8(destination.bytes.count * 8)
+        message.putStruct(header)
+        message.put(RTA_DST.rawValue, bytes: destination.bytes)
+        return message
+    }
+
+    static func parseLookup(_ message: NetlinkMessage) -> RouteLookup? {
+        guard message.type == UInt16(RTM_NEWROUTE),
+              let header = message.familyHeader(rtmsg.self),
+              let attributes = message.attributes(after: rtmsg.self, count: __RTA_MAX.rawValue),
+              let interfaceIndex = attributes.s32(RTA_OIF.rawValue)
+        else { return nil }
+        return RouteLookup(interfaceIndex: interfaceIndex, source: attributes.ipAddress(RTA_PREFSRC.rawValue),
+                           gateway: attributes.ipAddress(RTA_GATEWAY.rawValue), isLocal: header.rtm_type == UInt8(RTN_LOCAL))
     }
 
     private static func put(_ route: Route, scope: UInt8, protocol: UInt8, into message: inout MessageBuilder) {
@@ -142,6 +172,12 @@ extension NetlinkHandle {
     /// output interface and metric.
     public func deleteRoute(_ route: Route) throws(NetlinkError) {
         try execute(RouteMessage.delete(route), operation: "delete route \(route.destination)")
+    }
+
+    /// The kernel's route to one address; nil when it has none (unreachable).
+    public func lookupRoute(to destination: IPAddress) throws(NetlinkError) -> RouteLookup? {
+        try fetch(RouteMessage.lookup(destination), operation: "look up route to \(destination)",
+                  notFound: [ENETUNREACH, EHOSTUNREACH], parse: RouteMessage.parseLookup)
     }
 
     /// The unicast routes of one table (main by default). A table that does not exist is empty.

@@ -15,7 +15,7 @@ public enum SwnetCommand {
             PublishCommand.definition, UnpublishCommand.definition, PortCommand.definition,
             RunCommand.definition, ExecCommand.definition, PsCommand.definition, InspectCommand.definition,
             StopCommand.definition, KillCommand.definition, RemoveCommand.definition, LogsCommand.definition,
-            GCCommand.definition,
+            GCCommand.definition, OverlayCommand.definition,
         ]
     )
 
@@ -85,6 +85,12 @@ func printJSON(_ value: some JSONRepresentable) {
 
 /// One line on stderr, written directly: the C `stderr` global is not concurrency-safe in Swift 6.
 func printError(_ line: String) {
+    writeLine(line, to: 2)
+}
+
+/// One line written at once, so that it reaches a file or pipe immediately (stdout's buffer
+/// would hold a long-running command's log).
+func writeLine(_ line: String, to descriptor: Int32 = 1) {
     let bytes = Array((line + "\n").utf8)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
 }

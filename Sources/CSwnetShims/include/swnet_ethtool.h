@@ -7,4 +7,7 @@
 // bridge port is forwarding when this returns. Returns 1 (link up), 0 (down) or -errno.
 int swnet_ethtool_get_link(int socket_fd, const char *name);
 
+// Turns transmit checksum offload of interface `name` on or off (ETHTOOL_STXCSUM). Returns 0 or -errno.
+int swnet_ethtool_set_tx_checksum(int socket_fd, const char *name, int enabled);
+
 #endif

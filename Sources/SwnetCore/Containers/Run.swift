@@ -240,12 +240,8 @@ extension Swnet {
 
     static let defaultEnvironment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]
 
-    /// 64 random hex digits, as Docker's ids (the standard library's generator reads the
-    /// kernel's random source).
-    static func newContainerID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16).leftPadded(to: 2) }.joined()
-    }
+    /// 64 random hex digits, as Docker's ids.
+    static func newContainerID() -> String { RandomID.hex(bytes: 32) }
 
     static func readAll(_ fd: Int32) -> String {
         var bytes: [UInt8] = []

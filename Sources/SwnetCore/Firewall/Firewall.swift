@@ -94,9 +94,22 @@ extension Swnet {
                            matching: [Match.inboundInterface(bridge), Match.outboundInterface(bridge), Match.conntrackStatus(.destinationNAT)],
                            then: [.masquerade]))
             if network.masquerade && !network.isInternal {
+                // Containers of an overlay see each other's real addresses.
+                let withinOverlay = network.overlay.map { [Match.destination(in: $0.clusterSubnet).negated] } ?? []
                 batch.add(Rule(table: table, chain: "postrouting",
-                               matching: [Match.source(in: network.subnet), Match.outboundInterface(bridge).negated],
+                               matching: [Match.source(in: network.subnet), Match.outboundInterface(bridge).negated] + withinOverlay,
                                then: [.masquerade]))
+            }
+            if let overlay = network.overlay {
+                // The bridge and the tunnel to the other hosts talk, whatever the isolation below says.
+                batch.add(Rule(table: table, chain: "forward",
+                               matching: [Match.inboundInterface(bridge), Match.outboundInterface(overlay.tunnel),
+                                          Match.destination(in: overlay.clusterSubnet)],
+                               then: [.accept]))
+                batch.add(Rule(table: table, chain: "forward",
+                               matching: [Match.inboundInterface(overlay.tunnel), Match.outboundInterface(bridge),
+                                          Match.source(in: overlay.clusterSubnet)],
+                               then: [.accept]))
             }
             if network.isInternal {
                 batch.add(Rule(table: table, chain: "forward", matching: [Match.inboundInterface(bridge), Match.outboundInterface(bridge).negated], then: [.drop]))

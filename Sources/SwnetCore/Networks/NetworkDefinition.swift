@@ -17,6 +17,8 @@ public struct NetworkDefinition: Sendable, Equatable {
     public var masquerade = true
     /// No way out at all: only the bridge's own members and the host talk.
     public var isInternal = false
+    /// Set when this host's part of a multi-host overlay: the subnet is the host's share.
+    public var overlay: OverlayMembership?
 
     public var pool: AddressPool {
         get throws { try AddressPool(subnet: subnet, gateway: gateway) }
@@ -36,6 +38,7 @@ extension NetworkDefinition: JSONRepresentable {
         ]
         object["gateway"] = gateway.map { .string($0.description) } ?? .null
         object["mtu"] = mtu.map { .int(Int64($0)) } ?? .null
+        if let overlay { object["overlay"] = overlay.json }
         return .object(object)
     }
 
@@ -53,5 +56,40 @@ extension NetworkDefinition: JSONRepresentable {
         created = json["created"]?.int ?? 0
         masquerade = json["masquerade"]?.bool ?? true
         isInternal = json["internal"]?.bool ?? false
+        overlay = try json["overlay"].map { json throws(SwnetError) in try OverlayMembership(json: json) }
+    }
+}
+
+/// What a host's network records about the overlay it belongs to.
+public struct OverlayMembership: Sendable, Equatable {
+    /// The whole overlay: traffic within it is neither masqueraded nor isolated.
+    public var clusterSubnet: IPNetwork
+    public var mode: OverlayMode
+    /// The VXLAN device (vxlan mode) or the underlay interface (host-gw) peers are reached through.
+    public var tunnel: String
+    public var underlayIP: IPAddress
+    /// The etcd lease this host's registration is bound to.
+    public var lease: Int64
+}
+
+extension OverlayMembership: JSONRepresentable {
+    public var json: JSON {
+        [
+            "clusterSubnet": .string(clusterSubnet.description),
+            "mode": .string(mode.rawValue),
+            "tunnel": .string(tunnel),
+            "underlayIP": .string(underlayIP.description),
+            "lease": .string(String(lease, radix: 16)),
+        ]
+    }
+
+    init(json: JSON) throws(SwnetError) {
+        guard let clusterSubnet = json["clusterSubnet"]?.string.flatMap(IPNetwork.init),
+              let mode = json["mode"]?.string.flatMap(OverlayMode.init(rawValue:)),
+              let tunnel = json["tunnel"]?.string,
+              let underlayIP = json["underlayIP"]?.string.flatMap(IPAddress.init),
+              let lease = json["lease"]?.string.flatMap({ Int64($0, radix: 16) })
+        else { throw SwnetError("overlay membership of a network definition is damaged") }
+        self.init(clusterSubnet: clusterSubnet, mode: mode, tunnel: tunnel, underlayIP: underlayIP, lease: lease)
     }
 }

@@ -98,8 +98,9 @@ extension Swnet {
         if try store.network(named: name) != nil { throw SwnetError("network \(name) already exists") }
         for other in try store.networks() {
             if other.bridge == bridge { throw SwnetError("bridge \(bridge) already belongs to network \(other.name)") }
-            if other.subnet.overlaps(subnet) {
-                throw SwnetError("subnet \(subnet) overlaps network \(other.name) (\(other.subnet))")
+            let otherSubnet = other.overlay?.clusterSubnet ?? other.subnet
+            if otherSubnet.overlaps(subnet) {
+                throw SwnetError("subnet \(subnet) overlaps network \(other.name) (\(otherSubnet))")
             }
         }
     }
@@ -170,12 +171,24 @@ extension Swnet {
         var networks: [NetworkDefinition] = []
         for name in names {
             guard let network = try store.network(named: name) else { throw SwnetError("no network named \(name)") }
-            let count = try store.attachmentCount(network: name)
-            if count > 0 && !force {
-                throw SwnetError("network \(name) has \(count) attachment\(count == 1 ? "" : "s"); detach them or use --force")
+            if network.overlay != nil {
+                throw SwnetError("network \(name) is this host's part of an overlay; use swnet overlay leave \(name)")
             }
+            try checkRemovable(network, force: force)
             networks.append(network)
         }
+        try remove(networks)
+    }
+
+    func checkRemovable(_ network: NetworkDefinition, force: Bool) throws {
+        let count = try store.attachmentCount(network: network.name)
+        if count > 0 && !force {
+            throw SwnetError("network \(network.name) has \(count) attachment\(count == 1 ? "" : "s"); detach them or use --force")
+        }
+    }
+
+    /// Removes networks with their attachments and publications. The caller holds the state lock.
+    func remove(_ networks: [NetworkDefinition]) throws {
         var links: [String] = []
         for network in networks {
             links += try store.attachments(network: network.name).map(\.hostInterface)

@@ -1,0 +1,262 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Etcd
+import IPAM
+import JSON
+import SwnetCore
+
+enum OverlayCommand {
+    static let definition = CommandDefinition(
+        group: "overlay",
+        abstract: "One network across many hosts (VXLAN or routed), with its state in etcd.",
+        subcommands: [Create.definition, Agent.definition, Leave.definition, List.definition, Inspect.definition,
+                      Remove.definition]
+    )
+
+    static let name = Argument<String>("NAME", help: "Overlay name (also the network's name on each joined host).")
+
+    struct Create: RunnableCommand {
+        static let subnet = Option<IPNetwork>(required: "subnet", value: "CIDR", help: "The whole overlay's IPv4 subnet.",
+                                              transform: Parse.subnet)
+        static let hostPrefix = Option<Int?>("host-prefix", value: "LEN", help: "Prefix length of each host's share (default: 24).") { text throws(UsageError) in
+            guard let value = Int(text), (1...32).contains(value) else { throw UsageError("invalid --host-prefix '\(text)': expected 1 to 32") }
+            return value
+        }
+        static let vni = Option<UInt32?>("vni", value: "N", help: "VXLAN network identifier (default: 1).") { text throws(UsageError) in
+            guard let value = UInt32(text), (1...0xff_ffff).contains(value) else { throw UsageError("invalid --vni '\(text)': expected 1 to 16777215") }
+            return value
+        }
+        static let port = Option<UInt16?>("port", value: "N", help: "VXLAN UDP port (default: 4789).") { text throws(UsageError) in
+            guard let value = UInt16(text), value > 0 else { throw UsageError("invalid --port '\(text)': expected 1 to 65535") }
+            return value
+        }
+        static let mode = Option<OverlayMode?>("mode", value: "MODE", help: "vxlan (default) or host-gw (hosts on one L2 segment).") { text throws(UsageError) in
+            guard let mode = OverlayMode(rawValue: text) else { throw UsageError("invalid --mode '\(text)': expected vxlan or host-gw") }
+            return mode
+        }
+        static let mtu = Option<UInt32?>("mtu", value: "N", help: "Containers' MTU (default: the underlay's, less 50 for vxlan).",
+                                         transform: Parse.mtu)
+
+        static let definition = CommandDefinition(
+            "create", abstract: "Write an overlay's configuration to etcd (once; the same again is fine).",
+            arguments: [OverlayCommand.name],
+            options: GlobalOptions.declarations + EtcdOptions.declarations + [subnet, hostPrefix, vni, port, mode, mtu]
+                + OutputOptions.declarations,
+            runs: Self.self)
+
+        let global: GlobalOptions
+        let etcd: EtcdConfiguration
+        let output: OutputOptions
+        let configuration: OverlayConfiguration
+
+        init(from values: ParsedValues) throws(UsageError) {
+            global = GlobalOptions(values)
+            etcd = try EtcdOptions.configuration(values)
+            output = OutputOptions(values)
+            configuration = OverlayConfiguration(
+                name: values[OverlayCommand.name], subnet: values[Self.subnet],
+                hostPrefix: values[Self.hostPrefix] ?? OverlayConfiguration.defaultHostPrefix, vni: values[Self.vni] ?? 1,
+                port: values[Self.port] ?? OverlayConfiguration.defaultPort, mode: values[Self.mode] ?? .vxlan,
+                mtu: values[Self.mtu])
+        }
+
+        func run() throws {
+            try global.makeSwnet().createOverlay(configuration, etcd: etcd)
+            if output.json { printJSON(configuration) } else { print(configuration.name) }
+        }
+    }
+
+    struct Agent: RunnableCommand {
+        static let underlayIP = Option<IPAddress?>("underlay-ip", value: "IP",
+                                                   help: "This host's address the others reach it at (default: the one towards etcd).",
+                                                   transform: Parse.address)
+        static let underlayDevice = Option<String?>("underlay-dev", value: "IFNAME", help: "Use this interface's IPv4 address as the underlay IP.")
+        static let ttl = Option<Int64?>("ttl", value: "SECONDS", help: "How long the registration outlives a dead agent (default: 60).") { text throws(UsageError) in
+            guard let value = Int64(text), (3...86_400).contains(value) else { throw UsageError("invalid --ttl '\(text)': expected 3 to 86400 seconds") }
+            return value
+        }
+        static let noChecksumOffload = Option<Bool>(flag: "no-tx-csum-offload",
+                                                    help: "Turn off transmit checksum offload on the VXLAN device (flannel#1279).")
+
+        static let definition = CommandDefinition(
+            "agent", abstract: "Join this host to an overlay and keep its kernel in step with the others (foreground).",
+            arguments: [OverlayCommand.name],
+            options: GlobalOptions.declarations + EtcdOptions.declarations + [underlayIP, underlayDevice, ttl, noChecksumOffload],
+            runs: Self.self)
+
+        let global: GlobalOptions
+        let options: OverlayAgentOptions
+
+        init(from values: ParsedValues) throws(UsageError) {
+            global = GlobalOptions(values)
+            if values[Self.underlayIP] != nil && values[Self.underlayDevice] != nil {
+                throw UsageError("give either --underlay-ip or --underlay-dev, not both")
+            }
+            options = OverlayAgentOptions(name: values[OverlayCommand.name], etcd: try EtcdOptions.configuration(values),
+                                          underlayIP: values[Self.underlayIP], underlayDevice: values[Self.underlayDevice],
+                                          ttl: values[Self.ttl] ?? 60, transmitChecksumOffload: !values[Self.noChecksumOffload])
+        }
+
+        func run() throws {
+            let name = options.name
+            try OverlayAgent(swnet: global.makeSwnet(), options: options) { message in
+                writeLine("\(timestamp()) overlay \(name): \(message)")
+            }.run()
+        }
+    }
+
+    struct Leave: RunnableCommand {
+        static let force = Option<Bool>(flag: "force", short: "f",
+                                        help: "Detach containers still attached, and leave even when etcd is unreachable.")
+
+        static let definition = CommandDefinition(
+            "leave", abstract: "Take this host out of an overlay: its registration, bridge, VXLAN device and routes.",
+            arguments: [OverlayCommand.name], options: GlobalOptions.declarations + EtcdOptions.declarations + [force],
+            runs: Self.self)
+
+        let global: GlobalOptions
+        let etcd: EtcdConfiguration
+        let name: String
+        let force: Bool
+
+        init(from values: ParsedValues) throws(UsageError) {
+            global = GlobalOptions(values)
+            etcd = try EtcdOptions.configuration(values)
+            name = values[OverlayCommand.name]
+            force = values[Self.force]
+        }
+
+        func run() throws {
+            try global.makeSwnet().leaveOverlay(name, etcd: etcd, force: force)
+            print(name)
+        }
+    }
+
+    struct List: RunnableCommand {
+        static let definition = CommandDefinition(
+            "ls", aliases: ["list"], abstract: "List the overlays in etcd.",
+            options: GlobalOptions.declarations + EtcdOptions.declarations + OutputOptions.declarations, runs: Self.self)
+
+        let global: GlobalOptions
+        let etcd: EtcdConfiguration
+        let output: OutputOptions
+
+        init(from values: ParsedValues) throws(UsageError) {
+            global = GlobalOptions(values)
+            etcd = try EtcdOptions.configuration(values)
+            output = OutputOptions(values)
+        }
+
+        func run() throws {
+            let overlays = try global.makeSwnet().listOverlays(etcd: etcd)
+            if output.json {
+                print(JSON.array(overlays.map(\.json)).serialized(pretty: true))
+                return
+            }
+            var rows = [["NAME", "SUBNET", "MODE", "VNI", "HOSTS"]]
+            for overlay in overlays {
+                let configuration = overlay.configuration
+                rows.append([configuration.name, configuration.subnet.description, configuration.mode.rawValue,
+                             configuration.mode == .vxlan ? String(configuration.vni) : "-", String(overlay.hostCount)])
+            }
+            printTable(rows)
+        }
+    }
+
+    struct Inspect: RunnableCommand {
+        static let definition = CommandDefinition(
+            "inspect", abstract: "Show an overlay's hosts, and whether this host's kernel matches them.",
+            arguments: [OverlayCommand.name],
+            options: GlobalOptions.declarations + EtcdOptions.declarations + OutputOptions.declarations, runs: Self.self)
+
+        let global: GlobalOptions
+        let etcd: EtcdConfiguration
+        let output: OutputOptions
+        let name: String
+
+        init(from values: ParsedValues) throws(UsageError) {
+            global = GlobalOptions(values)
+            etcd = try EtcdOptions.configuration(values)
+            output = OutputOptions(values)
+            name = values[OverlayCommand.name]
+        }
+
+        func run() throws {
+            let status = try global.makeSwnet().inspectOverlay(name, etcd: etcd)
+            if output.json {
+                printJSON(status)
+                return
+            }
+            print("name:    \(status.configuration.name)")
+            print("config:  \(status.configuration.summary)")
+            if let local = status.local, let overlay = local.overlay {
+                print("local:   subnet \(local.subnet) on \(local.bridge) via \(overlay.tunnel), underlay \(overlay.underlayIP); kernel \(status.inSync ? "in sync" : "NOT in sync")")
+                for difference in status.differences { print("         \(difference)") }
+            } else {
+                print("local:   not joined")
+            }
+            print("")
+            var rows = [["SUBNET", "UNDERLAY IP", "VTEP MAC", "HOSTNAME", "TTL"]]
+            for host in status.hosts {
+                let ttl = status.leaseTTLs[host.subnet] ?? -1
+                rows.append([host.subnet.description, host.underlayIP.description, host.vtepMAC?.description ?? "-",
+                             host.hostname.isEmpty ? "-" : host.hostname, ttl < 0 ? "expired" : "\(ttl)s"])
+            }
+            printTable(rows)
+        }
+    }
+
+    struct Remove: RunnableCommand {
+        static let definition = CommandDefinition(
+            "rm", aliases: ["remove"], abstract: "Delete an overlay's configuration from etcd (no host may be joined).",
+            arguments: [OverlayCommand.name], options: GlobalOptions.declarations + EtcdOptions.declarations, runs: Self.self)
+
+        let global: GlobalOptions
+        let etcd: EtcdConfiguration
+        let name: String
+
+        init(from values: ParsedValues) throws(UsageError) {
+            global = GlobalOptions(values)
+            etcd = try EtcdOptions.configuration(values)
+            name = values[OverlayCommand.name]
+        }
+
+        func run() throws {
+            try global.makeSwnet().removeOverlay(name, etcd: etcd)
+            print(name)
+        }
+    }
+}
+
+/// `--etcd URL[,URL...]` (or $SWNET_ETCD) and the TLS files.
+enum EtcdOptions {
+    static let endpoints = Option<String?>("etcd", value: "URL[,URL...]", help: "etcd endpoints (also: $SWNET_ETCD).")
+    static let caFile = Option<String?>("etcd-cafile", value: "FILE", help: "CA certificate that signed etcd's (https endpoints).")
+    static let certFile = Option<String?>("etcd-certfile", value: "FILE", help: "Client certificate for etcd.")
+    static let keyFile = Option<String?>("etcd-keyfile", value: "FILE", help: "Key of the client certificate.")
+    static let declarations: [any AnyOption] = [endpoints, caFile, certFile, keyFile]
+
+    static func configuration(_ values: ParsedValues) throws(UsageError) -> EtcdConfiguration {
+        let text = values[endpoints] ?? getenv("SWNET_ETCD").map { String(cString: $0) }
+        let list = (text ?? "").split(separator: ",").map { String($0) }.filter { !$0.isEmpty }
+        guard !list.isEmpty else { throw UsageError("no etcd endpoint: give --etcd URL[,URL...] or set SWNET_ETCD") }
+        if (values[certFile] == nil) != (values[keyFile] == nil) {
+            throw UsageError("--etcd-certfile and --etcd-keyfile go together")
+        }
+        return EtcdConfiguration(endpoints: list,
+                                 tls: EtcdTLS(caFile: values[caFile], certFile: values[certFile], keyFile: values[keyFile]))
+    }
+}
+
+/// "2026-11-29T14:03:07.123Z".
+func timestamp() -> String {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    var parts = tm()
+    var seconds = now.tv_sec
+    gmtime_r(&seconds, &parts)
+    func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+    return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))."
+        + String(String(1000 + now.tv_nsec / 1_000_000).dropFirst()) + "Z"
+}

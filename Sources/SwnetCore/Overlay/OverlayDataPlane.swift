@@ -1,0 +1,129 @@
+import IPAM
+import Netlink
+
+/// The kernel entries that carry traffic to an overlay's other hosts, and how to bring the
+/// kernel in step with a list of peers. Every pass compares all attributes of what is there
+/// with what should be (flannel compares subnets only and misses a peer's changed VTEP).
+///
+/// vxlan mode, per peer: neighbour `gateway → VTEP MAC` and FDB `VTEP MAC → underlay IP` on the
+/// VXLAN device, then the route `subnet via gateway onlink` through it (last, so no packet
+/// takes the route before its next hop resolves). host-gw mode: `subnet via underlay IP`.
+struct OverlayDataPlane {
+    /// RTPROT value marking the routes overlays own, so they are found again after a restart.
+    static let routeProtocol: UInt8 = 83
+
+    let mode: OverlayMode
+    let clusterSubnet: IPNetwork
+    /// The VXLAN device (vxlan) or the underlay interface (host-gw).
+    let interfaceIndex: Int32
+
+    struct Entries: Equatable {
+        var neighbors: Set<NeighborEntry> = []
+        var forwarding: Set<ForwardingEntry> = []
+        var routes: Set<RouteEntry> = []
+
+        var isEmpty: Bool { neighbors.isEmpty && forwarding.isEmpty && routes.isEmpty }
+        var count: Int { neighbors.count + forwarding.count + routes.count }
+
+        func subtracting(_ other: Entries) -> Entries {
+            Entries(neighbors: neighbors.subtracting(other.neighbors), forwarding: forwarding.subtracting(other.forwarding),
+                    routes: routes.subtracting(other.routes))
+        }
+
+        /// "route 10.1.2.0/24 via 10.1.2.1": for inspect and logs.
+        var descriptions: [String] {
+            neighbors.map { "neighbour \($0.address) lladdr \($0.mac)" }.sorted()
+                + forwarding.map { "fdb \($0.mac) dst \($0.destination)" }.sorted()
+                + routes.map { "route \($0.destination) via \($0.gateway)" }.sorted()
+        }
+    }
+
+    struct NeighborEntry: Hashable { var address: IPAddress; var mac: MACAddress }
+    struct ForwardingEntry: Hashable { var mac: MACAddress; var destination: IPAddress }
+    struct RouteEntry: Hashable { var destination: IPNetwork; var gateway: IPAddress }
+
+    func desired(for peers: [OverlayHost]) -> Entries {
+        var entries = Entries()
+        for peer in peers {
+            switch mode {
+            case .vxlan:
+                guard let mac = peer.vtepMAC else { continue }
+                entries.neighbors.insert(NeighborEntry(address: peer.gateway, mac: mac))
+                entries.forwarding.insert(ForwardingEntry(mac: mac, destination: peer.underlayIP))
+                entries.routes.insert(RouteEntry(destination: peer.subnet, gateway: peer.gateway))
+            case .hostGateway:
+                entries.routes.insert(RouteEntry(destination: peer.subnet, gateway: peer.underlayIP))
+            }
+        }
+        return entries
+    }
+
+    /// What the kernel has now: permanent neighbours and remote FDB entries of the VXLAN
+    /// device, and the overlay's own routes.
+    func current(_ netlink: NetlinkHandle) throws(NetlinkError) -> Entries {
+        var entries = Entries()
+        if mode == .vxlan {
+            for neighbor in try netlink.neighbors(family: .v4, interfaceIndex: interfaceIndex)
+            where neighbor.isPermanent {
+                if let mac = neighbor.mac { entries.neighbors.insert(NeighborEntry(address: neighbor.address, mac: mac)) }
+            }
+            for entry in try netlink.fdb(interfaceIndex: interfaceIndex) where entry.flags.contains(.device) {
+                if let destination = entry.destination { entries.forwarding.insert(ForwardingEntry(mac: entry.mac, destination: destination)) }
+            }
+        }
+        for route in try netlink.routes(family: .v4)
+        where route.protocol == Self.routeProtocol && clusterSubnet.contains(route.destination) {
+            // A route of ours through another interface (the underlay changed) is stale too:
+            // recorded with an impossible gateway so it never matches a desired one.
+            let gateway = route.outputInterface == interfaceIndex ? route.gateway : nil
+            entries.routes.insert(RouteEntry(destination: route.destination, gateway: gateway ?? route.destination.address))
+        }
+        return entries
+    }
+
+    /// Removes what should not be there and adds what is missing, in one kernel round trip.
+    /// Returns what it changed.
+    @discardableResult
+    func reconcile(_ netlink: NetlinkHandle, peers: [OverlayHost]) throws(NetlinkError) -> (added: Entries, removed: Entries) {
+        let current = try current(netlink)
+        let wanted = desired(for: peers)
+        let stale = current.subtracting(wanted)
+        let missing = wanted.subtracting(current)
+        var batch = NetlinkBatch()
+        remove(stale, from: &batch)
+        for entry in missing.neighbors {
+            batch.setNeighbor(Neighbor(interfaceIndex: interfaceIndex, address: entry.address, mac: entry.mac))
+        }
+        for entry in missing.forwarding {
+            batch.setFDB(FDBEntry(interfaceIndex: interfaceIndex, mac: entry.mac, destination: entry.destination))
+        }
+        for entry in missing.routes { batch.replaceRoute(route(entry)) }
+        try netlink.execute(batch)
+        return (missing, stale)
+    }
+
+    /// Removes every entry of this overlay (leaving; in vxlan mode deleting the device does it too).
+    func removeAll(_ netlink: NetlinkHandle) throws(NetlinkError) {
+        var batch = NetlinkBatch()
+        remove(try current(netlink), from: &batch)
+        try netlink.execute(batch)
+    }
+
+    /// Routes go first: no packet may take a route whose next hop is being removed.
+    private func remove(_ stale: Entries, from batch: inout NetlinkBatch) {
+        for entry in stale.routes {
+            batch.deleteRoute(Route(destination: entry.destination, table: Route.mainTable, protocol: Self.routeProtocol))
+        }
+        for entry in stale.forwarding {
+            batch.deleteFDB(FDBEntry(interfaceIndex: interfaceIndex, mac: entry.mac, destination: entry.destination))
+        }
+        for entry in stale.neighbors {
+            batch.deleteNeighbor(Neighbor(interfaceIndex: interfaceIndex, address: entry.address, mac: entry.mac))
+        }
+    }
+
+    private func route(_ entry: RouteEntry) -> Route {
+        Route(destination: entry.destination, gateway: entry.gateway, outputInterface: interfaceIndex,
+              onLink: mode == .vxlan, protocol: Self.routeProtocol)
+    }
+}

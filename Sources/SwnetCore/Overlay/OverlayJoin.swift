@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Etcd
+import IPAM
+import Netlink
+
+/// The interface and address other hosts reach this one at.
+struct Underlay: Equatable {
+    var interface: Link
+    var address: IPAddress
+}
+
+extension Swnet {
+    /// `--underlay-ip`, else `--underlay-dev`'s first IPv4 address, else the address the kernel
+    /// would use to reach the first etcd endpoint, else the default route's interface.
+    func resolveUnderlay(address: IPAddress?, device: String?, etcdEndpoints: [String]) throws -> Underlay {
+        let netlink = try hostNetlink()
+        func interface(holding address: IPAddress) throws -> Link? {
+            guard let entry = try netlink.addresses(family: .v4).first(where: { $0.address.address == address }) else { return nil }
+            return try netlink.link(index: entry.interfaceIndex)
+        }
+        if let address {
+            guard address.family == .v4, let link = try interface(holding: address) else {
+                throw SwnetError("underlay IP \(address) is not an IPv4 address of this host")
+            }
+            return Underlay(interface: link, address: address)
+        }
+        if let device {
+            guard let link = try netlink.link(named: device) else { throw SwnetError("no underlay interface named \(device)") }
+            guard let entry = try netlink.addresses(family: .v4, interfaceIndex: link.index).first else {
+                throw SwnetError("underlay interface \(device) has no IPv4 address")
+            }
+            return Underlay(interface: link, address: entry.address.address)
+        }
+        if let host = etcdEndpoints.first.flatMap(Self.endpointHost), let target = IPAddress(host), target.family == .v4,
+           !FirewallLayout.loopback.contains(target), let route = try netlink.lookupRoute(to: target) {
+            let source = route.isLocal ? target : route.source
+            if let source, let link = try interface(holding: source) { return Underlay(interface: link, address: source) }
+        }
+        if let route = try netlink.routes(family: .v4).first(where: { $0.destination.prefixLength == 0 && $0.outputInterface != nil }),
+           let link = try netlink.link(index: route.outputInterface!),
+           let entry = try netlink.addresses(family: .v4, interfaceIndex: link.index).first {
+            return Underlay(interface: link, address: entry.address.address)
+        }
+        throw SwnetError("cannot tell which interface reaches the other hosts; give --underlay-ip or --underlay-dev")
+    }
+
+    /// "10.0.0.1" of "https://10.0.0.1:2379".
+    static func endpointHost(_ endpoint: String) -> String? {
+        let parts = endpoint.split(separator: "/", omittingEmptySubsequences: true)
+        // "http:", "host:port" or just "host:port".
+        guard let authority = endpoint.contains("://") ? parts.dropFirst().first : parts.first, !authority.hasPrefix("[") else { return nil }
+        return authority.split(separator: ":", maxSplits: 1).first.map(String.init)
+    }
+
+    /// Makes this host's part of an overlay: the network (bridge with the subnet's first
+    /// address, MTU of the overlay), the VXLAN device in vxlan mode, the firewall. Whatever
+    /// exists and matches is kept, so an agent restart changes nothing in the data path.
+    /// The caller holds the state lock.
+    func setUpOverlayNetwork(_ configuration: OverlayConfiguration, subnet: IPNetwork, underlay: Underlay,
+                             vtepMAC: MACAddress?, lease: Int64, transmitChecksumOffload: Bool) throws -> NetworkDefinition {
+        let mtu = configuration.containerMTU(underlayMTU: underlay.interface.mtu)
+        let tunnel = configuration.mode == .vxlan ? configuration.tunnelDevice : underlay.interface.name
+        let membership = OverlayMembership(clusterSubnet: configuration.subnet, mode: configuration.mode, tunnel: tunnel,
+                                           underlayIP: underlay.address, lease: lease)
+        let existing = try store.network(named: configuration.name)
+        if let existing, existing.overlay == nil {
+            throw SwnetError("network \(configuration.name) already exists on this host and is not an overlay")
+        }
+        for other in try store.networks() where other.name != configuration.name {
+            let otherSubnet = other.overlay?.clusterSubnet ?? other.subnet
+            if otherSubnet.overlaps(configuration.subnet) {
+                throw SwnetError("overlay subnet \(configuration.subnet) overlaps network \(other.name) (\(otherSubnet))")
+            }
+        }
+        if let existing, existing.subnet != subnet || existing.mtu != mtu {
+            // A new share (the old one was taken) or MTU: nothing may be attached to the old one.
+            try checkRemovable(existing, force: false)
+            try remove([existing])
+        }
+        var network = NetworkDefinition(name: configuration.name, subnet: subnet, gateway: subnet.address(atOffset: 1),
+                                        bridge: existing?.bridge ?? Self.defaultBridgeName(for: configuration.name),
+                                        mtu: mtu, managesBridge: true, created: existing?.created ?? Int64(time(nil)))
+        network.overlay = membership
+        try store.save(network)
+        try Rollback().run { rollback in
+            _ = try ensureBridge(for: network, rollback: rollback)
+            if let vtepMAC {
+                try ensureTunnel(configuration, underlay: underlay, mac: vtepMAC, mtu: mtu,
+                                 transmitChecksumOffload: transmitChecksumOffload)
+            }
+            try renderFirewall()
+        }
+        return network
+    }
+
+    /// The VXLAN device with exactly these settings: one that differs (say the underlay
+    /// address changed) is replaced.
+    private func ensureTunnel(_ configuration: OverlayConfiguration, underlay: Underlay, mac: MACAddress, mtu: UInt32,
+                              transmitChecksumOffload: Bool) throws {
+        let netlink = try hostNetlink()
+        let name = configuration.tunnelDevice
+        let options = VXLANOptions(vni: configuration.vni, port: configuration.port, local: underlay.address,
+                                   parentIndex: underlay.interface.index, learning: false)
+        if let existing = try netlink.link(named: name) {
+            let same = existing.kind == "vxlan" && existing.mac == mac && existing.mtu == mtu
+                && existing.vxlan?.vni == options.vni && existing.vxlan?.port == options.port
+                && existing.vxlan?.local == options.local && existing.vxlan?.parentIndex == options.parentIndex
+                && existing.vxlan?.learning == false
+            if same {
+                if !existing.isUp { try netlink.setLink(index: existing.index, LinkChanges(up: true)) }
+                if !transmitChecksumOffload { try netlink.setTransmitChecksumOffload(named: name, enabled: false) }
+                return
+            }
+            try netlink.deleteLink(index: existing.index)
+        }
+        var spec = LinkSpec(name: name, kind: .vxlan(options))
+        spec.mtu = mtu
+        spec.mac = mac
+        spec.up = true
+        do { try netlink.addLink(spec) } catch {
+            throw SwnetError.during("create VXLAN device \(name) (VNI \(configuration.vni), port \(configuration.port))", error)
+        }
+        if !transmitChecksumOffload { try netlink.setTransmitChecksumOffload(named: name, enabled: false) }
+    }
+
+    /// The VTEP MAC of this host in an overlay: derived from the host id, so a restarted agent
+    /// comes back with the MAC its peers already know (flannel#1795: a random one leaves stale
+    /// FDB entries behind).
+    func vtepMAC(overlay: String) throws -> MACAddress {
+        InterfaceNames.stableMAC(seed: "vtep/\(try hostID())/\(overlay)")
+    }
+}
