@@ -75,6 +75,12 @@ public final class OverlayAgent {
     /// restart within the TTL keeps everything) or until `overlay leave` (exits cleanly).
     public func run() throws {
         try swnet.requireNetworkPrivileges(for: "overlay agent")
+        // Two agents of one overlay on one host would take the registration from each other.
+        try Files.makeDirectories(swnet.location.run)
+        guard let agentLock = try FileLock(tryExclusive: "\(swnet.location.run)/overlay-agent-\(options.name).lock") else {
+            throw SwnetError("an agent for overlay \(options.name) is already running on this host")
+        }
+        defer { withExtendedLifetime(agentLock) {} }
         let signals = swnet_termination_signalfd()
         guard signals >= 0 else { throw SystemError("block termination signals", errno: -signals) }
         defer { close(signals) }

@@ -10,15 +10,27 @@ final class FileLock {
     enum Mode { case shared, exclusive }
 
     init(path: String, mode: Mode) throws(SystemError) {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        fd = try Self.open(path)
+        try lock(path, mode == .exclusive ? LOCK_EX : LOCK_SH)
+    }
+
+    /// An exclusive lock without waiting; nil when another process holds it.
+    init?(tryExclusive path: String) throws(SystemError) {
+        fd = try Self.open(path)
+        do { try lock(path, LOCK_EX | LOCK_NB) } catch where error.errno == EWOULDBLOCK { return nil }
+    }
+
+    private static func open(_ path: String) throws(SystemError) -> Int32 {
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd < 0 { throw SystemError("open lock \(path)") }
-        let operation = mode == .exclusive ? LOCK_EX : LOCK_SH
+        return fd
+    }
+
+    /// On failure the descriptor is closed by deinit, which runs for an initializer that
+    /// fails once every property is set.
+    private func lock(_ path: String, _ operation: Int32) throws(SystemError) {
         while flock(fd, operation) != 0 {
-            if errno != EINTR {
-                let error = SystemError("lock \(path)")
-                close(fd)
-                throw error
-            }
+            if errno != EINTR { throw SystemError("lock \(path)") }
         }
     }
 
