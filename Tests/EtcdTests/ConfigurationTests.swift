@@ -1,9 +1,10 @@
 @testable import Etcd
-import XCTest
+import Testing
 
 /// What needs no server: configuration checks and the encodings.
-final class ConfigurationTests: XCTestCase {
-    func testInvalidConfigurations() {
+@Suite("Configuration and encodings, without a server")
+struct ConfigurationTests {
+    @Test func invalidConfigurationsAreRejectedBeforeAnythingIsSent() throws {
         let invalid: [EtcdConfiguration] = [
             EtcdConfiguration(endpoints: []),
             EtcdConfiguration(endpoints: ["ftp://host:1"]),
@@ -16,26 +17,28 @@ final class ConfigurationTests: XCTestCase {
             EtcdConfiguration(endpoints: ["http://host:2379"], timeoutMilliseconds: 0),
         ]
         for configuration in invalid {
-            XCTAssertEqual(etcdError { _ = try EtcdClient(configuration) }?.kind, .invalidConfiguration, "\(configuration)")
+            let error = #expect(throws: EtcdError.self, "\(configuration)") { _ = try EtcdClient(configuration) }
+            #expect(error?.kind == .invalidConfiguration, "\(configuration)")
         }
-        XCTAssertNoThrow(try EtcdClient(EtcdConfiguration(endpoints: ["127.0.0.1:2379", "http://[::1]:2379/", "https://localhost:2379"])))
+        // Valid: a bare host:port, IPv6 in brackets with a trailing slash, https without TLS files.
+        _ = try EtcdClient(EtcdConfiguration(endpoints: ["127.0.0.1:2379", "http://[::1]:2379/", "https://localhost:2379"]))
     }
 
-    func testBase64() {
+    @Test func base64EncodesAndDecodesStrictly() {
         for (text, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("/swnet/ü", "L3N3bmV0L8O8")] {
-            XCTAssertEqual(Base64.encode(Array(text.utf8)), encoded)
-            XCTAssertEqual(Base64.decode(encoded), Array(text.utf8))
+            #expect(Base64.encode(Array(text.utf8)) == encoded)
+            #expect(Base64.decode(encoded) == Array(text.utf8))
         }
-        XCTAssertEqual(Base64.decode("+/8="), [0xFB, 0xFF])
+        #expect(Base64.decode("+/8=") == [0xFB, 0xFF])
         for invalid in ["Zg", "Zg=", "Z===", "Zh==", "Zm9v!A==", "Zg==Zg==", "=Zg=", "Zm 9"] {
-            XCTAssertNil(Base64.decode(invalid), invalid)
+            #expect(Base64.decode(invalid) == nil, "\(invalid)")
         }
     }
 
-    func testPrefixRangeEnd() {
-        XCTAssertEqual(GatewayRequest.rangeEnd(ofPrefix: Array("/a/".utf8)), Array("/a0".utf8))
-        XCTAssertEqual(GatewayRequest.rangeEnd(ofPrefix: [0x61, 0xFF, 0xFF]), [0x62])
-        XCTAssertEqual(GatewayRequest.rangeEnd(ofPrefix: [0xFF]), [0])
-        XCTAssertEqual(GatewayRequest.rangeEnd(ofPrefix: []), [0])
+    @Test func rangeEndOfAPrefixIncrementsItsLastByteBelow0xFF() {
+        #expect(GatewayRequest.rangeEnd(ofPrefix: Array("/a/".utf8)) == Array("/a0".utf8))
+        #expect(GatewayRequest.rangeEnd(ofPrefix: [0x61, 0xFF, 0xFF]) == [0x62])
+        #expect(GatewayRequest.rangeEnd(ofPrefix: [0xFF]) == [0])
+        #expect(GatewayRequest.rangeEnd(ofPrefix: []) == [0])
     }
 }

@@ -1,34 +1,61 @@
 import Dispatch
 import Etcd
 import Foundation
-import XCTest
+import Testing
 
-final class ConnectionTests: EtcdTestCase {
-    func testFailsOverPastAClosedPort() throws {
+/// Each test gets a fresh etcd (a new suite instance per test); see EtcdServer.
+@Suite("Connections to a real etcd")
+struct ConnectionTests {
+    let server: EtcdServer
+    let client: EtcdClient
+
+    init() throws {
+        server = try EtcdServer()
+        client = try EtcdClient(EtcdConfiguration(endpoints: [server.clientURL]))
+    }
+
+    @Test func failsOverPastAClosedPort() throws {
         let closed = "http://127.0.0.1:\(try freeLoopbackPort())"
         let client = try EtcdClient(EtcdConfiguration(endpoints: [closed, server.clientURL]))
         _ = try client.put("/k", "v")
-        XCTAssertEqual(try client.get("/k")?.value, "v")
+        #expect(try client.get("/k")?.value == "v")
         let watch = try client.watchPrefix("/", fromRevision: 1)
-        XCTAssertNotNil(try watch.next(timeoutMilliseconds: 2000))
+        #expect(try watch.next(timeoutMilliseconds: 2000) != nil)
     }
 
-    func testUnreachableEndpointsFailPromptlyNamingThem() throws {
+    @Test func reconnectsWhenTheServerClosedTheConnection() throws {
+        _ = try client.put("/k", "v")
+        try server.restart()  // closes the kept-alive connection
+        // A put is not repeated after a failure in general, but a connection the server had
+        // closed never delivered it.
+        _ = try client.put("/k", "w")
+        #expect(try client.get("/k")?.value == "w")
+        try server.restart()
+        #expect(try client.get("/k")?.value == "w")
+    }
+}
+
+/// Failures without an etcd: closed ports, a server that never answers, and fakes that answer
+/// with something other than what etcd's gateway sends.
+@Suite("Unreachable, hung and impostor servers")
+struct ConnectionFailureTests {
+    @Test func unreachableEndpointsFailPromptlyNamingThem() throws {
         let first = "http://127.0.0.1:\(try freeLoopbackPort())", second = "127.0.0.1:\(try freeLoopbackPort())"
         let single = try EtcdClient(EtcdConfiguration(endpoints: [first]))
         let started = Date()
-        let error = etcdError { _ = try single.get("/k") }
-        XCTAssertLessThan(Date().timeIntervalSince(started), 0.5)
-        XCTAssertEqual(error?.kind, .unreachable)
-        XCTAssertEqual(error?.description, "etcd at \(first) is unreachable: connection refused")
+        let error = #expect(throws: EtcdError.self) { _ = try single.get("/k") }
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(elapsed < 0.5, "took \(elapsed) s")
+        #expect(error?.kind == .unreachable)
+        #expect(error?.description == "etcd at \(first) is unreachable: connection refused")
 
         let both = try EtcdClient(EtcdConfiguration(endpoints: [first, second]))
-        let bothError = etcdError { _ = try both.watchPrefix("/", fromRevision: 0) }
-        XCTAssertEqual(bothError?.kind, .unreachable)
-        XCTAssertEqual(bothError?.description, "etcd is unreachable: \(first): connection refused; \(second): connection refused")
+        let bothError = #expect(throws: EtcdError.self) { _ = try both.watchPrefix("/", fromRevision: 0) }
+        #expect(bothError?.kind == .unreachable)
+        #expect(bothError?.description == "etcd is unreachable: \(first): connection refused; \(second): connection refused")
     }
 
-    func testHungServerRespectsTheTimeout() throws {
+    @Test func hungServerRespectsTheTimeout() throws {
         let hung = try LoopbackListener()
         let http = "http://127.0.0.1:\(hung.port)", https = "https://127.0.0.1:\(hung.port)"
         let client = try EtcdClient(EtcdConfiguration(endpoints: [http], timeoutMilliseconds: 300))
@@ -40,25 +67,15 @@ final class ConnectionTests: EtcdTestCase {
         ]
         for (call, message) in calls {
             let started = Date()
-            let error = etcdError(call)
-            XCTAssertEqual(Date().timeIntervalSince(started), 0.3, accuracy: 0.2)
-            XCTAssertEqual(error?.kind, .unreachable)
-            XCTAssertEqual(error?.description, message)
+            let error = #expect(throws: EtcdError.self, performing: call)
+            let elapsed = Date().timeIntervalSince(started)
+            #expect(abs(elapsed - 0.3) <= 0.2, "took \(elapsed) s for a 300 ms timeout")
+            #expect(error?.kind == .unreachable)
+            #expect(error?.description == message)
         }
     }
 
-    func testReconnectsWhenTheServerClosedTheConnection() throws {
-        _ = try client.put("/k", "v")
-        try server.restart()  // closes the kept-alive connection
-        // A put is not repeated after a failure in general, but a connection the server had
-        // closed never delivered it.
-        _ = try client.put("/k", "w")
-        XCTAssertEqual(try client.get("/k")?.value, "w")
-        try server.restart()
-        XCTAssertEqual(try client.get("/k")?.value, "w")
-    }
-
-    func testRejectsAnswersThatAreNotEtcds() throws {
+    @Test func rejectsAnswersThatAreNotEtcds() throws {
         let ok = "HTTP/1.1 200 OK\r\n"
         let answers: [(String, EtcdError.Kind)] = [
             ("garbage\r\n\r\n", .protocolViolation),
@@ -72,13 +89,13 @@ final class ConnectionTests: EtcdTestCase {
         for (answer, kind) in answers {
             let fake = try CannedServer(answer: answer)
             let client = try EtcdClient(EtcdConfiguration(endpoints: ["http://127.0.0.1:\(fake.port)"], timeoutMilliseconds: 1000))
-            let error = etcdError { _ = try client.get("/k") }
-            XCTAssertEqual(error?.kind, kind, "\(answer): \(String(describing: error))")
-            XCTAssertEqual(error?.description.contains("\n"), false)
+            let error = #expect(throws: EtcdError.self, "\(answer)") { _ = try client.get("/k") }
+            #expect(error?.kind == kind, "\(answer): \(String(describing: error))")
+            #expect(error?.description.contains("\n") == false)
         }
     }
 
-    func testWatchStreamErrorsAndGarbage() throws {
+    @Test func watchStreamErrorsAndGarbageEndTheWatch() throws {
         let created = #"{"result":{"header":{"revision":"7"},"created":true}}"# + "\n"
         let lines: [(String, EtcdError.Kind)] = [
             // What the gateway streams when the gRPC stream fails.
@@ -92,9 +109,9 @@ final class ConnectionTests: EtcdTestCase {
             let fake = try CannedServer(answer: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
             let client = try EtcdClient(EtcdConfiguration(endpoints: ["http://127.0.0.1:\(fake.port)"], timeoutMilliseconds: 1000))
             let watch = try client.watchPrefix("/", fromRevision: 0)
-            XCTAssertEqual(try watch.next(timeoutMilliseconds: 1000), .created(revision: 7))
-            let error = etcdError { _ = try watch.next(timeoutMilliseconds: 1000) }
-            XCTAssertEqual(error?.kind, kind, "\(line): \(String(describing: error))")
+            #expect(try watch.next(timeoutMilliseconds: 1000) == .created(revision: 7))
+            let error = #expect(throws: EtcdError.self, "\(line)") { _ = try watch.next(timeoutMilliseconds: 1000) }
+            #expect(error?.kind == kind, "\(line): \(String(describing: error))")
         }
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import SwnetTestSupport
-import XCTest
 
 struct FixtureError: Error, CustomStringConvertible {
     let description: String
@@ -8,6 +7,10 @@ struct FixtureError: Error, CustomStringConvertible {
 
 /// A throwaway single-member etcd on free loopback ports, its data in a temporary directory.
 /// Run the tests in a private network namespace (see scripts/test.sh): loopback is then theirs.
+///
+/// A suite that holds one as a stored property gets a fresh etcd for every test (swift-testing
+/// makes a new suite instance per test), and it is killed when that instance goes away after the
+/// test, whether it passed, failed or threw; also when the suite's init throws after starting it.
 final class EtcdServer {
     static let executable = "/usr/bin/etcd"
 
@@ -91,8 +94,8 @@ final class EtcdServer {
 }
 
 /// A CA, a server certificate for IP 127.0.0.1 and a client certificate it signed, made with
-/// the openssl CLI; and a second, unrelated CA.
-struct TLSFiles {
+/// the openssl CLI; and a second, unrelated CA. The files go when the object does.
+final class TLSFiles {
     let directory: String
     var caCert: String { "\(directory)/ca.crt" }
     var otherCACert: String { "\(directory)/other-ca.crt" }
@@ -111,9 +114,8 @@ struct TLSFiles {
         try makeCertificate("client", extensions: "extendedKeyUsage=clientAuth\n")
     }
 
-    func remove() {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    /// Also runs when init throws after `directory` was made: the object was fully initialized.
+    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     private func makeCA(_ name: String) throws {
         try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",

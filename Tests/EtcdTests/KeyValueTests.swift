@@ -1,84 +1,94 @@
 import Etcd
-import XCTest
+import Testing
 
-final class KeyValueTests: EtcdTestCase {
-    func testPutGetPrefixDelete() throws {
-        XCTAssertNil(try client.get("/swnet/a"))
+/// Each test gets a fresh etcd (a new suite instance per test); see EtcdServer.
+@Suite("Keys, values and transactions against a real etcd")
+struct KeyValueTests {
+    let server: EtcdServer
+    let client: EtcdClient
+
+    init() throws {
+        server = try EtcdServer()
+        client = try EtcdClient(EtcdConfiguration(endpoints: [server.clientURL]))
+    }
+
+    @Test func putGetPrefixAndDelete() throws {
+        #expect(try client.get("/swnet/a") == nil)
         let first = try client.put("/swnet/a", "1")
         let second = try client.put("/swnet/b", "zwei ü")
         _ = try client.put("/swnet/b", "")  // an empty value, which etcd leaves out of its answers
         _ = try client.put("/swnetz", "outside the prefix")
-        XCTAssertGreaterThan(second, first)
+        #expect(second > first)
 
-        let a = try XCTUnwrap(try client.get("/swnet/a"))
-        XCTAssertEqual(a, EtcdKeyValue(key: "/swnet/a", value: "1", createRevision: first, modRevision: first, version: 1, lease: 0))
-        let b = try XCTUnwrap(try client.get("/swnet/b"))
-        XCTAssertEqual(b.value, "")
-        XCTAssertEqual(b.version, 2)
-        XCTAssertEqual(b.createRevision, second)
+        let a = try #require(try client.get("/swnet/a"))
+        #expect(a == EtcdKeyValue(key: "/swnet/a", value: "1", createRevision: first, modRevision: first, version: 1, lease: 0))
+        let b = try #require(try client.get("/swnet/b"))
+        #expect(b.value == "")
+        #expect(b.version == 2)
+        #expect(b.createRevision == second)
 
         let range = try client.getPrefix("/swnet/")
-        XCTAssertEqual(range.keyValues.map(\.key), ["/swnet/a", "/swnet/b"])
-        XCTAssertEqual(range.revision, b.modRevision + 1)
-        XCTAssertEqual(try client.getPrefix("").keyValues.count, 3)
+        #expect(range.keyValues.map(\.key) == ["/swnet/a", "/swnet/b"])
+        #expect(range.revision == b.modRevision + 1)
+        #expect(try client.getPrefix("").keyValues.count == 3)
         let nothing = try client.getPrefix("/nothing/")  // etcd leaves out "kvs" and "count"
-        XCTAssertEqual(nothing.keyValues, [])
-        XCTAssertEqual(nothing.revision, range.revision)
+        #expect(nothing.keyValues == [])
+        #expect(nothing.revision == range.revision)
 
-        XCTAssertEqual(try client.delete("/swnet/a"), 1)
-        XCTAssertEqual(try client.delete("/swnet/a"), 0)
-        XCTAssertNil(try client.get("/swnet/a"))
-        XCTAssertEqual(try client.getPrefix("/swnet/").keyValues.map(\.key), ["/swnet/b"])
+        #expect(try client.delete("/swnet/a") == 1)
+        #expect(try client.delete("/swnet/a") == 0)
+        #expect(try client.get("/swnet/a") == nil)
+        #expect(try client.getPrefix("/swnet/").keyValues.map(\.key) == ["/swnet/b"])
     }
 
-    func testCreateIfAbsentFirstWins() throws {
+    @Test func createIfAbsentTransactionFirstWins() throws {
         let create = { (value: String) throws -> EtcdTxnResult in
-            try self.client.txn(compare: [.absent(key: "/lock")],
-                                success: [.put(key: "/lock", value: value, lease: nil)],
-                                failure: [.get(key: "/lock")])
+            try client.txn(compare: [.absent(key: "/lock")],
+                           success: [.put(key: "/lock", value: value, lease: nil)],
+                           failure: [.get(key: "/lock")])
         }
         let first = try create("first")
-        XCTAssertTrue(first.succeeded)
-        XCTAssertEqual(first.gotKeyValues, [])
+        #expect(first.succeeded)
+        #expect(first.gotKeyValues == [])
 
         let second = try create("second")
-        XCTAssertFalse(second.succeeded)  // etcd leaves "succeeded" out when false
-        XCTAssertEqual(second.revision, first.revision)
-        XCTAssertEqual(second.gotKeyValues.map(\.value), ["first"])
-        XCTAssertEqual(second.gotKeyValues.first?.modRevision, first.revision)
+        #expect(!second.succeeded)  // etcd leaves "succeeded" out when false
+        #expect(second.revision == first.revision)
+        #expect(second.gotKeyValues.map(\.value) == ["first"])
+        #expect(second.gotKeyValues.first?.modRevision == first.revision)
     }
 
-    func testCompareValueAndModRevision() throws {
+    @Test func transactionsCompareValueAndModRevision() throws {
         let revision = try client.put("/k", "old")
         let wrongValue = try client.txn(compare: [.value(key: "/k", equals: "other")],
                                         success: [.put(key: "/k", value: "new", lease: nil)], failure: [])
-        XCTAssertFalse(wrongValue.succeeded)
+        #expect(!wrongValue.succeeded)
         let rightValue = try client.txn(compare: [.value(key: "/k", equals: "old")],
                                         success: [.put(key: "/k", value: "new", lease: nil), .get(key: "/k"), .get(key: "/missing")],
                                         failure: [])
-        XCTAssertTrue(rightValue.succeeded)
-        XCTAssertEqual(rightValue.gotKeyValues.map(\.value), ["new"])
-        XCTAssertEqual(rightValue.revision, revision + 1)
+        #expect(rightValue.succeeded)
+        #expect(rightValue.gotKeyValues.map(\.value) == ["new"])
+        #expect(rightValue.revision == revision + 1)
 
         let stale = try client.txn(compare: [.modRevision(key: "/k", equals: revision)],
                                    success: [.delete(key: "/k")], failure: [.get(key: "/k")])
-        XCTAssertFalse(stale.succeeded)
-        XCTAssertEqual(stale.gotKeyValues.first?.modRevision, revision + 1)
+        #expect(!stale.succeeded)
+        #expect(stale.gotKeyValues.first?.modRevision == revision + 1)
         let current = try client.txn(compare: [.modRevision(key: "/k", equals: revision + 1), .absent(key: "/other")],
                                      success: [.delete(key: "/k"), .put(key: "/other", value: "x", lease: nil)], failure: [])
-        XCTAssertTrue(current.succeeded)
-        XCTAssertNil(try client.get("/k"))
-        XCTAssertEqual(try client.get("/other")?.value, "x")
+        #expect(current.succeeded)
+        #expect(try client.get("/k") == nil)
+        #expect(try client.get("/other")?.value == "x")
     }
 
-    func testServerErrorsAreOneLine() throws {
-        let unknownLease = etcdError { _ = try self.client.put("/k", "v", lease: 12345) }
-        XCTAssertEqual(unknownLease?.kind, .server)
-        XCTAssertEqual(unknownLease?.description, "etcd at \(server.clientURL): etcdserver: requested lease not found")
-        let emptyKey = etcdError { _ = try self.client.put("", "v") }
-        XCTAssertEqual(emptyKey?.kind, .server)
-        XCTAssertEqual(emptyKey?.message.hasSuffix("etcdserver: key is not provided"), true)
+    @Test func serverErrorsAreOneLineAndLeaveTheConnectionUsable() throws {
+        let unknownLease = #expect(throws: EtcdError.self) { _ = try client.put("/k", "v", lease: 12345) }
+        #expect(unknownLease?.kind == .server)
+        #expect(unknownLease?.description == "etcd at \(server.clientURL): etcdserver: requested lease not found")
+        let emptyKey = #expect(throws: EtcdError.self) { _ = try client.put("", "v") }
+        #expect(emptyKey?.kind == .server)
+        #expect(emptyKey?.message.hasSuffix("etcdserver: key is not provided") == true)
         // The connection stays usable after error answers (chunked, with trailers).
-        XCTAssertNil(try client.get("/k"))
+        #expect(try client.get("/k") == nil)
     }
 }

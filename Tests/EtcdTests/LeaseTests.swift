@@ -1,39 +1,49 @@
 import Etcd
 import Foundation
-import XCTest
+import Testing
 
-final class LeaseTests: EtcdTestCase {
-    func testGrantKeepAliveRevoke() throws {
+/// Each test gets a fresh etcd (a new suite instance per test); see EtcdServer.
+@Suite("Leases against a real etcd")
+struct LeaseTests {
+    let server: EtcdServer
+    let client: EtcdClient
+
+    init() throws {
+        server = try EtcdServer()
+        client = try EtcdClient(EtcdConfiguration(endpoints: [server.clientURL]))
+    }
+
+    @Test func grantKeepAliveAndRevokeDeletesTheLeasedKeys() throws {
         let lease = try client.grantLease(ttl: 30)
-        XCTAssertEqual(lease.ttl, 30)
-        XCTAssertNotEqual(lease.id, 0)
+        #expect(lease.ttl == 30)
+        #expect(lease.id != 0)
         let remaining = try client.timeToLive(lease.id)
-        XCTAssertTrue((28...30).contains(remaining), "TTL \(remaining)")
-        XCTAssertEqual(try client.keepAlive(lease.id), 30)
+        #expect((28...30).contains(remaining), "TTL \(remaining)")
+        #expect(try client.keepAlive(lease.id) == 30)
 
         _ = try client.put("/leased/a", "1", lease: lease.id)
         _ = try client.put("/leased/b", "2", lease: lease.id)
         _ = try client.put("/kept", "3")
-        XCTAssertEqual(try client.get("/leased/a")?.lease, lease.id)
-        XCTAssertEqual(try client.get("/kept")?.lease, 0)
+        #expect(try client.get("/leased/a")?.lease == lease.id)
+        #expect(try client.get("/kept")?.lease == 0)
 
         try client.revokeLease(lease.id)
-        XCTAssertEqual(try client.getPrefix("/leased/").keyValues, [])
-        XCTAssertNotNil(try client.get("/kept"))
-        XCTAssertEqual(try client.timeToLive(lease.id), -1)
-        XCTAssertEqual(try client.keepAlive(lease.id), 0)
+        #expect(try client.getPrefix("/leased/").keyValues == [])
+        #expect(try client.get("/kept") != nil)
+        #expect(try client.timeToLive(lease.id) == -1)
+        #expect(try client.keepAlive(lease.id) == 0)
         // Revoking again, or a lease that never existed, is no error.
         try client.revokeLease(lease.id)
         try client.revokeLease(424242)
     }
 
-    func testExpiredLeaseDeletesItsKeys() throws {
+    @Test func expiredLeaseDeletesItsKeys() throws {
         let lease = try client.grantLease(ttl: 1)
         _ = try client.put("/short", "lived", lease: lease.id)
         // etcd expires leases within about a second of their TTL.
         let deadline = Date().addingTimeInterval(10)
         while try client.get("/short") != nil && Date() < deadline { usleep(100_000) }
-        XCTAssertNil(try client.get("/short"))
-        XCTAssertEqual(try client.keepAlive(lease.id), 0)
+        #expect(try client.get("/short") == nil)
+        #expect(try client.keepAlive(lease.id) == 0)
     }
 }

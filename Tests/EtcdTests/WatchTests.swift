@@ -1,29 +1,39 @@
 import Etcd
 import Foundation
-import XCTest
+import Testing
 
-final class WatchTests: EtcdTestCase {
-    func testCreatedEventsInOrderAndProgress() throws {
+/// Each test gets a fresh etcd (a new suite instance per test); see EtcdServer.
+@Suite("Watches against a real etcd")
+struct WatchTests {
+    let server: EtcdServer
+    let client: EtcdClient
+
+    init() throws {
+        server = try EtcdServer()
+        client = try EtcdClient(EtcdConfiguration(endpoints: [server.clientURL]))
+    }
+
+    @Test func createdThenEventsInOrderThenProgress() throws {
         let start = try client.put("/other", "before")
         let watch = try client.watchPrefix("/net/", fromRevision: start + 1)
         defer { watch.close() }
-        XCTAssertEqual(try watch.next(timeoutMilliseconds: 2000), .created(revision: start))
+        #expect(try watch.next(timeoutMilliseconds: 2000) == .created(revision: start))
 
         let put = try client.put("/net/a", "1")
         _ = try client.put("/outside", "ignored")
         let update = try client.put("/net/a", "2")
-        XCTAssertEqual(try client.delete("/net/a"), 1)
+        #expect(try client.delete("/net/a") == 1)
         let deleted = update + 1
 
         var events: [EtcdEvent] = []
         let deadline = Date().addingTimeInterval(5)
         while events.count < 3 && Date() < deadline {
             if case .events(let batch, let revision)? = try watch.next(timeoutMilliseconds: 500) {
-                XCTAssertGreaterThanOrEqual(revision, batch.last?.keyValue.modRevision ?? .max)
+                #expect(revision >= batch.last?.keyValue.modRevision ?? .max)
                 events += batch
             }
         }
-        XCTAssertEqual(events, [
+        #expect(events == [
             EtcdEvent(kind: .put, keyValue: EtcdKeyValue(key: "/net/a", value: "1", createRevision: put, modRevision: put, version: 1, lease: 0)),
             EtcdEvent(kind: .put, keyValue: EtcdKeyValue(key: "/net/a", value: "2", createRevision: put, modRevision: update, version: 2, lease: 0)),
             EtcdEvent(kind: .delete, keyValue: EtcdKeyValue(key: "/net/a", value: "", createRevision: 0, modRevision: deleted, version: 0, lease: 0)),
@@ -34,36 +44,43 @@ final class WatchTests: EtcdTestCase {
         while progress == nil && Date() < deadline.addingTimeInterval(3) {
             progress = try watch.next(timeoutMilliseconds: 500)
         }
-        XCTAssertEqual(progress, .progress(revision: deleted))
+        #expect(progress == .progress(revision: deleted))
     }
 
-    func testReplaysHistoryAndPollsWithTimeout() throws {
+    @Test func replaysHistoryAndPollsWithTimeout() throws {
         let first = try client.put("/net/a", "1")
         _ = try client.put("/net/b", "2")
         let watch = try client.watchPrefix("/net/", fromRevision: first, progressNotify: false)
-        XCTAssertEqual(try watch.next(timeoutMilliseconds: 2000), .created(revision: first + 1))
+        #expect(try watch.next(timeoutMilliseconds: 2000) == .created(revision: first + 1))
         guard case .events(let events, _)? = try watch.next(timeoutMilliseconds: 2000) else {
-            return XCTFail("expected the history since revision \(first)")
+            Issue.record("expected the history since revision \(first)")
+            return
         }
-        XCTAssertEqual(events.map(\.keyValue.key), ["/net/a", "/net/b"])
+        #expect(events.map(\.keyValue.key) == ["/net/a", "/net/b"])
 
         let started = Date()
-        XCTAssertNil(try watch.next(timeoutMilliseconds: 300))
-        XCTAssertEqual(Date().timeIntervalSince(started), 0.3, accuracy: 0.25)
-        XCTAssertNil(try watch.next(timeoutMilliseconds: 0))
+        #expect(try watch.next(timeoutMilliseconds: 300) == nil)
+        let waited = Date().timeIntervalSince(started)
+        #expect(abs(waited - 0.3) <= 0.25, "waited \(waited) s for a 300 ms timeout")
+        #expect(try watch.next(timeoutMilliseconds: 0) == nil)
 
         // poll() on the descriptor tells when to call next() again.
         _ = try client.put("/net/c", "3")
         var entry = pollfd(fd: watch.fileDescriptor, events: Int16(POLLIN), revents: 0)
-        XCTAssertEqual(poll(&entry, 1, 2000), 1)
-        guard case .events(let later, _)? = try watch.next(timeoutMilliseconds: 0) else { return XCTFail("expected /net/c") }
-        XCTAssertEqual(later.map(\.keyValue.value), ["3"])
+        let ready = poll(&entry, 1, 2000)
+        #expect(ready == 1)
+        guard case .events(let later, _)? = try watch.next(timeoutMilliseconds: 0) else {
+            Issue.record("expected /net/c")
+            return
+        }
+        #expect(later.map(\.keyValue.value) == ["3"])
 
         watch.close()
-        XCTAssertEqual(etcdError { _ = try watch.next(timeoutMilliseconds: 0) }?.kind, .unreachable)
+        let closed = #expect(throws: EtcdError.self) { _ = try watch.next(timeoutMilliseconds: 0) }
+        #expect(closed?.kind == .unreachable)
     }
 
-    func testWatchFromCompactedRevisionReportsCompaction() throws {
+    @Test func watchFromACompactedRevisionReportsTheCompaction() throws {
         let first = try client.put("/net/a", "1")
         _ = try client.put("/net/a", "2")
         let last = try client.put("/net/a", "3")
@@ -71,14 +88,18 @@ final class WatchTests: EtcdTestCase {
 
         let watch = try client.watchPrefix("/net/", fromRevision: first)
         // etcd 3.4 first confirms the watch, then cancels it with the compact revision.
-        XCTAssertEqual(try watch.next(timeoutMilliseconds: 2000), .created(revision: last))
-        XCTAssertEqual(try watch.next(timeoutMilliseconds: 2000), .compacted(compactRevision: last))
-        XCTAssertEqual(etcdError { _ = try watch.next(timeoutMilliseconds: 0) }?.kind, .unreachable)
+        #expect(try watch.next(timeoutMilliseconds: 2000) == .created(revision: last))
+        #expect(try watch.next(timeoutMilliseconds: 2000) == .compacted(compactRevision: last))
+        let cancelled = #expect(throws: EtcdError.self) { _ = try watch.next(timeoutMilliseconds: 0) }
+        #expect(cancelled?.kind == .unreachable)
 
         // From the compact revision on, history is still there.
         let resumed = try client.watchPrefix("/net/", fromRevision: last)
-        XCTAssertEqual(try resumed.next(timeoutMilliseconds: 2000), .created(revision: last))
-        guard case .events(let events, _)? = try resumed.next(timeoutMilliseconds: 2000) else { return XCTFail("expected an event") }
-        XCTAssertEqual(events.map(\.keyValue.value), ["3"])
+        #expect(try resumed.next(timeoutMilliseconds: 2000) == .created(revision: last))
+        guard case .events(let events, _)? = try resumed.next(timeoutMilliseconds: 2000) else {
+            Issue.record("expected an event")
+            return
+        }
+        #expect(events.map(\.keyValue.value) == ["3"])
     }
 }
