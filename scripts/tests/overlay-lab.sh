@@ -523,8 +523,8 @@ lab_cleanup() {
             done
         done
     fi
-    for pid in "${LAB_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    for pid in "${LAB_PIDS[@]}"; do lab_wait_exit "$pid" 2 || true; done
+    # Killed and reaped at once, so that bash prints no "Killed" notice for them.
+    for pid in "${LAB_PIDS[@]}"; do { kill -KILL "$pid" && wait "$pid"; } 2>/dev/null; done
     LAB_PIDS=()
     # Whatever still runs in a lab namespace, or inside a root under $LAB_DIR (a container).
     for ns in "${LAB_HOSTS[@]/#/host}" "${LAB_NETNS[@]}"; do
