@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks swnet attach/detach against the CNI reference plugins (bridge + host-local) and
 # plain iproute2, plus the kernel's own cost of deleting a bridged veth, and `swnet run` against
-# unshare(1) and runc, all in one run inside a throwaway network and mount namespace. See
+# unshare(1) and runc, and overlays across hosts (VXLAN, host-gw: throughput, RTT, convergence,
+# agent memory), all in one run inside a throwaway network and mount namespace. See
 # docs/benchmarks.md for what each row means.
 #
 # Usage: sudo [N=100] [SCALE=1000] [CNI_SCALE=1000] [PORTS=10000] [CONN_SECONDS=3] [SECTIONS=all] scripts/bench.sh
@@ -10,7 +11,7 @@
 #   CNI_SCALE  the same for CNI ADD (0 skips it)
 #   PORTS      the largest number of other published ports for the connection-rate rows (1, PORTS/10, PORTS)
 #   CONN_SECONDS  one-second connection-rate runs per cell, and seconds per iperf3 run
-#   SECTIONS   all, or publish (only the publishing rows)
+#   SECTIONS   all, publish (only the publishing rows) or overlay (only the overlay rows)
 #   SWNET, SWNET_BENCH  prebuilt binaries to use instead of building them
 # Progress goes to stderr, the markdown table to stdout.
 set -Eeuo pipefail
@@ -24,13 +25,13 @@ if [[ ${1:-} != --inside ]]; then
     ((EUID == 0)) || { echo "bench: run as root (sudo scripts/bench.sh)" >&2; exit 1; }
     N=${N:-100} SCALE=${SCALE:-1000} CNI_SCALE=${CNI_SCALE:-$SCALE}
     PORTS=${PORTS:-10000} CONN_SECONDS=${CONN_SECONDS:-3} SECTIONS=${SECTIONS:-all}
-    [[ $SECTIONS == all || $SECTIONS == publish ]] || { echo "bench: SECTIONS must be all or publish" >&2; exit 1; }
+    [[ $SECTIONS == all || $SECTIONS == publish || $SECTIONS == overlay ]] || { echo "bench: SECTIONS must be all, publish or overlay" >&2; exit 1; }
     for knob in N SCALE CNI_SCALE PORTS CONN_SECONDS; do
         [[ ${!knob} =~ ^[0-9]+$ ]] || { echo "bench: $knob must be a number" >&2; exit 1; }
     done
     ((N >= 10 && SCALE >= 20)) || { echo "bench: need N >= 10 and SCALE >= 20" >&2; exit 1; }
     ((PORTS >= 10 && PORTS <= 20000 && CONN_SECONDS >= 1)) || { echo "bench: need 10 <= PORTS <= 20000 and CONN_SECONDS >= 1" >&2; exit 1; }
-    scripts/setup.sh containernetworking-plugins hyperfine iproute2 runc busybox-static iptables iperf3 nftables >&2
+    scripts/setup.sh containernetworking-plugins hyperfine iproute2 runc busybox-static iptables iperf3 nftables ethtool >&2
     for plugin in bridge host-local; do
         [[ -x /usr/lib/cni/$plugin ]] || { echo "bench: /usr/lib/cni/$plugin is missing" >&2; exit 1; }
     done
@@ -123,6 +124,186 @@ verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r <= t) ? "met" : "**missed*
 split_library() {
     awk -v dir="$2" '{ printf "%d\n", $3 + 0.5 >> (dir "/lib-" $1 ".us") }' "$1"
 }
+
+# --- 7. overlays across hosts (run last with SECTIONS=all, or alone with SECTIONS=overlay) ------
+# The lab of scripts/tests/overlay-lab.sh: hosts host1..host4 are namespaces on one bridge
+# (under0, veths, MTU 1500), etcd runs in this namespace. Throughput and RTT container to
+# container across hosts for VXLAN and host-gw, and host to host on the underlay itself; the
+# time until a new host's container is reached by every peer; an agent's memory and start time
+# with 100 peers registered in etcd.
+OV_ROUNDS=3   # join/leave rounds per mode for the convergence rows
+
+# PLACEHOLDER, to be filled in by whoever lands `swnet overlay`: the etcd key and the JSON value
+# with which an agent registers its host, exactly as `swnet overlay agent` writes them, for
+# simulated peer I (1..100) of OVERLAY: subnet 10.150.I.0/24, underlay address 192.168.200.(100+I)
+# (free addresses on the lab's own bridge: nothing is sent there unless a container talks to that
+# subnet, and none does), VTEP MAC 02:5e:00:00:00:II. Until they match the agent's format, the
+# "100 simulated peers" row measures an agent that sees no peer (its FDB column says so).
+simulated_peer_key() { # OVERLAY I
+    echo "/swnet/overlays/$1/hosts/10.150.$2.0-24"   # PLACEHOLDER
+}
+simulated_peer_json() { # OVERLAY I
+    printf '{"subnet":"10.150.%d.0/24","underlayIP":"192.168.200.%d","vtepMAC":"02:5e:00:00:00:%02x","ttl":600}' \
+        "$2" "$((100 + $2))" "$2"   # PLACEHOLDER
+}
+
+ov_median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.0f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ov_iperf() { # FROM-NAMESPACE SERVER-IP → receiver Mbit/s of a CONN_SECONDS run (one retry), or "-"
+    local try
+    for try in 1 2; do
+        ip netns exec "$1" timeout $((CONN_SECONDS + 20)) iperf3 -c "$2" -p 5201 -t "$CONN_SECONDS" -J >"$work/ov-iperf.json" 2>&1 || true
+        python3 -c 'import json,sys; print("%.0f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))' \
+            "$work/ov-iperf.json" 2>/dev/null && return 0
+        log "iperf3 $1 -> $2 failed (try $try): $(grep -o '"error":.*' "$work/ov-iperf.json" | head -c 200)"
+        sleep 1
+    done
+    echo "-"
+}
+ov_iperf_server() { # NAMESPACE
+    ip netns exec "$1" iperf3 -s -p 5201 </dev/null >/dev/null 2>&1 &
+    LAB_PIDS+=($!)
+    local _
+    for _ in $(seq 50); do ip netns exec "$1" ss -Htln sport = 5201 | grep -q . && return 0; sleep 0.1; done
+    log "iperf3 server in $1 did not start"
+}
+ov_rtt() { # FROM-NAMESPACE IP → "median avg" in ms of 20 pings 50 ms apart, or "- -"
+    ip netns exec "$1" timeout 20 ping -n -c 20 -i 0.05 -W 1 "$2" 2>/dev/null |
+        awk -F'time=' '/time=/ { split($2, a, " "); print a[1] }' | sort -n |
+        awk '{ v[NR] = $1; s += $1 } END { if (NR == 0) print "- -"; else printf "%.3f %.3f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, s / NR }'
+}
+ov_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo "-"; }
+ov_mib() { awk -v k="$1" 'BEGIN { if (k ~ /^[0-9]+$/) printf "%.1f", k / 1024; else print "-" }'; }
+
+overlay_section() {
+    # shellcheck source=tests/overlay-lab.sh
+    source "$(dirname "$0")/tests/overlay-lab.sh"
+    local mode n round ov subnet t0 peer ok_all
+    log "overlay: lab of 4 hosts on one bridge, etcd $(etcd --version 2>/dev/null | awk '/etcd Version/ { print $3 }')"
+    lab_underlay
+    for n in 1 2 3 4; do lab_host "$n"; done
+    lab_etcd
+    ov_results=$work/ov-results
+    : >"$ov_results"
+
+    log "overlay: underlay host1 -> host2, iperf3 ${CONN_SECONDS} s and 20 pings"
+    ov_iperf_server host2
+    echo "underlay tput $(ov_iperf host1 "$(lab_host_ip 2)")" >>"$ov_results"
+    echo "underlay rtt $(ov_rtt host1 "$(lab_host_ip 2)")" >>"$ov_results"
+    echo "underlay mtu $(ip -n host1 -o link show eth0 | grep -o 'mtu [0-9]*' | cut -d' ' -f2)" >>"$ov_results"
+
+    for mode in vxlan host-gw; do
+        ov=bench-$mode subnet=10.$([[ $mode == vxlan ]] && echo 151 || echo 152).0.0/16
+        log "overlay: $mode ($ov, $subnet): agents on host1-3, a container on each"
+        lab_swnet 1 overlay create "$ov" --subnet "$subnet" --mode "$mode" >/dev/null
+        for n in 1 2 3; do lab_agent "$n" "$ov"; done
+        echo "$mode agent-rss $(ov_rss_kib "$(lab_agent_pid 1)")" >>"$ov_results"
+        for n in 1 2 3 4; do lab_container "o$mode$n"; done
+        for n in 1 2 3; do lab_attach "$n" "o$mode$n" "$ov" >/dev/null; done
+        local server
+        server=$(lab_addr "o${mode}2")
+        lab_reach "o${mode}1" "$server" 10 >/dev/null || log "overlay $mode: o${mode}1 does not reach $server"
+        ov_iperf_server "o${mode}2"
+        echo "$mode tput $(ov_iperf "o${mode}1" "$server")" >>"$ov_results"
+        echo "$mode rtt $(ov_rtt "o${mode}1" "$server")" >>"$ov_results"
+        echo "$mode mtu $(ip -n "o${mode}1" -o link show eth0 | grep -o 'mtu [0-9]*' | cut -d' ' -f2)" >>"$ov_results"
+
+        log "overlay: $mode convergence, $OV_ROUNDS rounds of host4 joining (agent start -> every peer's container reaches host4's)"
+        for ((round = 1; round <= OV_ROUNDS; round++)); do
+            t0=$(lab_ms)
+            if ! lab_agent 4 "$ov"; then log "overlay $mode: host4's agent did not start"; break; fi
+            echo "${LAB_AGENT_READY_MS[4]}" >>"$work/ov-$mode-ready"
+            local target
+            target=$(lab_attach 4 "o${mode}4" "$ov")
+            ok_all=1
+            for peer in 1 2 3; do
+                # Single pings with a 0.1 s timeout, until one is answered (bounded: 10 s).
+                local deadline=$(($(lab_ms) + 10000))
+                until ip netns exec "o$mode$peer" ping -n -q -c 1 -W 0.1 "$target" >/dev/null 2>&1; do
+                    (($(lab_ms) < deadline)) || { ok_all=0; break; }
+                done
+            done
+            if ((ok_all)); then echo $(($(lab_ms) - t0)) >>"$work/ov-$mode-reached"; else log "overlay $mode: round $round: a peer never reached $target"; fi
+            lab_swnet 4 detach "o${mode}4" "$ov" >/dev/null
+            lab_swnet 4 overlay leave "$ov" >/dev/null
+            lab_agent_wait 4 10 || lab_agent_stop 4 || true
+            sleep 0.5   # the peers forget host4 before it joins again
+        done
+        for n in 1 2 3; do lab_swnet "$n" detach "o$mode$n" "$ov" >/dev/null; done
+        for n in 1 2 3; do
+            lab_swnet "$n" overlay leave "$ov" >/dev/null
+            lab_agent_wait "$n" 10 || lab_agent_stop "$n" || true
+        done
+        lab_swnet 1 overlay rm "$ov" >/dev/null
+    done
+
+    log "overlay: an agent's memory and start with 100 simulated peers in etcd"
+    ov=bench-mem
+    lab_swnet 1 overlay create "$ov" --subnet 10.150.0.0/16 >/dev/null
+    local lease
+    lease=$(lab_etcdctl lease grant 600 | awk '{ print $2 }')
+    for ((n = 1; n <= 100; n++)); do
+        lab_etcdctl put --lease="$lease" "$(simulated_peer_key "$ov" "$n")" "$(simulated_peer_json "$ov" "$n")" >/dev/null
+    done
+    lab_agent 1 "$ov"
+    echo "mem ready ${LAB_AGENT_READY_MS[1]}" >>"$ov_results"
+    sleep 1   # let it settle before reading its memory
+    echo "mem rss $(ov_rss_kib "$(lab_agent_pid 1)")" >>"$ov_results"
+    local vx fdb=0
+    vx=$(lab_vxlan_dev 1)
+    [[ -z $vx ]] || fdb=$(bridge -n host1 fdb show dev "$vx" | awk '/ dst / { n++ } END { print n + 0 }')
+    echo "mem fdb $fdb" >>"$ov_results"
+    echo "mem hosts $(lab_swnet 1 overlay inspect "$ov" --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["hosts"]))' 2>/dev/null || echo '-')" >>"$ov_results"
+    lab_swnet 1 overlay leave "$ov" >/dev/null
+    lab_agent_wait 1 10 || lab_agent_stop 1 || true
+    lab_etcdctl lease revoke "$lease" >/dev/null
+    lab_swnet 1 overlay rm "$ov" >/dev/null || log "overlay rm $ov failed"
+    lab_cleanup
+}
+
+overlay_markdown() {
+    ov_get() { awk -v k="$1 $2" -v i="${3:-1}" 'index($0, k " ") == 1 { n = split(substr($0, length(k) + 2), f, " "); print (i <= n) ? f[i] : "-"; exit }' "$ov_results"; }
+    ov_conv() { # MODE KIND → "median (min-max)" of the rounds
+        local f=$work/ov-$1-$2
+        [[ -s $f ]] || { echo "-"; return; }
+        echo "$(ov_median <"$f") ($(sort -n "$f" | head -1)–$(sort -n "$f" | tail -1))"
+    }
+    cat <<EOF
+
+### Overlays across hosts
+
+Hosts are network namespaces on one Linux bridge (veths, MTU $(ov_get underlay mtu)), etcd in the
+bench's namespace; one container (namespace) per host. Throughput: iperf3, $CONN_SECONDS s, receiver
+Mbit/s; RTT: 20 pings 50 ms apart, milliseconds.
+
+| path | Mbit/s | RTT median | RTT mean | MTU inside |
+|---|---|---|---|---|
+| underlay, host1 → host2 (no overlay) | $(ov_get underlay tput) | $(ov_get underlay rtt 1) | $(ov_get underlay rtt 2) | $(ov_get underlay mtu) |
+| **VXLAN overlay**, container on host1 → container on host2 | $(ov_get vxlan tput) | $(ov_get vxlan rtt 1) | $(ov_get vxlan rtt 2) | $(ov_get vxlan mtu) |
+| **host-gw overlay**, container on host1 → container on host2 | $(ov_get host-gw tput) | $(ov_get host-gw rtt 1) | $(ov_get host-gw rtt 2) | $(ov_get host-gw mtu) |
+
+Convergence: host4's agent starts; as soon as it prints "ready" a container is attached on host4;
+the containers on host1-3 then ping it (single pings, 0.1 s timeout, in turn) until each got an
+answer. Milliseconds from the agent's start, median (min–max) of $OV_ROUNDS join/leave rounds.
+
+| mode | agent start → ready | agent start → reached by every peer |
+|---|---|---|
+| VXLAN | $(ov_conv vxlan ready) | $(ov_conv vxlan reached) |
+| host-gw | $(ov_conv host-gw ready) | $(ov_conv host-gw reached) |
+
+| agent | hosts it sees | VXLAN FDB entries | VmRSS (MiB) | start → ready (ms) |
+|---|---|---|---|---|
+| 3-host VXLAN overlay (host1) | 3 | 2 | $(ov_mib "$(ov_get vxlan agent-rss)") | |
+| 3-host host-gw overlay (host1) | 3 | | $(ov_mib "$(ov_get host-gw agent-rss)") | |
+| 100 simulated peers in etcd (\`simulated_peer_json\`) | $(ov_get mem hosts) | $(ov_get mem fdb) | $(ov_mib "$(ov_get mem rss)") | $(ov_get mem ready) |
+EOF
+}
+if [[ $SECTIONS == overlay ]]; then
+    overlay_section
+    echo "## swnet benchmark, overlays only — $(date -u +%Y-%m-%d), kernel $(uname -r), $(nproc) CPUs"
+    overlay_markdown
+    log "done"
+    exit 0
+fi
 
 pool=$((4 * N > SCALE ? 4 * N : SCALE))
 ((CNI_SCALE > pool)) && pool=$CNI_SCALE
@@ -594,6 +775,9 @@ delete_runc_leftovers
 # --- 6. publishing (see publish_section above) --------------------------------------------------
 publish_section
 
+# --- 7. overlays (see overlay_section above) --------------------------------------------------
+overlay_section
+
 # --- the table ---------------------------------------------------------------------------------
 row() { # LABEL FILE NOTE
     read -r med p90 _ _ _ count < <(stats "$2")
@@ -683,4 +867,5 @@ $scale_rows
 | swnet detach (library) / one RTM_DELLINK | $lib_detach_ratio | (information) | |
 EOF
 publish_markdown
+overlay_markdown
 log "done"
