@@ -139,12 +139,13 @@ OV_ROUNDS=3   # join/leave rounds per mode for the convergence rows
 # (free addresses on the lab's own bridge: nothing is sent there unless a container talks to that
 # subnet, and none does), VTEP MAC 02:5e:00:00:00:II. Until they match the agent's format, the
 # "100 simulated peers" row measures an agent that sees no peer (its FDB column says so).
+# A peer registration as the agent writes it (docs/overlays.md): its key and value.
 simulated_peer_key() { # OVERLAY I
-    echo "/swnet/overlays/$1/hosts/10.150.$2.0-24"   # PLACEHOLDER
+    echo "/swnet/overlays/$1/hosts/10.150.$2.0-24"
 }
 simulated_peer_json() { # OVERLAY I
-    printf '{"subnet":"10.150.%d.0/24","underlayIP":"192.168.200.%d","vtepMAC":"02:5e:00:00:00:%02x","ttl":600}' \
-        "$2" "$((100 + $2))" "$2"   # PLACEHOLDER
+    printf '{"subnet":"10.150.%d.0/24","underlayIP":"192.168.201.%d","vtepMAC":"02:5e:00:00:00:%02x","hostID":"simulated-%d","hostname":"sim%d"}' \
+        "$2" "$2" "$2" "$2" "$2"
 }
 
 ov_median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else printf "%.0f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

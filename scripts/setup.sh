@@ -10,6 +10,7 @@ packages=(
     python3 curl socat tcpdump                       # real servers, clients and a capture for traffic tests
     busybox-static podman runc                       # a rootfs for containers; a real engine to attach into
     libssl-dev openssl etcd-server etcd-client       # TLS to etcd; the cluster store overlays share, and a CA for tests
+    ethtool                                          # offloads off for MTU tests
     "$@"
 )
 missing=()

@@ -102,10 +102,11 @@ public final class EtcdClient {
         if case .failure(let code, let message) = answer, code != 5 { throw Self.serverError(message, endpoint) }
     }
 
-    /// Seconds the lease has left; -1 when it does not exist.
-    public func timeToLive(_ lease: Int64) throws(EtcdError) -> Int64 {
+    /// The seconds the lease has left and was granted; nil when it does not exist.
+    public func timeToLive(_ lease: Int64) throws(EtcdError) -> EtcdLeaseTime? {
         try call("/v3/lease/timetolive", ["ID": .int64(lease)], idempotent: true) { answer throws(EndpointError) in
-            try answer.integer("TTL")
+            let remaining = try answer.integer("TTL")
+            return remaining < 0 ? nil : EtcdLeaseTime(remaining: remaining, granted: try answer.integer("grantedTTL"))
         }
     }
 

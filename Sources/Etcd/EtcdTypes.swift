@@ -52,6 +52,12 @@ public struct EtcdLease: Sendable, Equatable {
     public var ttl: Int64
 }
 
+/// What is left of a lease, and what it was granted, in seconds.
+public struct EtcdLeaseTime: Sendable, Equatable {
+    public var remaining: Int64
+    public var granted: Int64
+}
+
 public struct EtcdEvent: Sendable, Equatable {
     public enum Kind: Sendable {
         case put, delete

@@ -197,11 +197,11 @@ enum OverlayCommand {
                 print("local:   not joined")
             }
             print("")
-            var rows = [["SUBNET", "UNDERLAY IP", "VTEP MAC", "HOSTNAME", "TTL"]]
+            var rows = [["SUBNET", "UNDERLAY IP", "VTEP MAC", "HOSTNAME", "LEASE"]]
             for host in status.hosts {
-                let ttl = status.leaseTTLs[host.subnet] ?? -1
+                let lease = status.leaseTimes[host.subnet].map { "\($0.granted)s, \($0.remaining)s left" } ?? "expired"
                 rows.append([host.subnet.description, host.underlayIP.description, host.vtepMAC?.description ?? "-",
-                             host.hostname.isEmpty ? "-" : host.hostname, ttl < 0 ? "expired" : "\(ttl)s"])
+                             host.hostname.isEmpty ? "-" : host.hostname, lease])
             }
             printTable(rows)
         }

@@ -17,8 +17,9 @@ struct LeaseTests {
         let lease = try client.grantLease(ttl: 30)
         #expect(lease.ttl == 30)
         #expect(lease.id != 0)
-        let remaining = try client.timeToLive(lease.id)
-        #expect((28...30).contains(remaining), "TTL \(remaining)")
+        let time = try #require(try client.timeToLive(lease.id))
+        #expect((28...30).contains(time.remaining), "TTL \(time.remaining)")
+        #expect(time.granted == 30)
         #expect(try client.keepAlive(lease.id) == 30)
 
         _ = try client.put("/leased/a", "1", lease: lease.id)
@@ -30,7 +31,7 @@ struct LeaseTests {
         try client.revokeLease(lease.id)
         #expect(try client.getPrefix("/leased/").keyValues == [])
         #expect(try client.get("/kept") != nil)
-        #expect(try client.timeToLive(lease.id) == -1)
+        #expect(try client.timeToLive(lease.id) == nil)
         #expect(try client.keepAlive(lease.id) == 0)
         // Revoking again, or a lease that never existed, is no error.
         try client.revokeLease(lease.id)

@@ -245,6 +245,16 @@ suite() {
     out=$(ip netns exec c1a timeout 10 ping -n -c 1 -W 2 -M "do" -s $((expected_mtu - 27)) "${addr[2]}" 2>&1); status=$?
     eq "one byte more fails at once with an error (not a silent timeout)" \
         "$status $(($(lab_ms) - t0 < 1500)) $(echo "$out" | grep -qE 'message too long|Frag needed' && echo error)" "1 1 error"
+    # A sender that believes in a bigger MTU (a misconfigured container) learns the path's
+    # from the host's ICMP "fragmentation needed" instead of losing packets silently.
+    ip -n c1a link set eth0 mtu 1500
+    t0=$(lab_ms)
+    out=$(ip netns exec c1a timeout 10 ping -n -c 1 -W 2 -M "do" -s $((expected_mtu - 27)) "${addr[2]}" 2>&1); status=$?
+    if [[ $mode == vxlan ]]; then
+        eq "with a 1500-byte container MTU, one byte over the overlay's gets ICMP fragmentation needed" \
+            "$status $(($(lab_ms) - t0 < 1500)) $(echo "$out" | grep -qE "Frag needed.*mtu = $expected_mtu" && echo icmp)" "1 1 icmp"
+    fi
+    ip -n c1a link set eth0 mtu "$expected_mtu"
     eq "4 MB over TCP with GSO/TSO off, c2a -> c1a" \
         "$(ip netns exec c1a curl -s --max-time 20 "http://${addr[2]}:8080/bytes/4000000" | wc -c)" "4000000"
 

@@ -75,9 +75,9 @@ public final class OverlayAgent {
     /// restart within the TTL keeps everything) or until `overlay leave` (exits cleanly).
     public func run() throws {
         try swnet.requireNetworkPrivileges(for: "overlay agent")
-        // Two agents of one overlay on one host would take the registration from each other.
-        try Files.makeDirectories(swnet.location.run)
-        guard let agentLock = try FileLock(tryExclusive: "\(swnet.location.run)/overlay-agent-\(options.name).lock") else {
+        // Two agents of one overlay in one network namespace would fight over its devices and
+        // take the registration from each other.
+        guard let agentLock = try InstanceLock(name: "swnet/overlay-agent/\(options.name)") else {
             throw SwnetError("an agent for overlay \(options.name) is already running on this host")
         }
         defer { withExtendedLifetime(agentLock) {} }

@@ -10,8 +10,8 @@ import Netlink
 public struct OverlayStatus: Sendable, JSONRepresentable {
     public var configuration: OverlayConfiguration
     public var hosts: [OverlayHost]
-    /// Seconds each host's lease has left, by subnet; -1 when the lease is gone.
-    public var leaseTTLs: [IPNetwork: Int64]
+    /// Each host's lease, by subnet; nil when the lease is gone.
+    public var leaseTimes: [IPNetwork: EtcdLeaseTime]
     /// This host's network when it joined.
     public var local: NetworkDefinition?
     /// What the kernel lacks or has too much of, compared with the registered peers.
@@ -35,7 +35,9 @@ public struct OverlayStatus: Sendable, JSONRepresentable {
             "config": configuration.json,
             "hosts": .array(hosts.map { host in
                 guard case .object(var object) = host.json else { return host.json }
-                object["ttl"] = .int(leaseTTLs[host.subnet] ?? -1)
+                let time = leaseTimes[host.subnet]
+                object["ttl"] = .int(time?.granted ?? 0)
+                object["expiresIn"] = .int(time?.remaining ?? 0)
                 return .object(object)
             }),
             "local": .object(localObject),
@@ -110,14 +112,14 @@ extension Swnet {
         let client = try EtcdClient(etcd)
         let configuration = try overlayConfiguration(name, client: client)
         let hosts = try overlayHosts(name, client: client).hosts
-        var ttls: [IPNetwork: Int64] = [:]
-        for host in hosts { ttls[host.subnet] = try client.timeToLive(host.lease) }
+        var times: [IPNetwork: EtcdLeaseTime] = [:]
+        for host in hosts { times[host.subnet] = try client.timeToLive(host.lease) }
         let local = try localOverlayNetwork(name)
         var differences: [String] = []
         if let local, let membership = local.overlay {
             differences = try kernelDifferences(local: local, membership: membership, configuration: configuration, hosts: hosts)
         }
-        return OverlayStatus(configuration: configuration, hosts: hosts, leaseTTLs: ttls, local: local, differences: differences)
+        return OverlayStatus(configuration: configuration, hosts: hosts, leaseTimes: times, local: local, differences: differences)
     }
 
     private func localOverlayNetwork(_ name: String) throws -> NetworkDefinition? {

@@ -14,12 +14,6 @@ final class FileLock {
         try lock(path, mode == .exclusive ? LOCK_EX : LOCK_SH)
     }
 
-    /// An exclusive lock without waiting; nil when another process holds it.
-    init?(tryExclusive path: String) throws(SystemError) {
-        fd = try Self.open(path)
-        do { try lock(path, LOCK_EX | LOCK_NB) } catch where error.errno == EWOULDBLOCK { return nil }
-    }
-
     private static func open(_ path: String) throws(SystemError) -> Int32 {
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         if fd < 0 { throw SystemError("open lock \(path)") }
