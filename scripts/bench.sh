@@ -207,6 +207,11 @@ overlay_section() {
         echo "$mode tput $(ov_iperf "o${mode}1" "$server")" >>"$ov_results"
         echo "$mode rtt $(ov_rtt "o${mode}1" "$server")" >>"$ov_results"
         echo "$mode mtu $(ip -n "o${mode}1" -o link show eth0 | grep -o 'mtu [0-9]*' | cut -d' ' -f2)" >>"$ov_results"
+        # What connection tracking costs (swnet's NAT table makes the kernel track every flow):
+        # the same path with the hosts' rulesets flushed, then gc puts swnet's table back.
+        for n in 1 2 3; do ip netns exec "host$n" nft flush ruleset; done
+        echo "$mode tput-untracked $(ov_iperf "o${mode}1" "$server")" >>"$ov_results"
+        for n in 1 2 3; do lab_swnet "$n" gc >/dev/null; done
 
         log "overlay: $mode convergence, $OV_ROUNDS rounds of host4 joining (agent start -> every peer's container reaches host4's)"
         for ((round = 1; round <= OV_ROUNDS; round++)); do
@@ -281,6 +286,8 @@ Mbit/s; RTT: 20 pings 50 ms apart, milliseconds.
 | underlay, host1 → host2 (no overlay) | $(ov_get underlay tput) | $(ov_get underlay rtt 1) | $(ov_get underlay rtt 2) | $(ov_get underlay mtu) |
 | **VXLAN overlay**, container on host1 → container on host2 | $(ov_get vxlan tput) | $(ov_get vxlan rtt 1) | $(ov_get vxlan rtt 2) | $(ov_get vxlan mtu) |
 | **host-gw overlay**, container on host1 → container on host2 | $(ov_get host-gw tput) | $(ov_get host-gw rtt 1) | $(ov_get host-gw rtt 2) | $(ov_get host-gw mtu) |
+| VXLAN, hosts' nftables flushed (no connection tracking) | $(ov_get vxlan tput-untracked) | | | |
+| host-gw, hosts' nftables flushed (no connection tracking) | $(ov_get host-gw tput-untracked) | | | |
 
 Convergence: host4's agent starts; as soon as it prints "ready" a container is attached on host4;
 the containers on host1-3 then ping it (single pings, 0.1 s timeout, in turn) until each got an

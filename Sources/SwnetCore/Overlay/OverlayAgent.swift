@@ -87,6 +87,8 @@ public final class OverlayAgent {
         do {
             try untilReachable(signals: signals) { try self.join() }
             try follow(signals: signals)
+        } catch Stop.signal(let number) where me == nil {
+            log("stopped by signal \(number) before joining")
         } catch Stop.signal(let number) {
             log("stopped by signal \(number); this host stays registered for up to \(options.ttl) s, so a restarted agent keeps its subnet")
         } catch Stop.left {
