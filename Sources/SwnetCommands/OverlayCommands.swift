@@ -115,21 +115,17 @@ enum OverlayCommand {
             arguments: [OverlayCommand.name], options: GlobalOptions.declarations + EtcdOptions.declarations + [force],
             runs: Self.self)
 
-        let global: GlobalOptions
-        let etcd: EtcdConfiguration
-        let name: String
+        let overlay: NamedOverlay
         let force: Bool
 
         init(from values: ParsedValues) throws(UsageError) {
-            global = GlobalOptions(values)
-            etcd = try EtcdOptions.configuration(values)
-            name = values[OverlayCommand.name]
+            overlay = try NamedOverlay(values)
             force = values[Self.force]
         }
 
         func run() throws {
-            try global.makeSwnet().leaveOverlay(name, etcd: etcd, force: force)
-            print(name)
+            try overlay.global.makeSwnet().leaveOverlay(overlay.name, etcd: overlay.etcd, force: force)
+            print(overlay.name)
         }
     }
 
@@ -170,20 +166,16 @@ enum OverlayCommand {
             arguments: [OverlayCommand.name],
             options: GlobalOptions.declarations + EtcdOptions.declarations + OutputOptions.declarations, runs: Self.self)
 
-        let global: GlobalOptions
-        let etcd: EtcdConfiguration
+        let overlay: NamedOverlay
         let output: OutputOptions
-        let name: String
 
         init(from values: ParsedValues) throws(UsageError) {
-            global = GlobalOptions(values)
-            etcd = try EtcdOptions.configuration(values)
+            overlay = try NamedOverlay(values)
             output = OutputOptions(values)
-            name = values[OverlayCommand.name]
         }
 
         func run() throws {
-            let status = try global.makeSwnet().inspectOverlay(name, etcd: etcd)
+            let status = try overlay.global.makeSwnet().inspectOverlay(overlay.name, etcd: overlay.etcd)
             if output.json {
                 printJSON(status)
                 return
@@ -212,20 +204,29 @@ enum OverlayCommand {
             "rm", aliases: ["remove"], abstract: "Delete an overlay's configuration from etcd (no host may be joined).",
             arguments: [OverlayCommand.name], options: GlobalOptions.declarations + EtcdOptions.declarations, runs: Self.self)
 
-        let global: GlobalOptions
-        let etcd: EtcdConfiguration
-        let name: String
+        let overlay: NamedOverlay
 
         init(from values: ParsedValues) throws(UsageError) {
-            global = GlobalOptions(values)
-            etcd = try EtcdOptions.configuration(values)
-            name = values[OverlayCommand.name]
+            overlay = try NamedOverlay(values)
         }
 
         func run() throws {
-            try global.makeSwnet().removeOverlay(name, etcd: etcd)
-            print(name)
+            try overlay.global.makeSwnet().removeOverlay(overlay.name, etcd: overlay.etcd)
+            print(overlay.name)
         }
+    }
+}
+
+/// What the verbs on one overlay read: the state root, etcd and the overlay's name.
+struct NamedOverlay {
+    let global: GlobalOptions
+    let etcd: EtcdConfiguration
+    let name: String
+
+    init(_ values: ParsedValues) throws(UsageError) {
+        global = GlobalOptions(values)
+        etcd = try EtcdOptions.configuration(values)
+        name = values[OverlayCommand.name]
     }
 }
 
