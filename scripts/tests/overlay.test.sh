@@ -233,6 +233,20 @@ suite() {
         "$(lab_swnet 3 exec web -- sh -c "printf 'GET /ip HTTP/1.0\r\n\r\n' | nc -w 5 ${addr[2]} 8080 | tail -n 1")" "$web"
     ok "and pings c1a" lab_swnet 3 exec web -- ping -c 1 -W 2 "${addr[1]}"
 
+    # Publishing and NAT as on any network: a machine on the underlay outside the overlay (host9).
+    if [[ $mode == vxlan ]]; then
+        ok_here "host9: a machine on the underlay, not in the overlay" lab_host 9
+        ok_here "an HTTP server on host9" lab_http host9 8081 host9
+        eq "c1a reaches host9 masqueraded: host9 sees host1's underlay address" \
+            "$(ip netns exec c1a curl -s --max-time 5 "http://$(lab_host_ip 9):8081/ip")" "$(lab_host_ip 1)"
+        ok "publish web's port 8080 as host3's 18080" lab_swnet 3 publish web 18080:8080
+        eq "host9 fetches the page through host3's address" \
+            "$(ip netns exec host9 curl -s --max-time 5 "http://$(lab_host_ip 3):18080/")" "busybox on the overlay"
+        eq "c1a (host1) fetches it through host3's address too" \
+            "$(ip netns exec c1a curl -s --max-time 5 "http://$(lab_host_ip 3):18080/")" "busybox on the overlay"
+        ok "unpublish it" lab_swnet 3 unpublish web 18080:8080
+    fi
+
     # MTU, with GSO and TSO off so that nothing larger than the MTU leaves a container.
     for n in 1 2; do
         eq "c${n}a's eth0 has the overlay's MTU $expected_mtu" "$(ip -n "c${n}a" -o link show eth0 | grep -o 'mtu [0-9]*')" "mtu $expected_mtu"
