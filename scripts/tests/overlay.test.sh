@@ -368,6 +368,19 @@ suite() {
     within "every peer reaches host4's container" "${reach_ms:+$(($(lab_ms) - t_start))}" $((CATCH_UP_S * 1000))
     converged "and every kernel matches etcd" "$ov" "$mode" "$CATCH_UP_S" 1 2 3 4
 
+    # host3 cut off from etcd (not from its peers) for longer than its TTL: its lease expires and
+    # the peers drop it; once it reaches etcd again its agent registers the same subnet again.
+    lab_agent_stop 3
+    ok_here "host3's agent with --ttl 3" lab_agent 3 "$ov" --ttl 3
+    ip3=$(lab_host_ip 3) mac3=$(host_field 1 "$ov" "$ip3" vtepMAC)
+    ok "host3 loses its way to etcd" ip -n host3 route add blackhole "$LAB_UNDERLAY_IP/32"
+    within "its lease expires and the peers drop it" "$(gone_from_peers "$ov" "$ip3" "$mac3" "$sub3" 1 2)" $((LEAVE_BOUND_MS + 4000))
+    eq "host3's agent keeps running" "$(running_agents 3)" "1"
+    ok "host3 reaches etcd again" ip -n host3 route del blackhole "$LAB_UNDERLAY_IP/32"
+    converged "host3 registers again and every kernel matches etcd" "$ov" "$mode" "$CATCH_UP_S" 1 2 3 4
+    eq "with the same subnet" "$(host_field 1 "$ov" "$ip3" subnet)" "$sub3"
+    within "c1a reaches c3a again" "$(LAB_REACH_S=$CATCH_UP_S reached_by "${addr[3]}" c1a)" $((CATCH_UP_S * 1000))
+
     # Compaction while the agents watch: a later change still reaches them.
     ok "etcd history compacted" lab_etcd_compact
     ip4=$(lab_host_ip 4) mac4=$(host_field 1 "$ov" "$ip4" vtepMAC) sub4=$(local_subnet 4 "$ov")
