@@ -55,7 +55,9 @@ lab_guard() {
 lab_init() {
     [[ -n $LAB_DIR && -d $LAB_DIR ]] && return 0
     lab_guard || return 1
-    LAB_DIR=$(mktemp -d /tmp/swnet-lab.XXXXXX) || return 1
+    # On the private tmpfs /run (lab_guard checks it): etcd fsyncs every write, and a slow disk
+    # stalls it for seconds under a loaded test run.
+    LAB_DIR=$(mktemp -d /run/swnet-lab.XXXXXX) || return 1
     mkdir -p "$LAB_DIR/roots"
     # Run lab_cleanup on exit, then whatever EXIT trap was there before (lib.sh's, the demo's).
     local current

@@ -354,6 +354,18 @@ suite() {
     converged "every kernel follows the new address" "$ov" "$mode" 5 1 2 3
     eq "nothing points at the old one" "$(lab_peer_entries 1 "$old3"; lab_peer_entries 2 "$old3")" ""
     within "c1a and c2a reach c3a" "$(reached_by "${addr[3]}" c1a c2a)" "$JOIN_BOUND_MS"
+    # And back while its agent runs: the address change wakes the agent, which joins again.
+    local t_moved=$(lab_ms) moved_ms=
+    ok "host3 moves back to $old3 while its agent runs" lab_host_set_ip 3 "$old3"
+    while (($(lab_ms) - t_moved < 10000)); do
+        [[ -n $(lab_peer_entries 1 "$old3") && -n $(lab_peer_entries 2 "$old3") ]] && { moved_ms=$(($(lab_ms) - t_moved)); break; }
+        sleep 0.05
+    done
+    within "the peers' kernels point at $old3, without an agent restart" "$moved_ms" "$JOIN_BOUND_MS"
+    eq "the peers list host3's subnet at $old3" "$(host_field 1 "$ov" "$old3" subnet) $(host_field 2 "$ov" "$new3" subnet)" "$sub3 None"
+    converged "every kernel matches etcd" "$ov" "$mode" 5 1 2 3
+    eq "nothing points at $new3" "$(lab_peer_entries 1 "$new3"; lab_peer_entries 2 "$new3")" ""
+    within "c1a and c2a reach c3a" "$(reached_by "${addr[3]}" c1a c2a)" "$JOIN_BOUND_MS"
 
     # etcd restarts while the agents run: the data path stays; afterwards a change reaches everyone.
     lab_etcd_stop

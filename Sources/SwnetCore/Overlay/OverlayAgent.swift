@@ -210,6 +210,8 @@ public final class OverlayAgent {
     // MARK: Following the other hosts
 
     private func follow(signals: Int32) throws {
+        // Address and link changes wake the agent: its own underlay may have moved.
+        let monitor = try NetlinkMonitor(namespace: swnet.hostNamespace)
         var watch = try? client.watchPrefix(keys.hosts, fromRevision: revision + 1)
         defer { watch?.close() }
         let keepAliveInterval = options.ttl * 1000 / 3
@@ -229,8 +231,20 @@ public final class OverlayAgent {
                 do {
                     if try client.keepAlive(lease) == 0 { try ensureRegistered() }
                 } catch let error as EtcdError {
+                    // The watch's connection may be just as dead without knowing it (etcd only
+                    // sends progress every 10 minutes): list and watch anew once etcd answers.
                     log("lease keep-alive failed: \(error)")
+                    watch?.close()
+                    watch = nil
+                    continue
                 }
+            }
+            if monitor.drain() || now >= nextCheck, let moved = underlayMoved() {
+                log("this host's underlay moved to \(moved.address) on \(moved.interface.name); joining again")
+                try untilReachable(signals: signals) { try self.join() }
+                watch?.close()
+                watch = nil
+                continue
             }
             if now >= nextCheck {
                 nextCheck = now + Self.checkIntervalMilliseconds
@@ -253,8 +267,19 @@ public final class OverlayAgent {
             guard let active = watch else { continue }
             now = monotonicMilliseconds()
             let timeout = max(0, min(nextKeepAlive, nextCheck) - now)
-            try waitForInput(active.fileDescriptor, signals: signals, timeoutMilliseconds: timeout)
+            try waitForInput([active.fileDescriptor, monitor.fileDescriptor], signals: signals, timeoutMilliseconds: timeout)
         }
+    }
+
+    /// This host's underlay when it is no longer the one it joined with (a renewed DHCP lease,
+    /// another interface): peers must learn the new address.
+    private func underlayMoved() -> Underlay? {
+        guard let underlay,
+              let current = try? swnet.resolveUnderlay(address: options.underlayIP, device: options.underlayDevice,
+                                                       etcdEndpoints: options.etcd.endpoints),
+              current.address != underlay.address || current.interface.index != underlay.interface.index
+        else { return nil }
+        return current
     }
 
     /// Applies one watch message; false when the watch is over and a re-list is needed.
@@ -353,16 +378,16 @@ public final class OverlayAgent {
                 return
             } catch let error as EtcdError {
                 log("\(error); retrying in \(backoff) ms")
-                try waitForInput(nil, signals: signals, timeoutMilliseconds: backoff)
+                try waitForInput([], signals: signals, timeoutMilliseconds: backoff)
                 backoff = min(backoff * 2, Self.longestBackoffMilliseconds)
             }
         }
     }
 
-    /// Sleeps until `descriptor` is readable or the timeout passes; throws on a termination signal.
-    private func waitForInput(_ descriptor: Int32?, signals: Int32, timeoutMilliseconds: Int64) throws {
-        var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-        if let descriptor { fds.append(pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)) }
+    /// Sleeps until one of `descriptors` is readable or the timeout passes; throws on a
+    /// termination signal.
+    private func waitForInput(_ descriptors: [Int32], signals: Int32, timeoutMilliseconds: Int64) throws {
+        var fds = ([signals] + descriptors).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         let result = poll(&fds, nfds_t(fds.count), Int32(clamping: timeoutMilliseconds))
         if result < 0 && errno != EINTR { throw SystemError("poll", errno: errno) }
         let number = swnet_read_signal(signals)
