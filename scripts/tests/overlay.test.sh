@@ -300,6 +300,20 @@ suite() {
     eq "host4 is no longer joined" "$(inspect 4 "$ov" | json '(d["local"]["joined"], len(d["hosts"]))')" "(False, 3)"
     converged "the others still match etcd" "$ov" "$mode" 5 1 2 3
 
+    # A host leaves while a peer's agent is down: that agent, started again, removes what
+    # pointed at the host that is gone.
+    ok_here "host4 joins again" lab_agent 4 "$ov"
+    ip4=$(lab_host_ip 4) mac4=$(host_field 1 "$ov" "$ip4" vtepMAC) sub4=$(local_subnet 4 "$ov")
+    converged "every kernel has host4 again" "$ov" "$mode" 5 1 2 3 4
+    lab_agent_stop 1
+    ok "host4 leaves while host1's agent is stopped" lab_swnet 4 overlay leave "$ov"
+    lab_agent_wait 4 10
+    eq "host1's kernel still points at host4 (nobody was there to remove it)" \
+        "$([[ -n $(lab_peer_entries 1 "$ip4" "$mac4" "$sub4") ]] && echo stale)" "stale"
+    ok_here "host1's agent starts again" lab_agent 1 "$ov"
+    eq "and removed every entry for host4 before it was ready" "$(lab_peer_entries 1 "$ip4" "$mac4" "$sub4")" ""
+    converged "every kernel matches etcd" "$ov" "$mode" 5 1 2 3
+
     # Agent restarts: SIGTERM, then SIGKILL. The data path stays, the subnet comes back, no
     # entry is left stale or doubled on any host.
     local sub2
