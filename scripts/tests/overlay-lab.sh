@@ -115,7 +115,9 @@ lab_terminate() {
 lab_underlay() {
     lab_init || return 1
     ip link show "$LAB_BRIDGE" >/dev/null 2>&1 && return 0
-    ip link add "$LAB_BRIDGE" type bridge forward_delay 0 &&
+    # A MAC of its own: a bridge otherwise takes its lowest port's, and a host joining later
+    # with a lower one would change the address every other host's ARP entry points at.
+    ip link add "$LAB_BRIDGE" address 02:00:00:00:00:fe type bridge forward_delay 0 &&
         ip addr add "$LAB_UNDERLAY_IP/24" dev "$LAB_BRIDGE" &&
         ip link set "$LAB_BRIDGE" up || lab_error "could not make the underlay bridge $LAB_BRIDGE"
 }
