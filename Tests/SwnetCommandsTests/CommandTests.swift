@@ -105,10 +105,28 @@ private func helpRequested(by arguments: [String]) throws -> String? {
         ["frobnicate"],
         ["--root", "/tmp"],
         ["attach", "--version"],
+        ["overlay", "agent", "ov", "--etcd", "http://10.0.0.9:2379", "--underlay-ip", "10.0.0.1", "--underlay-dev", "eth0"],
+        ["overlay", "agent", "ov", "--etcd", "http://10.0.0.9:2379", "--ttl", "2"],
+        ["overlay", "create", "ov", "--etcd", "http://10.0.0.9:2379", "--subnet", "10.60.0.0/16", "--mode", "bridge"],
+        ["overlay", "create", "ov", "--etcd", "http://10.0.0.9:2379", "--subnet", "10.60.0.0/16", "--vni", "0"],
+        ["overlay", "ls", "--etcd", "http://10.0.0.9:2379", "--etcd-certfile", "client.pem"],
+        ["overlay", "ls", "--etcd", ","],
     ])
     func rejectsBadArguments(_ arguments: [String]) {
         let error = #expect(throws: UsageError.self) { try SwnetCommand.parse(arguments) }
         #expect(error?.description.contains("\n") == false)
+    }
+
+    @Test func parsesOverlayCommands() throws {
+        let create = try command(["overlay", "create", "ov", "--subnet", "10.60.0.0/16", "--mode", "host-gw", "--host-prefix", "26",
+                                  "--etcd", "http://10.0.0.9:2379,https://10.0.0.10:2379", "--etcd-cafile", "ca.pem"],
+                                 as: OverlayCommand.Create.self)
+        #expect(create.configuration == OverlayConfiguration(name: "ov", subnet: IPNetwork("10.60.0.0/16")!, hostPrefix: 26, mode: .hostGateway))
+        #expect(create.etcd.endpoints == ["http://10.0.0.9:2379", "https://10.0.0.10:2379"])
+        #expect(create.etcd.tls.caFile == "ca.pem")
+        let agent = try command(["overlay", "agent", "ov", "--etcd", "http://10.0.0.9:2379", "--underlay-dev", "eth1",
+                                 "--no-tx-csum-offload"], as: OverlayCommand.Agent.self)
+        #expect(agent.options.underlayDevice == "eth1" && agent.options.ttl == 60 && !agent.options.transmitChecksumOffload)
     }
 
     @Test func namesTheCommandAndItsHelpInStructuralErrors() {
