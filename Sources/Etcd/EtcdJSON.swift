@@ -41,6 +41,9 @@ enum GatewayRequest {
         case .absent(let key):
             // A key that does not exist has create revision 0.
             ["key": .base64(key.utf8), "target": "CREATE", "result": "EQUAL", "create_revision": "0"]
+        case .noKeys(let prefix):
+            // Over a range every key must match; an empty range compares as one absent key.
+            .object(prefixRangeMembers(prefix).merging(["target": "CREATE", "result": "EQUAL", "create_revision": "0"]) { $1 })
         case .value(let key, let value):
             ["key": .base64(key.utf8), "target": "VALUE", "result": "EQUAL", "value": .base64(value.utf8)]
         case .modRevision(let key, let revision):

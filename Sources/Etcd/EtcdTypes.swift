@@ -29,6 +29,8 @@ public struct EtcdRange: Sendable {
 /// A condition of a transaction.
 public enum EtcdCompare: Sendable {
     case absent(key: String)
+    /// No key starts with the prefix.
+    case noKeys(prefix: String)
     case value(key: String, equals: String)
     case modRevision(key: String, equals: Int64)
 }

@@ -81,6 +81,19 @@ struct KeyValueTests {
         #expect(try client.get("/other")?.value == "x")
     }
 
+    @Test func transactionsCompareThatAPrefixHasNoKeys() throws {
+        let empty = try client.txn(compare: [.noKeys(prefix: "/hosts/")], success: [.put(key: "/config", value: "v", lease: nil)], failure: [])
+        #expect(empty.succeeded)
+        _ = try client.put("/hosts/a", "1")
+        _ = try client.put("/hostsX", "outside the prefix")
+        let taken = try client.txn(compare: [.noKeys(prefix: "/hosts/")], success: [.delete(key: "/config")], failure: [])
+        #expect(!taken.succeeded)
+        #expect(try client.get("/config") != nil)
+        _ = try client.delete("/hosts/a")
+        #expect(try client.txn(compare: [.noKeys(prefix: "/hosts/")], success: [.delete(key: "/config")], failure: []).succeeded)
+        #expect(try client.get("/config") == nil)
+    }
+
     @Test func serverErrorsAreOneLineAndLeaveTheConnectionUsable() throws {
         let unknownLease = #expect(throws: EtcdError.self) { _ = try client.put("/k", "v", lease: 12345) }
         #expect(unknownLease?.kind == .server)

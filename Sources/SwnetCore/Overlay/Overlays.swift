@@ -84,11 +84,12 @@ extension Swnet {
         let client = try EtcdClient(etcd)
         let keys = OverlayKeys(name: name)
         _ = try overlayConfiguration(name, client: client)
-        let hosts = try client.getPrefix(keys.hosts).keyValues.count
-        guard hosts == 0 else {
+        // Atomically: a host registering meanwhile keeps the configuration.
+        let result = try client.txn(compare: [.noKeys(prefix: keys.hosts)], success: [.delete(key: keys.config)], failure: [])
+        guard result.succeeded else {
+            let hosts = try client.getPrefix(keys.hosts).keyValues.count
             throw SwnetError("overlay \(name) has \(hosts) host\(hosts == 1 ? "" : "s"); run swnet overlay leave \(name) on them first")
         }
-        _ = try client.delete(keys.config)
     }
 
     public func listOverlays(etcd: EtcdConfiguration) throws -> [OverlaySummary] {
