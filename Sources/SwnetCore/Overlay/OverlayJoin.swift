@@ -76,7 +76,10 @@ extension Swnet {
         }
         if let existing, existing.subnet != subnet || existing.mtu != mtu {
             // A new share (the old one was taken) or MTU: nothing may be attached to the old one.
-            try checkRemovable(existing, force: false)
+            let attached = try store.attachmentCount(network: existing.name)
+            guard attached == 0 else {
+                throw SwnetError("this host's part of overlay \(configuration.name) changes (subnet \(existing.subnet) → \(subnet), MTU \(existing.mtu.map(String.init) ?? "default") → \(mtu)) but \(attached) container\(attached == 1 ? " is" : "s are") attached to it; detach them or run swnet overlay leave \(configuration.name) --force first")
+            }
             try remove([existing])
         }
         var network = NetworkDefinition(name: configuration.name, subnet: subnet, gateway: subnet.address(atOffset: 1),
