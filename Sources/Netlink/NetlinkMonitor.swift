@@ -2,9 +2,10 @@ import CMnl
 import CSwnetShims
 import Glibc
 
-/// Tells when a namespace's links or IPv4 addresses change (rtnetlink multicast groups), so a
+/// Tells when a namespace's IPv4 addresses change (an rtnetlink multicast group), so a
 /// long-running caller reacts at once instead of polling. It only says "something changed":
-/// the caller reads again what it cares about.
+/// the caller reads again what it cares about. Links are left out on purpose: every attach
+/// makes link events, and an address moving is what callers watch for.
 public final class NetlinkMonitor {
     private let socket: OpaquePointer
     private let buffer: UnsafeMutableRawBufferPointer
@@ -22,13 +23,13 @@ public final class NetlinkMonitor {
             close(fd)
             throw NetlinkError(operation: "open netlink monitor socket", errno: error)
         }
-        let groups = UInt32(RTMGRP_LINK) | UInt32(RTMGRP_IPV4_IFADDR)
+        let groups = UInt32(RTMGRP_IPV4_IFADDR)
         guard fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0,
               mnl_socket_bind(socket, groups, pid_t(MNL_SOCKET_AUTOPID)) == 0
         else {
             let error = errno
             mnl_socket_close(socket)
-            throw NetlinkError(operation: "subscribe to link and address changes", errno: error)
+            throw NetlinkError(operation: "subscribe to address changes", errno: error)
         }
         self.socket = socket
         buffer = .allocate(byteCount: 32 * 1024, alignment: 8)

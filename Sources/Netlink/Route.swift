@@ -80,13 +80,14 @@ enum RouteMessage {
         return message
     }
 
-    /// Strict checking lets the kernel filter by table and type.
-    static func dump(family: IPFamily, table: UInt32) -> MessageBuilder {
+    /// Strict checking lets the kernel filter by table, type and protocol (0: any).
+    static func dump(family: IPFamily, table: UInt32, protocol: UInt8) -> MessageBuilder {
         var message = MessageBuilder(type: UInt16(RTM_GETROUTE), flags: NLM_F_DUMP)
         var header = rtmsg()
         header.rtm_family = addressFamily(family)
         header.rtm_table = table < 256 ? UInt8(table) : UInt8(RT_TABLE_UNSPEC.rawValue)
         header.rtm_type = UInt8(RTN_UNICAST)
+        header.rtm_protocol = `protocol`
         message.putStruct(header)
         message.put(RTA_TABLE.rawValue, u32: table)
         return message
@@ -180,12 +181,13 @@ extension NetlinkHandle {
                   notFound: [ENETUNREACH, EHOSTUNREACH], parse: RouteMessage.parseLookup)
     }
 
-    /// The unicast routes of one table (main by default). A table that does not exist is empty.
-    public func routes(family: IPFamily, table: UInt32 = Route.mainTable) throws(NetlinkError) -> [Route] {
+    /// The unicast routes of one table (main by default), only those one protocol added when
+    /// given (the kernel filters them). A table that does not exist is empty.
+    public func routes(family: IPFamily, table: UInt32 = Route.mainTable, protocol: UInt8? = nil) throws(NetlinkError) -> [Route] {
         do {
-            let routes = try dump(RouteMessage.dump(family: family, table: table),
+            let routes = try dump(RouteMessage.dump(family: family, table: table, protocol: `protocol` ?? 0),
                                   operation: "list routes", parse: RouteMessage.parse)
-            return routes.filter { $0.table == table }
+            return routes.filter { $0.table == table && (`protocol` == nil || $0.protocol == `protocol`) }
         } catch where error.errno == ENOENT {
             return []
         }

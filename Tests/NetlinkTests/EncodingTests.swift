@@ -172,8 +172,10 @@ struct EncodingTests {
         let neighbours = NeighborMessage.dump(family: .v4, interfaceIndex: 4).bytes
         #expect(neighbours == message(type: 30, flags: Wire.request | 0x300, [2, 0] + le16(0) + le32(0) + le16(0) + [0, 0],
                                       attribute(8, u32: 4)))      // NDA_IFINDEX
-        let routes = RouteMessage.dump(family: .v4, table: 254).bytes
+        let routes = RouteMessage.dump(family: .v4, table: 254, protocol: 0).bytes
         #expect(routes == message(type: 26, flags: Wire.request | 0x300, [2, 0, 0, 0, 254, 0, 0, 1] + le32(0), attribute(15, u32: 254)))
+        let overlayRoutes = RouteMessage.dump(family: .v4, table: 254, protocol: 83).bytes
+        #expect(overlayRoutes == message(type: 26, flags: Wire.request | 0x300, [2, 0, 0, 0, 254, 83, 0, 1] + le32(0), attribute(15, u32: 254)))
     }
 
     @Test func longAttributesGrowTheBufferInsteadOfOverflowing() {

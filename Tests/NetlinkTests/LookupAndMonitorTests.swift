@@ -28,11 +28,24 @@ struct LookupAndMonitorTests {
         let (box, link) = try sandboxWithAddress()
         let monitor = try NetlinkMonitor(namespace: box.namespace)
         #expect(!monitor.drain())
+        // Links come and go with every attach: they do not wake it.
+        try box.netlink.addLink(LinkSpec(name: "vc", kind: .veth(peer: VethPeer(name: "vd")), up: true))
+        #expect(!monitor.drain())
         try box.netlink.addAddress(InterfaceAddress("192.0.2.11/24")!, interfaceIndex: link.index, noDAD: true)
         var descriptor = pollfd(fd: monitor.fileDescriptor, events: Int16(POLLIN), revents: 0)
         #expect(poll(&descriptor, 1, 1000) == 1)
         #expect(monitor.drain())
         #expect(!monitor.drain())
+    }
+
+    @Test func listsTheRoutesOfOneProtocol() throws {
+        let (box, link) = try sandboxWithAddress()
+        try box.netlink.addRoute(Route(destination: IPNetwork("10.70.1.0/24")!, gateway: IPAddress("192.0.2.1"),
+                                       outputInterface: link.index, protocol: 83))
+        try box.netlink.addRoute(Route(destination: IPNetwork("10.70.2.0/24")!, gateway: IPAddress("192.0.2.1"),
+                                       outputInterface: link.index))
+        #expect(try box.netlink.routes(family: .v4, protocol: 83).map(\.destination) == [IPNetwork("10.70.1.0/24")!])
+        #expect(try box.netlink.routes(family: .v4).count == 3)  // with the subnet's own route
     }
 
     @Test func transmitChecksumOffloadOff() throws {

@@ -210,7 +210,7 @@ public final class OverlayAgent {
     // MARK: Following the other hosts
 
     private func follow(signals: Int32) throws {
-        // Address and link changes wake the agent: its own underlay may have moved.
+        // Address changes wake the agent: its own underlay may have moved.
         let monitor = try NetlinkMonitor(namespace: swnet.hostNamespace)
         var watch = try? client.watchPrefix(keys.hosts, fromRevision: revision + 1)
         defer { watch?.close() }

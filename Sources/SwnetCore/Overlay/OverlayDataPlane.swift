@@ -71,8 +71,7 @@ struct OverlayDataPlane {
                 if let destination = entry.destination { entries.forwarding.insert(ForwardingEntry(mac: entry.mac, destination: destination)) }
             }
         }
-        for route in try netlink.routes(family: .v4)
-        where route.protocol == Self.routeProtocol && clusterSubnet.contains(route.destination) {
+        for route in try netlink.routes(family: .v4, protocol: Self.routeProtocol) where clusterSubnet.contains(route.destination) {
             // A route of ours through another interface (the underlay changed) is stale too:
             // recorded with an impossible gateway so it never matches a desired one.
             let gateway = route.outputInterface == interfaceIndex ? route.gateway : nil

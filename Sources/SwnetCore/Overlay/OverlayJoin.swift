@@ -35,8 +35,9 @@ extension Swnet {
         }
         if let host = etcdEndpoints.first.flatMap(Self.endpointHost), let target = IPAddress(host), target.family == .v4,
            !FirewallLayout.loopback.contains(target), let route = try netlink.lookupRoute(to: target) {
-            let source = route.isLocal ? target : route.source
-            if let source, let link = try interface(holding: source) { return Underlay(interface: link, address: source) }
+            // etcd on this host: the interface holding its address; otherwise the way out to it.
+            let link = route.isLocal ? try interface(holding: target) : try netlink.link(index: route.interfaceIndex)
+            if let link, let source = route.isLocal ? target : route.source { return Underlay(interface: link, address: source) }
         }
         if let route = try netlink.routes(family: .v4).first(where: { $0.destination.prefixLength == 0 && $0.outputInterface != nil }),
            let link = try netlink.link(index: route.outputInterface!),
