@@ -29,5 +29,9 @@ if ((${#missing[@]})); then
         trap 'rm -f "$policy"' EXIT
     fi
     apt-get install -y -qq "${missing[@]}" >/dev/null
+    # Nor start at the next boot: the package enables its unit whatever policy-rc.d says.
+    if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null; then
+        systemctl disable etcd.service >/dev/null 2>&1 || true
+    fi
 fi
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (expected the Swift 6 toolchain, e.g. /opt/swift/usr/bin)" >&2; exit 1; }
