@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, bottom to top: C system libraries and shims → kernel bindings (Netlink, NFTables)
+// Layers, bottom to top: C system libraries (libmnl, libnftnl, libcap, SQLite) and shims → kernel bindings (Netlink, NFTables)
 // and pure-Swift IPAM/JSON → SwnetCore (the verbs) → SwnetCommands (CLI) → swnet (main).
 let package = Package(
     name: "swnet",
@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("cap")]),
 
         .target(name: "IPAM"),
@@ -24,7 +25,7 @@ let package = Package(
         .target(name: "Etcd", dependencies: ["JSON", "CSwnetShims"]),
         .target(name: "Netlink", dependencies: ["CMnl", "CSwnetShims", "IPAM"]),
         .target(name: "NFTables", dependencies: ["CNftnl", "CMnl", "CSwnetShims", "IPAM", "Netlink"]),
-        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims"]),
+        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSQLite"]),
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"]),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
         // Drives the library in one process for scripts/bench.sh; not installed.

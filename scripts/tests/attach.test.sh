@@ -53,7 +53,7 @@ ok "detach c2 from every network" swnet detach c2
 fails "removing a network with attachments" swnet network rm net1
 ok "network rm --force" swnet network rm --force net1
 eq "no veth or bridge left" "$(ip -o link show | grep -vc ': lo:')" "0"
-eq "no leases left" "$(find "$SWNET_ROOT/run" -path '*leases*' -type f | wc -l)" "0"
+eq "no leases left" "$(state_sql 'SELECT count(*) FROM leases')" "0"
 
 # One gratuitous ARP announces a new address, and it gets through the bridge.
 ok "network" swnet network create arpnet --subnet 10.3.0.0/24

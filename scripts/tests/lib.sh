@@ -49,7 +49,11 @@ snapshot() {
     snapshot_all | grep -v -e 'fe80:' -e 'ff00::/8' | sed -e 's/NO-CARRIER,//' -e 's/ state [A-Z]* / /' -e 's/ linkdown//'
 }
 snapshot_all() {
-    (cd "$SWNET_ROOT" && find . -type f ! -name lock ! -name boot-id -exec sha256sum {} + | sort)
+    # The databases by content: SQLite rewrites pages (and a change counter) on every commit.
+    (cd "$SWNET_ROOT" && find . -type f ! -name lock ! -name '*.db' ! -name '*-journal' -exec sha256sum {} + | sort)
+    for db in $(cd "$SWNET_ROOT" && find . -name '*.db' | sort); do
+        echo "$db"; sqlite3 "$SWNET_ROOT/$db" .dump | grep -v "'boot-id'"
+    done
     ip -o link show | sed 's/^[0-9]*: //' | sort
     ip -o addr show | sed 's/^[0-9]*: //' | sort
     ip route show table all
@@ -59,6 +63,9 @@ snapshot_all() {
         ip -n "$ns" route show table all
     done
 }
+
+# state_sql SQL: runs SQL on swnet's runtime database (attachments, leases, publications, ...).
+state_sql() { sqlite3 "$SWNET_ROOT/run/state.db" "$@"; }
 
 # container NAME: an empty network namespace with loopback up, standing in for a container.
 container() { ip netns add "$1" && ip -n "$1" link set lo up; }

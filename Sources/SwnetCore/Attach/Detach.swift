@@ -22,26 +22,26 @@ extension Swnet {
         try requireNetworkPrivileges(for: "detach")
         let target = try resolveTarget(request.target)
 
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        let networks: [String]
-        if let name = request.network {
-            let network = try store.network(named: name) ?? store.networks().first { $0.bridge == name }
-            guard let network else { throw SwnetError("no network named \(name)") }
-            networks = [network.name]
-        } else {
-            networks = try store.networkNames()
+        return try store.write { state in
+            let networkName: String?
+            if let name = request.network {
+                guard let network = try state.network(namedOrBridge: name) else { throw SwnetError.noSuchNetwork(name) }
+                networkName = network.name
+            } else {
+                networkName = nil
+            }
+            let found = try state.attachments(namespaceID: target.namespaceID)
+                .filter { networkName == nil || $0.network == networkName }
+                .filter { request.containerInterface == nil || $0.containerInterface == request.containerInterface }
+            guard !found.isEmpty else {
+                let scope = request.network.map { "network \($0)" } ?? "any network"
+                let interface = request.containerInterface.map { " with interface \($0)" } ?? ""
+                throw SwnetError.notAttached(target: target.label, scope: scope + interface)
+            }
+            for attachment in found { try removePublications(namespaceID: attachment.namespaceID, network: attachment.network, in: state) }
+            try deleteLinks(named: found.map(\.hostInterface))
+            for attachment in found { try release(attachment, in: state) }
+            return found
         }
-        let found = try networks.compactMap { try store.attachment(network: $0, namespaceID: target.namespaceID) }
-            .filter { request.containerInterface == nil || $0.containerInterface == request.containerInterface }
-        guard !found.isEmpty else {
-            let scope = request.network.map { "network \($0)" } ?? "any network"
-            let interface = request.containerInterface.map { " with interface \($0)" } ?? ""
-            throw SwnetError("\(target.label) is not attached to \(scope)\(interface)")
-        }
-        for attachment in found { try removePublicationsLocked(namespaceID: attachment.namespaceID, network: attachment.network) }
-        try deleteLinks(named: found.map(\.hostInterface))
-        for attachment in found { try release(attachment) }
-        return found
     }
 }

@@ -22,7 +22,7 @@ extension Swnet {
 
     private func runningContainerTarget(_ container: Container) throws -> ResolvedTarget {
         guard container.isRunning, let pid = container.pid else {
-            throw SwnetError("container \(container.name) is not running")
+            throw SwnetError.containerNotRunning(container.name)
         }
         return try resolver.resolve("pid:\(pid)", label: "container \(container.name)")
     }

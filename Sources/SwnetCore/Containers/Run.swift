@@ -66,7 +66,7 @@ extension Swnet {
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
         }
         guard !name.isEmpty, name.utf8.count <= 128, allowed, name.first != ".", name.first != "-", name.first != "_" else {
-            throw SwnetError("invalid container name '\(name)': use letters, digits, '-', '_' or '.', starting with a letter or digit")
+            throw SwnetError.invalid("invalid container name '\(name)': use letters, digits, '-', '_' or '.', starting with a letter or digit")
         }
     }
 
@@ -74,18 +74,13 @@ extension Swnet {
         guard !request.command.isEmpty else { throw SwnetError("missing command: swnet run [OPTIONS] -- COMMAND [ARG...]") }
         if let name = request.name { try Self.validateContainerName(name) }
         for variable in request.environment where !variable.contains("=") || variable.hasPrefix("=") {
-            throw SwnetError("invalid environment variable '\(variable)': expected KEY=VALUE")
+            throw SwnetError.invalid("invalid environment variable '\(variable)': expected KEY=VALUE")
         }
         let capabilities = try CapabilitySet.dockerDefault.adding(request.capabilitiesToAdd).removing(request.capabilitiesToDrop)
         if !request.publish.isEmpty && request.networks.isEmpty {
             throw SwnetError("publishing ports needs a network: add --network NETWORK")
         }
         try requireNetworkPrivileges(for: "run")
-        for choice in request.networks {
-            if try store.network(named: choice.network) == nil && choice.address == nil {
-                throw SwnetError("network \(choice.network) does not exist; create it or give NETWORK:IP/LEN")
-            }
-        }
         let id = Self.newContainerID()
         let name = request.name ?? String(id.prefix(12))
         var container = Container(
@@ -97,13 +92,17 @@ extension Swnet {
                                  hostname: container.hostname, rootfs: request.rootfs, workdir: request.workdir,
                                  userNamespace: request.userNamespace, capabilities: capabilities)
         try ContainerProcess.validate(spec)
-        do {
-            // The record names its owner (this process): gc tells a start in progress from one
-            // that died part-way by whether the owner still lives.
-            let lock = try store.lock(.exclusive)
-            defer { withExtendedLifetime(lock) {} }
-            guard try store.claimContainerName(name, id: id) else { throw SwnetError("container name \(name) is already in use") }
-            try store.save(container)
+        // The record names its owner (this process): gc tells a start in progress from one
+        // that died part-way by whether the owner still lives. Networks and ports are checked
+        // in the same transaction, before anything is made.
+        try store.write { state in
+            for choice in request.networks where choice.address == nil {
+                if try state.network(named: choice.network) == nil {
+                    throw SwnetError.notFound("network \(choice.network) does not exist; create it or give NETWORK:IP/LEN")
+                }
+            }
+            try checkPortsFree(request.publish, in: state)
+            try state.insert(container)
         }
         guard request.detach else {
             let process = try start(&container, spec: spec, networks: request.networks, publish: request.publish)
@@ -119,6 +118,7 @@ extension Swnet {
     /// record the exit status and honour --rm; the caller returns once the command runs.
     private func runDetached(_ container: inout Container, spec: inout ContainerSpec, networks: [RunRequest.NetworkChoice],
                              publish: [PortSpec]) throws -> RunOutcome {
+        try Files.makeDirectories(store.containersDirectory)
         let log = open(store.containerLogPath(id: container.id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard log >= 0 else { throw SystemError("create log of \(container.name)") }
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
@@ -136,10 +136,11 @@ extension Swnet {
             close(log)
             close(null)
             guard message == "started" else { throw SwnetError(message.isEmpty ? "the container monitor died while starting \(container.name)" : message) }
-            return .detached(try store.container(id: container.id) ?? container)
+            return .detached(try store.read { [container] state in try state.container(id: container.id) } ?? container)
         }
         // The monitor: nothing of the caller's terminal stays open, so `$(swnet run -d ...)` returns.
         close(report[0])
+        store.reopenAfterFork()
         for fd: Int32 in 0...2 { dup2(null, fd) }
         let outcome: String
         var process: ContainerProcess?
@@ -171,21 +172,20 @@ extension Swnet {
             container.ownerStartTime = ProcessTable.startTime(of: getpid())
             container.pid = process.pid
             container.pidStartTime = ProcessTable.startTime(of: process.pid)
-            container.namespaceID = try resolver.resolve("pid:\(process.pid)").namespaceID
-            for choice in networks {
-                var request = AttachRequest(target: "pid:\(process.pid)", network: choice.network, address: choice.address)
-                request.targetLabel = "container \(container.name)"
-                try attach(request)
-            }
-            if !specs.isEmpty {
-                let target = try resolver.resolve("pid:\(process.pid)", label: "container \(container.name)")
-                _ = try publish(target, specs: specs, network: networks.first?.network)
-            }
+            let target = try resolver.resolve("pid:\(process.pid)", label: "container \(container.name)")
+            container.namespaceID = target.namespaceID
             // Recorded as running just before the release: if swnet dies in between, the init
             // sees its start gate close and exits, and the record turns to exited.
             container.status = .running
             container.started = Int64(time(nil))
-            try saveLocked(container)
+            try store.write { [container] state in
+                for choice in networks {
+                    let request = AttachRequest(target: target.path, network: choice.network, address: choice.address)
+                    try attach(request, target: target, in: state)
+                }
+                if !specs.isEmpty { _ = try publish(target, specs: specs, network: networks.first?.network, in: state) }
+                try state.save(container)
+            }
             try process.release()
             return process
         } catch {
@@ -199,43 +199,34 @@ extension Swnet {
     /// Records how the command ended; with --rm, removes the container (unless `swnet rm`
     /// or gc already did).
     private func finish(_ container: inout Container, status: Int32) throws {
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        guard try store.container(id: container.id) != nil else { return }
         container.status = .exited
         container.exitCode = status
         container.finished = Int64(time(nil))
-        try releaseNetworksLocked(of: container)
-        if container.autoRemove {
-            try store.removeContainer(container)
-        } else {
-            try store.save(container)
+        try store.write { [container] state in
+            guard try state.container(id: container.id) != nil else { return }
+            try releaseNetworks(of: container, in: state)
+            if container.autoRemove {
+                try state.removeContainer(container)
+            } else {
+                try state.save(container)
+            }
         }
     }
 
     private func forget(_ container: Container) throws {
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        try releaseNetworksLocked(of: container)
-        try store.removeContainer(container)
-    }
-
-    private func saveLocked(_ container: Container) throws {
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        try store.save(container)
+        try store.write { state in
+            try releaseNetworks(of: container, in: state)
+            try state.removeContainer(container)
+        }
     }
 
     /// Releases the addresses of a container whose init is gone. Its veths are not deleted
     /// here: the network namespace dies with its last process and the kernel removes them with
     /// it, in the background, instead of making this call wait ~20 ms for RCU per link.
-    /// The caller holds the lock.
-    func releaseNetworksLocked(of container: Container) throws {
+    func releaseNetworks(of container: Container, in state: borrowing StateTransaction) throws {
         guard let namespaceID = container.namespaceID else { return }
-        try removePublicationsLocked(namespaceID: namespaceID)
-        for network in try store.networkNames() {
-            if let attachment = try store.attachment(network: network, namespaceID: namespaceID) { try release(attachment) }
-        }
+        try removePublications(namespaceID: namespaceID, in: state)
+        for attachment in try state.attachments(namespaceID: namespaceID) { try release(attachment, in: state) }
     }
 
     static let defaultEnvironment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]

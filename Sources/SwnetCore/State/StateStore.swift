@@ -26,142 +26,209 @@ public struct StateLocation: Sendable, Equatable {
     }
 }
 
-/// Files under the state location. Every method expects the caller to hold the state lock;
-/// leases are additionally claimed with O_EXCL so that two claims can never both win.
+/// Opens state transactions. Two SQLite databases on one connection: `run/state.db`
+/// (runtime: attachments, leases, publications, containers) and `lib/networks.db` (network
+/// definitions), attached as `lib`, so one transaction can change both atomically.
+/// Every transaction holds `run/lock` (flock) for its whole life: commands queue in the
+/// kernel instead of polling SQLite's busy handler, and `gc`, holding it, knows that any
+/// `pending` record it sees belongs to a process that died.
 final class StateStore {
     let location: StateLocation
-    private var bootChecked = false
+    private var database: Database?
+    private var lockDescriptor: Int32 = -1
+    private var inTransaction = false
 
     init(location: StateLocation) {
         self.location = location
     }
 
-    private var networksDirectory: String { "\(location.lib)/networks" }
-    private func runtimeDirectory(_ network: String) -> String { "\(location.run)/networks/\(network)" }
-    private func leasesDirectory(_ network: String) -> String { "\(runtimeDirectory(network))/leases" }
-    private func attachmentsDirectory(_ network: String) -> String { "\(runtimeDirectory(network))/attachments" }
+    deinit {
+        if lockDescriptor >= 0 { close(lockDescriptor) }
+    }
 
-    // MARK: Locking and reboots
+    /// Runs `body` in a transaction under the exclusive lock: everything it writes is
+    /// committed when it returns, and nothing is when it throws (besides what it committed
+    /// on purpose with `commitPending`, which its undo steps then remove).
+    func write<T>(_ body: (borrowing StateTransaction) throws -> T) throws -> T {
+        try transaction(exclusive: true, body)
+    }
 
-    /// Takes the state lock. Runtime state written during an earlier boot is discarded first:
-    /// /run is a tmpfs by default, but --root may point anywhere, so the boot id decides.
-    func lock(_ mode: FileLock.Mode) throws -> FileLock {
-        let lockPath = "\(location.run)/lock"
-        // Within one process the boot cannot change: check it once.
-        if bootChecked { return try FileLock(path: lockPath, mode: mode) }
-        try Files.makeDirectories(location.run)
-        let bootIDPath = "\(location.run)/boot-id"
-        let currentBoot = try Files.readString("/proc/sys/kernel/random/boot_id") ?? ""
-        defer { bootChecked = true }
+    /// Runs `body` on a consistent view of the state, under the shared lock.
+    func read<T>(_ body: (borrowing StateTransaction) throws -> T) throws -> T {
+        try transaction(exclusive: false, body)
+    }
+
+    private func transaction<T>(exclusive: Bool, _ body: (borrowing StateTransaction) throws -> T) throws -> T {
+        // The transaction is the lock: a function that needs it takes one as a parameter, so
+        // opening a second one inside the first is a mistake in swnet, never a wait.
+        precondition(!inTransaction, "a state transaction is already open in this process")
+        inTransaction = true
+        defer { inTransaction = false }
+        try lock(exclusive ? LOCK_EX : LOCK_SH)
+        defer { flock(lockDescriptor, LOCK_UN) }
+        let database = try openDatabase(exclusive: exclusive)
+        let transaction = StateTransaction(database: database, location: location, undo: UndoSteps())
+        try database.execute(exclusive ? "BEGIN IMMEDIATE" : "BEGIN")
         do {
-            let lock = try FileLock(path: lockPath, mode: mode)
-            if try Files.readString(bootIDPath) == currentBoot { return lock }
+            let result = try body(transaction)
+            try database.execute("COMMIT")
+            return result
+        } catch {
+            try? database.execute("ROLLBACK")
+            try? transaction.undoCommittedWork()
+            throw error
         }
-        // A new boot: drop what the old one left, under the exclusive lock.
-        let exclusive = try FileLock(path: lockPath, mode: .exclusive)
-        if try Files.readString(bootIDPath) != currentBoot {
-            try Files.removeTree("\(location.run)/networks")
-            try Files.writeAtomically(bootIDPath, currentBoot)
+    }
+
+    private func lock(_ operation: Int32) throws(SystemError) {
+        if lockDescriptor < 0 {
+            try Files.makeDirectories(location.run)
+            let path = "\(location.run)/lock"
+            lockDescriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            if lockDescriptor < 0 { throw SystemError("open lock \(path)") }
         }
-        return exclusive
+        while flock(lockDescriptor, operation) != 0 {
+            if errno != EINTR { throw SystemError("lock \(location.run)/lock") }
+        }
     }
 
-    // MARK: Networks
-
-    func networkNames() throws -> [String] {
-        try Files.list(networksDirectory)
-            .filter { $0.hasSuffix(".json") }
-            .map { String($0.dropLast(5)) }
-            .sorted()
-    }
-
-    func network(named name: String) throws -> NetworkDefinition? {
-        guard let text = try Files.readString("\(networksDirectory)/\(name).json") else { return nil }
-        return try NetworkDefinition(json: JSON(parsing: text))
-    }
-
-    func networks() throws -> [NetworkDefinition] {
-        try networkNames().compactMap { try network(named: $0) }
-    }
-
-    func save(_ network: NetworkDefinition) throws {
-        try Files.makeDirectories(networksDirectory)
-        try Files.writeAtomically("\(networksDirectory)/\(network.name).json",
-                                  network.json.serialized(pretty: true) + "\n", durable: true)
-    }
-
-    func removeNetwork(named name: String) throws {
-        try Files.removeTree(runtimeDirectory(name))
-        try Files.remove("\(networksDirectory)/\(name).json")
-    }
-
-    // MARK: Attachments
-
-    private func attachmentPath(_ network: String, _ namespaceID: String) -> String {
-        "\(attachmentsDirectory(network))/\(namespaceID).json"
-    }
-
-    func attachment(network: String, namespaceID: String) throws -> Attachment? {
-        guard let text = try Files.readString(attachmentPath(network, namespaceID)) else { return nil }
-        return try Attachment(json: JSON(parsing: text))
-    }
-
-    func attachments(network: String) throws -> [Attachment] {
-        try Files.list(attachmentsDirectory(network))
-            .filter { $0.hasSuffix(".json") }
-            .compactMap { name in
-                guard let text = try Files.readString("\(attachmentsDirectory(network))/\(name)") else { return nil }
-                return try Attachment(json: JSON(parsing: text))
+    /// The connection, opened on the first transaction. Runtime state written during an
+    /// earlier boot is dropped first: /run is a tmpfs by default, but --root may point
+    /// anywhere, so the boot id decides.
+    private func openDatabase(exclusive: Bool) throws -> Database {
+        if let database { return database }
+        try Files.makeDirectories(location.lib)
+        let database = try Database(path: "\(location.run)/state.db")
+        // Rollback journals, not WAL: a commit that changes both files is atomic only then.
+        // The runtime file lives on a tmpfs and dies with the boot: no fsync. Definitions do.
+        try database.run("ATTACH DATABASE ? AS lib", .text("\(location.lib)/networks.db"))
+        try database.execute("""
+            PRAGMA main.journal_mode = TRUNCATE; PRAGMA main.synchronous = OFF;
+            PRAGMA lib.journal_mode = TRUNCATE; PRAGMA lib.synchronous = FULL;
+            """)
+        try StateSchema.create(in: database)
+        let currentBoot = try Files.readString("/proc/sys/kernel/random/boot_id") ?? ""
+        if try StateSchema.bootID(in: database) != currentBoot {
+            // flock converts a shared lock by dropping it first: check again once exclusive.
+            if !exclusive { try lock(LOCK_EX) }
+            if try StateSchema.bootID(in: database) != currentBoot {
+                try StateSchema.dropRuntimeState(in: database, newBoot: currentBoot)
             }
+            if !exclusive { try lock(LOCK_SH) }
+        }
+        self.database = database
+        return database
     }
 
-    func attachmentCount(network: String) throws -> Int {
-        try Files.list(attachmentsDirectory(network)).filter { $0.hasSuffix(".json") }.count
+    /// In a forked child: the lock's open file description and SQLite's descriptors are
+    /// shared with the parent (a flock through it would not exclude the parent), so the child
+    /// opens its own on its next transaction.
+    func reopenAfterFork() {
+        database = nil
+        if lockDescriptor >= 0 { close(lockDescriptor) }
+        lockDescriptor = -1
     }
 
-    func save(_ attachment: Attachment) throws {
-        try Files.makeDirectories(attachmentsDirectory(attachment.network))
-        try Files.writeAtomically(attachmentPath(attachment.network, attachment.namespaceID),
-                                  attachment.json.serialized() + "\n")
+    var containersDirectory: String { "\(location.run)/containers" }
+
+    func containerLogPath(id: String) -> String { "\(containersDirectory)/\(id).log" }
+}
+
+/// Work committed before a command finished (`commitPending`), and how to take it back if
+/// the command then fails.
+final class UndoSteps {
+    var steps: [(borrowing StateTransaction) throws -> Void] = []
+}
+
+/// An open transaction on swnet's state, and the proof that the state lock is held: every
+/// read and write of the state is a method here. Not copyable, so it cannot outlive the
+/// `StateStore.write`/`read` call that made it.
+struct StateTransaction: ~Copyable {
+    let database: Database
+    let location: StateLocation
+    fileprivate let undo: UndoSteps
+
+    /// Commits what is written so far and goes on in a new transaction, the lock still held:
+    /// records marked pending survive a crash from here on, for `swnet gc` to clean. If the
+    /// command fails later, `undo` runs (in a transaction of its own) to remove them.
+    func commitPending(undo step: @escaping (borrowing StateTransaction) throws -> Void) throws {
+        try database.execute("COMMIT; BEGIN IMMEDIATE")
+        undo.steps.append(step)
     }
 
-    func removeAttachment(network: String, namespaceID: String) throws {
-        try Files.remove(attachmentPath(network, namespaceID))
+    fileprivate func undoCommittedWork() throws {
+        guard !undo.steps.isEmpty else { return }
+        try database.execute("BEGIN IMMEDIATE")
+        do {
+            for step in undo.steps.reversed() { try step(self) }
+            try database.execute("COMMIT")
+        } catch {
+            try? database.execute("ROLLBACK")
+            throw error
+        }
     }
+}
 
-    // MARK: Leases
+/// The tables, created on first use; `user_version` tells a file that has them.
+enum StateSchema {
+    static let version: Int64 = 1
 
-    /// Claims `address` for `owner`; false when somebody holds it already.
-    func claimLease(network: String, address: IPAddress, owner: String) throws -> Bool {
-        try Files.makeDirectories(leasesDirectory(network))
-        return try Files.createExclusive("\(leasesDirectory(network))/\(address)", owner)
-    }
-
-    func leaseOwner(network: String, address: IPAddress) throws -> String? {
-        try Files.readString("\(leasesDirectory(network))/\(address)")
-    }
-
-    func releaseLease(network: String, address: IPAddress) throws {
-        try Files.remove("\(leasesDirectory(network))/\(address)")
-    }
-
-    /// Every lease of a network with its owner (the attachment's namespace id).
-    func leases(network: String) throws -> [(address: IPAddress, owner: String)] {
-        try Files.list(leasesDirectory(network)).compactMap { name in
-            guard let address = IPAddress(name),
-                  let owner = try Files.readString("\(leasesDirectory(network))/\(name)") else { return nil }
-            return (address, owner)
+    static func create(in database: Database) throws {
+        var runtimeVersion: Int64 = 0
+        var libVersion: Int64 = 0
+        try database.query("PRAGMA main.user_version") { runtimeVersion = $0.integer(0) }
+        try database.query("PRAGMA lib.user_version") { libVersion = $0.integer(0) }
+        if libVersion < version {
+            try database.execute("""
+                BEGIN IMMEDIATE;
+                CREATE TABLE IF NOT EXISTS lib.networks (
+                    name TEXT PRIMARY KEY, bridge TEXT NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS lib.networks_by_bridge ON networks (bridge);
+                PRAGMA lib.user_version = \(version);
+                COMMIT;
+                """)
+        }
+        if runtimeVersion < version {
+            try database.execute("""
+                BEGIN IMMEDIATE;
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS attachments (
+                    network TEXT NOT NULL, namespace TEXT NOT NULL, record TEXT NOT NULL,
+                    PRIMARY KEY (network, namespace)) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS attachments_by_namespace ON attachments (namespace);
+                CREATE TABLE IF NOT EXISTS leases (
+                    network TEXT NOT NULL, address TEXT NOT NULL, owner TEXT NOT NULL,
+                    PRIMARY KEY (network, address)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS cursors (network TEXT PRIMARY KEY, address TEXT NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS publications (
+                    protocol TEXT NOT NULL, host_port INTEGER NOT NULL, host_address TEXT NOT NULL,
+                    container_address TEXT NOT NULL, container_port INTEGER NOT NULL,
+                    network TEXT NOT NULL, namespace TEXT NOT NULL, target TEXT NOT NULL,
+                    PRIMARY KEY (protocol, host_port, host_address)) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS publications_by_namespace ON publications (namespace, network);
+                CREATE TABLE IF NOT EXISTS containers (
+                    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, namespace TEXT, record TEXT NOT NULL) WITHOUT ROWID;
+                CREATE INDEX IF NOT EXISTS containers_by_namespace ON containers (namespace);
+                PRAGMA main.user_version = \(version);
+                COMMIT;
+                """)
         }
     }
 
-    /// The last address handed out automatically: allocation resumes after it, so the next
-    /// free address is normally found on the first try instead of by scanning all leases.
-    func allocationCursor(network: String) throws -> IPAddress? {
-        try Files.readString("\(runtimeDirectory(network))/cursor").flatMap(IPAddress.init)
+    static func bootID(in database: Database) throws -> String? {
+        var boot: String?
+        try database.query("SELECT value FROM meta WHERE key = 'boot-id'") { boot = $0.text(0) }
+        return boot
     }
 
-    func setAllocationCursor(network: String, _ address: IPAddress) throws {
-        try Files.makeDirectories(runtimeDirectory(network))
-        try Files.writeAtomically("\(runtimeDirectory(network))/cursor", address.description)
+    /// A new boot: the kernel objects the runtime records describe are gone. Container records
+    /// stay (as exited); the rest of the runtime state goes.
+    static func dropRuntimeState(in database: Database, newBoot: String) throws {
+        try database.execute("""
+            BEGIN IMMEDIATE;
+            DELETE FROM attachments; DELETE FROM leases; DELETE FROM cursors; DELETE FROM publications;
+            COMMIT;
+            """)
+        try database.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot-id', ?)", .text(newBoot))
     }
 }
