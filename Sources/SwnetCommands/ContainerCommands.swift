@@ -173,12 +173,13 @@ struct InspectCommand: RunnableCommand {
 
     func run() throws {
         let swnet = global.makeSwnet()
-        let containers = try targets.map { try swnet.container(matching: $0) }
+        let details = try swnet.inspectContainers(targets)
         if output.json {
-            print(JSON.array(containers.map(\.json)).serialized(pretty: true))
+            print(JSON.array(details.map(\.json)).serialized(pretty: true))
             return
         }
-        for container in containers {
+        for detail in details {
+            let container = detail.container
             print("id:        \(container.id)")
             print("name:      \(container.name)")
             print("command:   \(container.command.joined(separator: " "))")
@@ -187,6 +188,13 @@ struct InspectCommand: RunnableCommand {
             print("hostname:  \(container.hostname)")
             print("rootfs:    \(container.rootfs ?? "(host)")")
             print("networks:  \(container.networks.isEmpty ? "-" : container.networks.joined(separator: ", "))")
+            for attachment in detail.attachments {
+                print("address:   \(attachment.address) on \(attachment.network) (\(attachment.containerInterface), "
+                      + "gateway \(attachment.gateway?.description ?? "-"), MAC \(attachment.mac ?? "-"))")
+            }
+            for publication in detail.publications {
+                print("port:      \(publication.hostDescription) -> \(publication.containerPort)")
+            }
         }
     }
 }

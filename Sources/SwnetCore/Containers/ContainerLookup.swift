@@ -1,3 +1,5 @@
+import JSON
+
 extension Swnet {
     /// A swnet container by name, full id or unique id prefix, as Docker resolves them.
     public func container(matching text: String) throws -> Container {
@@ -21,5 +23,61 @@ extension Swnet {
             throw SwnetError("container id prefix '\(text)' is ambiguous: \(matches.map { "\($0.shortID) (\($0.name))" }.joined(separator: ", "))")
         }
         return matches.first
+    }
+}
+
+/// `swnet inspect`: a container with its addresses on each network and its published ports,
+/// read in one transaction.
+public struct ContainerDetails: Sendable, JSONRepresentable {
+    public var container: Container
+    public var attachments: [Attachment]
+    public var publications: [Publication]
+
+    public var json: JSON {
+        guard case .object(var object) = container.json else { return container.json }
+        object["created"] = .string(Timestamp.rfc3339(container.created))
+        object["started"] = container.started.map { .string(Timestamp.rfc3339($0)) } ?? .null
+        object["finished"] = container.finished.map { .string(Timestamp.rfc3339($0)) } ?? .null
+        var networks: [String: JSON] = [:]
+        for attachment in attachments {
+            networks[attachment.network] = [
+                "ipAddress": .string(attachment.address.address.description),
+                "prefixLength": .int(Int64(attachment.address.prefixLength)),
+                "gateway": attachment.gateway.map { .string($0.description) } ?? .null,
+                "macAddress": attachment.mac.map { .string($0) } ?? .null,
+                "interface": .string(attachment.containerInterface),
+                "hostInterface": .string(attachment.hostInterface),
+                "mtu": .int(Int64(attachment.mtu)),
+            ]
+        }
+        object["networkSettings"] = [
+            "networks": .object(networks),
+            "ports": .array(publications.map { publication in
+                [
+                    "hostAddress": .string(publication.hostAddress?.description ?? "0.0.0.0"),
+                    "hostPort": .int(Int64(publication.hostPort)),
+                    "protocol": .string(publication.portProtocol.rawValue),
+                    "containerPort": .int(Int64(publication.containerPort)),
+                    "network": .string(publication.network),
+                ]
+            }),
+        ]
+        return .object(object)
+    }
+}
+
+extension Swnet {
+    public func inspectContainers(_ targets: [String]) throws -> [ContainerDetails] {
+        try store.read { state in
+            try targets.map { text in
+                guard let container = try container(matching: text, in: state) else { throw SwnetError.noSuchContainer(text) }
+                // An exited container keeps no addresses, whatever a stale record says.
+                guard let namespaceID = container.namespaceID, container.currentStatus != .exited else {
+                    return ContainerDetails(container: container, attachments: [], publications: [])
+                }
+                return ContainerDetails(container: container, attachments: try state.attachments(namespaceID: namespaceID),
+                                        publications: try state.publications(namespaceID: namespaceID))
+            }
+        }
     }
 }
