@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSwnetShims
 import IPAM
 import JSON
 import Netlink
@@ -239,10 +240,16 @@ extension Swnet {
         }
         // Deleting one end removes both.
         rollback.onFailure { try? netlink.deleteLink(named: attachment.hostInterface) }
-        var batch = NetlinkBatch()
-        batch.setLink(named: attachment.hostInterface, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none))
-        batch.setLink(named: attachment.hostInterface, LinkChanges(up: true))
-        do { try netlink.execute(batch) } catch {
+        // No IPv6 at all on the port, before it goes up: besides DAD and MLD, an interface with
+        // IPv6 gets an ff00::/8 route, and the kernel walks the whole IPv6 table at every link
+        // up and down: with N ports, every attach and detach would pay for N routes.
+        let result = swnet_write_sysctl_in_netns(hostNamespace?.fd ?? -1, "/proc/sys/net/ipv6/conf/\(attachment.hostInterface)/disable_ipv6", "1")
+        if result < 0 && result != -ENOENT {
+            throw SwnetError.during("disable IPv6 on \(attachment.hostInterface)", SystemError("write disable_ipv6", errno: -result))
+        }
+        var up = NetlinkBatch()
+        up.setLink(named: attachment.hostInterface, LinkChanges(up: true))
+        do { try netlink.execute(up) } catch {
             throw SwnetError.during("bring up \(attachment.hostInterface)", error)
         }
     }
