@@ -122,7 +122,9 @@ extension Swnet {
             attachment.mac = inside.mac?.description
             let defaultRoute = try configureInside(container, interface: inside, address: address,
                                                    request: request, network: network, target: target)
-            if address.family == .v4, let mac = inside.mac {
+            // Only an address somebody held before may be cached with another MAC: a fresh one
+            // is not announced, which spares every other port of the bridge a broadcast.
+            if address.family == .v4, let mac = inside.mac, try state.takeReleased(network: network.name, address: address.address) {
                 announce(mac: mac, interface: inside, hostInterface: hostName, container: container)
             }
 

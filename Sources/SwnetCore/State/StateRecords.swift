@@ -42,7 +42,7 @@ extension StateTransaction {
 
     /// The definition and all runtime state of the network.
     func removeNetwork(named name: String) throws {
-        for table in ["attachments", "leases", "cursors", "publications"] {
+        for table in ["attachments", "leases", "cursors", "publications", "released"] {
             try database.run("DELETE FROM \(table) WHERE network = ?", .text(name))
         }
         try database.run("DELETE FROM lib.networks WHERE name = ?", .text(name))
@@ -103,8 +103,17 @@ extension StateTransaction {
         return owner
     }
 
+    /// Frees the address, and remembers it was in use: neighbours may still map it to the
+    /// old holder's MAC, so its next holder announces itself.
     func releaseLease(network: String, address: IPAddress) throws {
         try database.run("DELETE FROM leases WHERE network = ? AND address = ?", .text(network), .text(address.description))
+        try database.run("INSERT OR IGNORE INTO released (network, address) VALUES (?, ?)", .text(network), .text(address.description))
+    }
+
+    /// Whether the address had a holder before (since the boot), forgetting it: a new holder
+    /// calls this once, when it announces the address.
+    func takeReleased(network: String, address: IPAddress) throws -> Bool {
+        try database.run("DELETE FROM released WHERE network = ? AND address = ?", .text(network), .text(address.description)) == 1
     }
 
     /// Leases whose owner has no attachment on the lease's network.

@@ -171,7 +171,7 @@ struct StateTransaction: ~Copyable {
 
 /// The tables, created on first use; `user_version` tells a file that has them.
 enum StateSchema {
-    static let version: Int64 = 1
+    static let version: Int64 = 2
 
     static func create(in database: Database) throws {
         var runtimeVersion: Int64 = 0
@@ -200,6 +200,8 @@ enum StateSchema {
                     network TEXT NOT NULL, address TEXT NOT NULL, owner TEXT NOT NULL,
                     PRIMARY KEY (network, address)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS cursors (network TEXT PRIMARY KEY, address TEXT NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS released (
+                    network TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (network, address)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS publications (
                     protocol TEXT NOT NULL, host_port INTEGER NOT NULL, host_address TEXT NOT NULL,
                     container_address TEXT NOT NULL, container_port INTEGER NOT NULL,
@@ -226,7 +228,7 @@ enum StateSchema {
     static func dropRuntimeState(in database: Database, newBoot: String) throws {
         try database.execute("""
             BEGIN IMMEDIATE;
-            DELETE FROM attachments; DELETE FROM leases; DELETE FROM cursors; DELETE FROM publications;
+            DELETE FROM attachments; DELETE FROM leases; DELETE FROM cursors; DELETE FROM publications; DELETE FROM released;
             COMMIT;
             """)
         try database.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot-id', ?)", .text(newBoot))
