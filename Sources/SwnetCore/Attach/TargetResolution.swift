@@ -17,7 +17,7 @@ extension Swnet {
         for engine in ContainerEngine.allCases where Subprocess.find(engine.rawValue) != nil {
             if let pid = try engine.pid(of: text) { return try resolver.resolve("pid:\(pid)", label: "\(engine.rawValue) \(text)") }
         }
-        throw SwnetError("unknown target '\(text)': not a PID, a swnet container, a namespace in \(resolver.netnsDirectory), a namespace file or a podman/docker container")
+        throw SwnetError.notFound("unknown target '\(text)': not a PID, a swnet container, a namespace in \(resolver.netnsDirectory), a namespace file or a podman/docker container")
     }
 
     private func runningContainerTarget(_ container: Container) throws -> ResolvedTarget {

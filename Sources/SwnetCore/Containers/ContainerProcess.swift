@@ -49,7 +49,7 @@ public struct CapabilitySet: Sendable, Equatable {
                 continue
             }
             let value = swnet_capability_from_name(name)
-            guard value >= 0, value < 64 else { throw SwnetError("unknown capability '\(name)'") }
+            guard value >= 0, value < 64 else { throw SwnetError.notFound("unknown capability '\(name)'") }
             mask |= 1 << UInt64(value)
         }
         return mask
@@ -122,7 +122,7 @@ public final class ContainerProcess {
     public static func validate(_ spec: ContainerSpec) throws(SwnetError) {
         guard let command = spec.command.first, !command.isEmpty else { throw SwnetError("missing command") }
         guard !spec.hostname.isEmpty, spec.hostname.utf8.count <= 64 else {
-            throw SwnetError("invalid hostname '\(spec.hostname)': 1 to 64 bytes")
+            throw SwnetError.invalid("invalid hostname '\(spec.hostname)': 1 to 64 bytes")
         }
         if let rootfs = spec.rootfs, !Files.isDirectory(rootfs) { throw SwnetError("rootfs \(rootfs) is not a directory") }
         let root = spec.rootfs ?? ""

@@ -64,7 +64,7 @@ extension Swnet {
     public func exec(_ target: String, command: [String], environment: [String], workdir: String?) throws -> Int32 {
         guard !command.isEmpty else { throw SwnetError("missing command: swnet exec TARGET -- COMMAND [ARG...]") }
         for variable in environment where !variable.contains("=") || variable.hasPrefix("=") {
-            throw SwnetError("invalid environment variable '\(variable)': expected KEY=VALUE")
+            throw SwnetError.invalid("invalid environment variable '\(variable)': expected KEY=VALUE")
         }
         let container = try container(matching: target)
         guard container.isRunning, let pid = container.pid else { throw SwnetError.containerNotRunning(container.name) }

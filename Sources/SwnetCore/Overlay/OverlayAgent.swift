@@ -56,7 +56,7 @@ public final class OverlayAgent {
     private static let longestBackoffMilliseconds: Int64 = 5_000
 
     public init(swnet: Swnet, options: OverlayAgentOptions, log: @escaping (String) -> Void) throws {
-        guard options.ttl >= 3 else { throw SwnetError("invalid --ttl \(options.ttl): at least 3 seconds") }
+        guard options.ttl >= 3 else { throw SwnetError.invalid("invalid --ttl \(options.ttl): at least 3 seconds") }
         try Swnet.validateNetworkName(options.name)
         self.swnet = swnet
         self.options = options

@@ -27,7 +27,7 @@ extension Swnet {
             return Underlay(interface: link, address: address)
         }
         if let device {
-            guard let link = try netlink.link(named: device) else { throw SwnetError("no underlay interface named \(device)") }
+            guard let link = try netlink.link(named: device) else { throw SwnetError.notFound("no underlay interface named \(device)") }
             guard let entry = try netlink.addresses(family: .v4, interfaceIndex: link.index).first else {
                 throw SwnetError("underlay interface \(device) has no IPv4 address")
             }

@@ -202,7 +202,7 @@ extension Swnet {
     func overlayConfiguration(_ name: String, client: EtcdClient) throws -> OverlayConfiguration {
         try Self.validateNetworkName(name)
         guard let kv = try client.get(OverlayKeys(name: name).config) else {
-            throw SwnetError("no overlay named \(name) in etcd; create it with swnet overlay create")
+            throw SwnetError.notFound("no overlay named \(name) in etcd; create it with swnet overlay create")
         }
         return try OverlayConfiguration(json: try parseJSON(kv.value, what: "overlay configuration"))
     }

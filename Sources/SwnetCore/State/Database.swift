@@ -17,7 +17,8 @@ enum SQLValue {
 /// reused, so a command pays for parsing its SQL only on first use.
 final class Database {
     private let handle: OpaquePointer
-    private var statements: [String: OpaquePointer] = [:]
+    /// Prepared once per process, by their SQL.
+    private(set) var statements: [String: OpaquePointer] = [:]
 
     init(path: String) throws(SwnetError) {
         var handle: OpaquePointer?

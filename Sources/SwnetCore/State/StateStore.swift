@@ -208,6 +208,7 @@ enum StateSchema {
                     network TEXT NOT NULL, namespace TEXT NOT NULL, target TEXT NOT NULL,
                     PRIMARY KEY (protocol, host_port, host_address)) WITHOUT ROWID;
                 CREATE INDEX IF NOT EXISTS publications_by_namespace ON publications (namespace, network);
+                CREATE INDEX IF NOT EXISTS publications_by_network ON publications (network);
                 CREATE TABLE IF NOT EXISTS containers (
                     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, namespace TEXT, record TEXT NOT NULL) WITHOUT ROWID;
                 CREATE INDEX IF NOT EXISTS containers_by_namespace ON containers (namespace);
