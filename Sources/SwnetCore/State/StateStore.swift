@@ -37,6 +37,7 @@ final class StateStore {
     private var database: Database?
     private var lockDescriptor: Int32 = -1
     private var inTransaction = false
+    private var prepared = false
 
     init(location: StateLocation) {
         self.location = location
@@ -66,9 +67,15 @@ final class StateStore {
         defer { inTransaction = false }
         try lock(exclusive ? LOCK_EX : LOCK_SH)
         defer { flock(lockDescriptor, LOCK_UN) }
-        let database = try openDatabase(exclusive: exclusive)
+        let database = try openDatabase()
         let transaction = StateTransaction(database: database, location: location, undo: UndoSteps())
         try database.execute(exclusive ? "BEGIN IMMEDIATE" : "BEGIN")
+        if !prepared {
+            do { try prepare(database, exclusive: exclusive) } catch {
+                try? database.execute("ROLLBACK")
+                throw error
+            }
+        }
         do {
             let result = try body(transaction)
             try database.execute("COMMIT")
@@ -92,10 +99,8 @@ final class StateStore {
         }
     }
 
-    /// The connection, opened on the first transaction. Runtime state written during an
-    /// earlier boot is dropped first: /run is a tmpfs by default, but --root may point
-    /// anywhere, so the boot id decides.
-    private func openDatabase(exclusive: Bool) throws -> Database {
+    /// The connection, opened on the first transaction.
+    private func openDatabase() throws -> Database {
         if let database { return database }
         try Files.makeDirectories(location.lib)
         let database = try Database(path: "\(location.run)/state.db")
@@ -106,18 +111,35 @@ final class StateStore {
             PRAGMA main.journal_mode = TRUNCATE; PRAGMA main.synchronous = OFF;
             PRAGMA lib.journal_mode = TRUNCATE; PRAGMA lib.synchronous = FULL;
             """)
-        try StateSchema.create(in: database)
-        let currentBoot = try Files.readString("/proc/sys/kernel/random/boot_id") ?? ""
-        if try StateSchema.bootID(in: database) != currentBoot {
-            // flock converts a shared lock by dropping it first: check again once exclusive.
-            if !exclusive { try lock(LOCK_EX) }
-            if try StateSchema.bootID(in: database) != currentBoot {
-                try StateSchema.dropRuntimeState(in: database, newBoot: currentBoot)
-            }
-            if !exclusive { try lock(LOCK_SH) }
-        }
         self.database = database
         return database
+    }
+
+    /// Once per process, inside the first transaction (no extra lock or commit when all is
+    /// well): the tables exist, and the runtime state is this boot's. Runtime state written
+    /// during an earlier boot is dropped: /run is a tmpfs by default, but --root may point
+    /// anywhere, so the boot id decides. A reader that finds work to do takes the lock
+    /// exclusively for it (flock converts by dropping the shared lock: all of it is idempotent).
+    private func prepare(_ database: Database, exclusive: Bool) throws {
+        let currentBoot = try Files.readString("/proc/sys/kernel/random/boot_id") ?? ""
+        if try StateSchema.isCurrent(in: database, boot: currentBoot) {
+            prepared = true
+            return
+        }
+        if !exclusive {
+            try database.execute("ROLLBACK")
+            try lock(LOCK_EX)
+            try database.execute("BEGIN IMMEDIATE")
+        }
+        try StateSchema.create(in: database)
+        if try StateSchema.bootID(in: database) != currentBoot {
+            try StateSchema.dropRuntimeState(in: database, newBoot: currentBoot)
+        }
+        // Committed now: a body that fails must not take the tables with it.
+        try database.execute("COMMIT")
+        if !exclusive { try lock(LOCK_SH) }
+        try database.execute(exclusive ? "BEGIN IMMEDIATE" : "BEGIN")
+        prepared = true
     }
 
     /// In a forked child: the lock's open file description and SQLite's descriptors are
@@ -125,6 +147,7 @@ final class StateStore {
     /// opens its own on its next transaction.
     func reopenAfterFork() {
         database = nil
+        prepared = false
         if lockDescriptor >= 0 { close(lockDescriptor) }
         lockDescriptor = -1
     }
@@ -173,49 +196,44 @@ struct StateTransaction: ~Copyable {
 enum StateSchema {
     static let version: Int64 = 2
 
+    /// Whether both files have the current tables and the runtime state is from `boot`.
+    static func isCurrent(in database: Database, boot: String) throws -> Bool {
+        var versions: [Int64] = []
+        try database.query("PRAGMA main.user_version") { versions.append($0.integer(0)) }
+        try database.query("PRAGMA lib.user_version") { versions.append($0.integer(0)) }
+        return try versions == [version, version] && bootID(in: database) == boot
+    }
+
+    /// In the caller's write transaction.
     static func create(in database: Database) throws {
-        var runtimeVersion: Int64 = 0
-        var libVersion: Int64 = 0
-        try database.query("PRAGMA main.user_version") { runtimeVersion = $0.integer(0) }
-        try database.query("PRAGMA lib.user_version") { libVersion = $0.integer(0) }
-        if libVersion < version {
-            try database.execute("""
-                BEGIN IMMEDIATE;
-                CREATE TABLE IF NOT EXISTS lib.networks (
-                    name TEXT PRIMARY KEY, bridge TEXT NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS lib.networks_by_bridge ON networks (bridge);
-                PRAGMA lib.user_version = \(version);
-                COMMIT;
-                """)
-        }
-        if runtimeVersion < version {
-            try database.execute("""
-                BEGIN IMMEDIATE;
-                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS attachments (
-                    network TEXT NOT NULL, namespace TEXT NOT NULL, record TEXT NOT NULL,
-                    PRIMARY KEY (network, namespace)) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS attachments_by_namespace ON attachments (namespace);
-                CREATE TABLE IF NOT EXISTS leases (
-                    network TEXT NOT NULL, address TEXT NOT NULL, owner TEXT NOT NULL,
-                    PRIMARY KEY (network, address)) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS cursors (network TEXT PRIMARY KEY, address TEXT NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS released (
-                    network TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (network, address)) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS publications (
-                    protocol TEXT NOT NULL, host_port INTEGER NOT NULL, host_address TEXT NOT NULL,
-                    container_address TEXT NOT NULL, container_port INTEGER NOT NULL,
-                    network TEXT NOT NULL, namespace TEXT NOT NULL, target TEXT NOT NULL,
-                    PRIMARY KEY (protocol, host_port, host_address)) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS publications_by_namespace ON publications (namespace, network);
-                CREATE INDEX IF NOT EXISTS publications_by_network ON publications (network);
-                CREATE TABLE IF NOT EXISTS containers (
-                    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, namespace TEXT, record TEXT NOT NULL) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS containers_by_namespace ON containers (namespace);
-                PRAGMA main.user_version = \(version);
-                COMMIT;
-                """)
-        }
+        try database.execute("""
+            CREATE TABLE IF NOT EXISTS lib.networks (
+                name TEXT PRIMARY KEY, bridge TEXT NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS lib.networks_by_bridge ON networks (bridge);
+            PRAGMA lib.user_version = \(version);
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS attachments (
+                network TEXT NOT NULL, namespace TEXT NOT NULL, record TEXT NOT NULL,
+                PRIMARY KEY (network, namespace)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS attachments_by_namespace ON attachments (namespace);
+            CREATE TABLE IF NOT EXISTS leases (
+                network TEXT NOT NULL, address TEXT NOT NULL, owner TEXT NOT NULL,
+                PRIMARY KEY (network, address)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS cursors (network TEXT PRIMARY KEY, address TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS released (
+                network TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (network, address)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS publications (
+                protocol TEXT NOT NULL, host_port INTEGER NOT NULL, host_address TEXT NOT NULL,
+                container_address TEXT NOT NULL, container_port INTEGER NOT NULL,
+                network TEXT NOT NULL, namespace TEXT NOT NULL, target TEXT NOT NULL,
+                PRIMARY KEY (protocol, host_port, host_address)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS publications_by_namespace ON publications (namespace, network);
+            CREATE INDEX IF NOT EXISTS publications_by_network ON publications (network);
+            CREATE TABLE IF NOT EXISTS containers (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, namespace TEXT, record TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS containers_by_namespace ON containers (namespace);
+            PRAGMA main.user_version = \(version);
+            """)
     }
 
     static func bootID(in database: Database) throws -> String? {
@@ -225,12 +243,10 @@ enum StateSchema {
     }
 
     /// A new boot: the kernel objects the runtime records describe are gone. Container records
-    /// stay (as exited); the rest of the runtime state goes.
+    /// stay (as exited); the rest of the runtime state goes. In the caller's write transaction.
     static func dropRuntimeState(in database: Database, newBoot: String) throws {
         try database.execute("""
-            BEGIN IMMEDIATE;
             DELETE FROM attachments; DELETE FROM leases; DELETE FROM cursors; DELETE FROM publications; DELETE FROM released;
-            COMMIT;
             """)
         try database.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot-id', ?)", .text(newBoot))
     }
