@@ -5,6 +5,7 @@ SWNET_ROOT=$(mktemp -d /tmp/swnet-test.XXXXXX)
 export SWNET_ROOT
 trap 'rm -rf "$SWNET_ROOT"' EXIT
 swnet() { "$SWNET" "$@"; }
+source "$(dirname "${BASH_SOURCE[0]}")/state-snapshot.sh"
 failures=0
 
 pass() { echo "ok - $1"; }
@@ -49,11 +50,7 @@ snapshot() {
     snapshot_all | grep -v -e 'fe80:' -e 'ff00::/8' | sed -e 's/NO-CARRIER,//' -e 's/ state [A-Z]* / /' -e 's/ linkdown//'
 }
 snapshot_all() {
-    # The databases by content: SQLite rewrites pages (and a change counter) on every commit.
-    (cd "$SWNET_ROOT" && find . -type f ! -name lock ! -name '*.db' ! -name '*-journal' -exec sha256sum {} + | sort)
-    for db in $(cd "$SWNET_ROOT" && find . -name '*.db' | sort); do
-        echo "$db"; sqlite3 "$SWNET_ROOT/$db" .dump | grep -v "'boot-id'"
-    done
+    state_snapshot "$SWNET_ROOT"
     ip -o link show | sed 's/^[0-9]*: //' | sort
     ip -o addr show | sed 's/^[0-9]*: //' | sort
     ip route show table all
