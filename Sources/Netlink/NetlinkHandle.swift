@@ -1,3 +1,4 @@
+// NetlinkError and NetworkNamespace live in the transport; users of Netlink see them as before.
 @_exported import NetlinkTransport
 import CMnl
 import Glibc
