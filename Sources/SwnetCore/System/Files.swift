@@ -36,30 +36,8 @@ enum Files {
         try read(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// Writes through a temporary file and rename, so readers see the old or the new contents,
-    /// never a torn file. `durable` adds fsync for state that must survive a power loss.
-    static func writeAtomically(_ path: String, _ text: String, durable: Bool = false) throws(SystemError) {
-        let temporary = "\(path).tmp.\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw SystemError("create \(temporary)") }
-        do throws(SystemError) {
-            try writeAll(fd, Array(text.utf8), path: temporary)
-            if durable, fsync(fd) != 0 { throw SystemError("fsync \(temporary)") }
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        close(fd)
-        if rename(temporary, path) != 0 {
-            let error = SystemError("rename \(temporary) to \(path)")
-            unlink(temporary)
-            throw error
-        }
-    }
-
     /// Creates the file only if it does not exist yet; false when it already does.
-    /// O_EXCL makes this the atomic claim that address leases rely on.
+    /// O_EXCL makes it an atomic claim: of two processes, exactly one creates the file.
     static func createExclusive(_ path: String, _ text: String) throws(SystemError) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 {
@@ -99,32 +77,5 @@ enum Files {
         }
         try makeDirectories(String(path[..<slash]), mode: mode)
         if mkdir(path, mode) != 0, errno != EEXIST { throw SystemError("create directory \(path)") }
-    }
-
-    /// Names in a directory (no "." or ".."), or [] when it does not exist.
-    static func list(_ path: String) throws(SystemError) -> [String] {
-        guard let directory = opendir(path) else {
-            if errno == ENOENT { return [] }
-            throw SystemError("list \(path)")
-        }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-
-    /// rm -r of a directory tree swnet owns.
-    static func removeTree(_ path: String) throws(SystemError) {
-        if Files.isDirectory(path) {
-            for name in try list(path) { try removeTree("\(path)/\(name)") }
-            if rmdir(path) != 0, errno != ENOENT { throw SystemError("remove directory \(path)") }
-        } else {
-            try remove(path)
-        }
     }
 }
