@@ -19,6 +19,8 @@ public enum SwnetError: Error, Sendable, Equatable, CustomStringConvertible {
     case noSuchContainer(String)
     case containerNameInUse(String)
     case containerNotRunning(String)
+    /// Removed without -f while it runs.
+    case containerRunning(String)
 
     case alreadyAttached(target: String, network: String, interface: String, address: String)
     /// `scope` is "network NAME" or "any network", with the interface when one was asked for.
@@ -29,6 +31,9 @@ public enum SwnetError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `port` as HOST_IP:PORT/PROTO; `holder` names who published it.
     case portPublished(port: String, holder: String)
     case noFreeHostPort(spec: String)
+
+    /// A verb run without a capability it needs (`capability` as "CAP_NET_ADMIN").
+    case missingPrivilege(action: String, capability: String)
 
     /// A state record that cannot be read back.
     case damagedRecord(String)
@@ -51,6 +56,8 @@ public enum SwnetError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noSuchContainer(let text): "no such container: \(text)"
         case .containerNameInUse(let name): "container name \(name) is already in use"
         case .containerNotRunning(let name): "container \(name) is not running"
+        case .containerRunning(let name): "container \(name) is running; stop it first or use -f"
+        case .missingPrivilege(let action, let capability): "\(action) needs \(capability); run it as root"
         case .alreadyAttached(let target, let network, let interface, let address):
             "\(target) is already attached to network \(network) (\(interface), \(address))"
         case .notAttached(let target, let scope): "\(target) is not attached to \(scope)"

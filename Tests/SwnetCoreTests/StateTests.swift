@@ -47,7 +47,14 @@ struct StateTests {
             Issue.record("publishing a taken port gave \(String(describing: taken))")
             return
         }
-        for error in errors + [twice, notAttached, taken].compactMap({ $0 }) {
+        let badMTU = #expect(throws: SwnetError.self) {
+            try swnet.createNetwork(NetworkRequest(name: "s3", subnet: IPNetwork("10.16.0.0/24")!, mtu: 9))
+        }
+        guard case .invalid(let line)? = badMTU, line.hasPrefix("invalid MTU 9") else {
+            Issue.record("an MTU of 9 gave \(String(describing: badMTU))")
+            return
+        }
+        for error in errors + [twice, notAttached, taken, badMTU].compactMap({ $0 }) {
             #expect(!error.message.contains("\n"))
         }
         #expect(SwnetError("plain text") == .message("plain text"))

@@ -32,7 +32,7 @@ public struct TargetResolver: Sendable {
     }
 
     public func resolve(_ text: String) throws(SwnetError) -> ResolvedTarget {
-        if text.isEmpty { throw SwnetError("empty target") }
+        if text.isEmpty { throw SwnetError.invalid("empty target") }
         if let pid = text.stripping(prefix: "pid:") { return try process(pid) }
         if let name = text.stripping(prefix: "netns:") { return try namedNamespace(name) }
         if text.allSatisfy(\.isASCIIDigit) { return try process(text) }

@@ -30,7 +30,7 @@ extension Swnet {
     private func engineTarget(_ engine: ContainerEngine, _ name: String) throws -> ResolvedTarget {
         guard Subprocess.find(engine.rawValue) != nil else { throw SwnetError("\(engine.rawValue) is not installed") }
         guard let pid = try engine.pid(of: name) else {
-            throw SwnetError("no running \(engine.rawValue) container named '\(name)'")
+            throw SwnetError.notFound("no running \(engine.rawValue) container named '\(name)'")
         }
         return try resolver.resolve("pid:\(pid)", label: "\(engine.rawValue) \(name)")
     }

@@ -40,7 +40,7 @@ extension Swnet {
         try requireNetworkPrivileges(for: "rm")
         let containers = try targets.map { try container(matching: $0) }
         for container in containers where container.isRunning && !force {
-            throw SwnetError("container \(container.name) is running; stop it first or use -f")
+            throw SwnetError.containerRunning(container.name)
         }
         for container in containers where container.isRunning {
             if let pid = container.pid { Glibc.kill(pid, SIGKILL) }

@@ -78,7 +78,7 @@ extension Swnet {
         }
         let capabilities = try CapabilitySet.dockerDefault.adding(request.capabilitiesToAdd).removing(request.capabilitiesToDrop)
         if !request.publish.isEmpty && request.networks.isEmpty {
-            throw SwnetError("publishing ports needs a network: add --network NETWORK")
+            throw SwnetError.invalid("publishing ports needs a network: add --network NETWORK")
         }
         try requireNetworkPrivileges(for: "run")
         let id = Self.newContainerID()

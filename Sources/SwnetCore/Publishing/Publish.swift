@@ -12,7 +12,7 @@ extension Swnet {
     /// checked and claimed before nftables changes; the map elements go out in one batch.
     @discardableResult
     public func publish(_ targetText: String, specs: [PortSpec], network: String? = nil) throws -> [Publication] {
-        guard !specs.isEmpty else { throw SwnetError("nothing to publish: give PORT specs or -P with exposed ports") }
+        guard !specs.isEmpty else { throw SwnetError.invalid("nothing to publish: give PORT specs or -P with exposed ports") }
         try requireNetworkPrivileges(for: "publish")
         return try publish(try resolveTarget(targetText), specs: specs, network: network)
     }
@@ -103,7 +103,7 @@ extension Swnet {
             }
             return []
         }
-        throw SwnetError("no exposed ports known for \(text): give them with --expose-from FILE")
+        throw SwnetError.notFound("no exposed ports known for \(text): give them with --expose-from FILE")
     }
 
     private func inspect(_ program: String, _ arguments: [String]) throws -> JSON? {
