@@ -2,15 +2,15 @@ import CMnl
 import CSwnetShims
 import Glibc
 
-/// Tells when a namespace's IPv4 addresses change (an rtnetlink multicast group), so a
-/// long-running caller reacts at once instead of polling. It only says "something changed":
-/// the caller reads again what it cares about. Links are left out on purpose: every attach
-/// makes link events, and an address moving is what callers watch for.
+/// Tells when a namespace's IPv4 addresses (or the `events` asked for) change (rtnetlink
+/// multicast groups), so a long-running caller reacts at once instead of polling. It only says
+/// "something changed": the caller reads again what it cares about. Links are left out by
+/// default: every attach makes link events, and an address moving is what the agent watches for.
 public final class NetlinkMonitor {
     private let socket: OpaquePointer
     private let buffer: UnsafeMutableRawBufferPointer
 
-    public init(namespace: NetworkNamespace? = nil) throws(NetlinkError) {
+    public init(namespace: NetworkNamespace? = nil, events: Events = .ipv4Addresses) throws(NetlinkError) {
         let fd: Int32
         if let namespace {
             fd = swnet_socket_in_netns(namespace.fd, AF_NETLINK, Int32(SOCK_RAW.rawValue), NETLINK_ROUTE)
@@ -23,7 +23,7 @@ public final class NetlinkMonitor {
             close(fd)
             throw NetlinkError(operation: "open netlink monitor socket", errno: error)
         }
-        let groups = UInt32(RTMGRP_IPV4_IFADDR)
+        let groups = events.rawValue
         guard fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0,
               mnl_socket_bind(socket, groups, pid_t(MNL_SOCKET_AUTOPID)) == 0
         else {

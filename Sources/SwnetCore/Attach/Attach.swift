@@ -141,9 +141,7 @@ extension Swnet {
         }
         if existing == nil { try InterfaceNames.validate(request.network, role: "bridge") }
         let subnet = address.network
-        for other in try store.networks() where other.subnet.overlaps(subnet) {
-            throw SwnetError("subnet \(subnet) overlaps network \(other.name) (\(other.subnet))")
-        }
+        try checkSubnetIsFree(subnet)
         let adopted = existing != nil
         let gateway = request.gateway ?? (adopted ? nil : AddressPool.defaultGateway(for: subnet))
         let network = NetworkDefinition(name: request.network, subnet: subnet, gateway: gateway, bridge: request.network,

@@ -96,13 +96,10 @@ extension Swnet {
 
     private func checkNetworkIsNew(name: String, bridge: String, subnet: IPNetwork) throws {
         if try store.network(named: name) != nil { throw SwnetError("network \(name) already exists") }
-        for other in try store.networks() {
-            if other.bridge == bridge { throw SwnetError("bridge \(bridge) already belongs to network \(other.name)") }
-            let otherSubnet = other.overlay?.clusterSubnet ?? other.subnet
-            if otherSubnet.overlaps(subnet) {
-                throw SwnetError("subnet \(subnet) overlaps network \(other.name) (\(otherSubnet))")
-            }
+        for other in try store.networks() where other.bridge == bridge {
+            throw SwnetError("bridge \(bridge) already belongs to network \(other.name)")
         }
+        try checkSubnetIsFree(subnet)
     }
 
     /// Makes the bridge of a network swnet manages: fixed MAC (a bridge otherwise takes the
