@@ -61,6 +61,7 @@ static void supervise(const char *watch_dir, const char *watch_name, int has_pid
                       char *const *argv, char *const *envp) {
     setsid();
     (void)!chdir("/");
+    prctl(PR_SET_NAME, "swnet-dhcp-sup");
     int watch = -1;
     if (watch_dir && watch_name) {
         watch = inotify_init1(IN_CLOEXEC);

@@ -20,20 +20,23 @@ public enum InterfaceWait {
         return usable ? nil : "it has no address"
     }
 
-    /// Waits up to `timeout` seconds in the current namespace; throws with what was missing.
-    public static func wait(for name: String, timeout: Double) throws {
+    /// Waits up to `timeout` seconds in `namespace` (default: the current one); throws with
+    /// what was missing, or as soon as `givingUp` (checked at every change and second) says why.
+    public static func wait(for name: String, timeout: Double, namespace: NetworkNamespace? = nil,
+                            givingUp: () -> String? = { nil }) throws {
         try InterfaceNames.validate(name, role: "interface")
-        let monitor = try NetlinkMonitor(events: [.links, .ipv4Addresses, .ipv6Addresses])
-        let netlink = try NetlinkHandle()
+        let monitor = try NetlinkMonitor(namespace: namespace, events: [.links, .ipv4Addresses, .ipv6Addresses])
+        let netlink = try namespace.map { try NetlinkHandle(namespace: $0) } ?? NetlinkHandle()
         let deadline = now() + timeout
         while true {
             guard let missing = try missing(name, netlink: netlink) else { return }
-            let remaining = deadline - now()
-            guard remaining > 0 else {
+            if let reason = givingUp() { throw SwnetError("interface \(name) not ready: \(reason)") }
+            let remaining = min(deadline - now(), 1)
+            guard deadline - now() > 0 else {
                 throw SwnetError("interface \(name) not ready after \(formatted(timeout)) s: \(missing)")
             }
             var descriptor = pollfd(fd: monitor.fileDescriptor, events: Int16(POLLIN), revents: 0)
-            _ = poll(&descriptor, 1, Int32(min(remaining * 1000, Double(Int32.max)).rounded(.up)))
+            _ = poll(&descriptor, 1, Int32((remaining * 1000).rounded(.up)))
             _ = monitor.drain()
         }
     }
