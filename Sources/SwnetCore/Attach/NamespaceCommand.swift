@@ -11,7 +11,7 @@ public enum NamespaceTool: String, Sendable, CaseIterable {
 
     /// The tool's command line: `ip [OPTIONS] route|rule ARGS`, `tc ARGS`. Leading options
     /// (`-6`, `-json`) go before the object, where `ip` expects them.
-    func commandLine(_ arguments: [String]) -> [String] {
+    public func commandLine(_ arguments: [String]) -> [String] {
         guard self != .tc else { return arguments }
         let options = arguments.prefix { $0.hasPrefix("-") }
         return Array(options) + [rawValue] + arguments.dropFirst(options.count)
