@@ -29,6 +29,8 @@ extension Swnet {
 
     /// The client's log (its own messages and one line per lease event from the script).
     func dhcpLogPath(_ attachment: LinkAttachment) -> String { "\(dhcpDirectory)/\(attachment.key).log" }
+    /// Its event script: one per client, made and removed with it, so a failed attach leaves no file.
+    func dhcpScriptPath(_ attachment: LinkAttachment) -> String { "\(dhcpDirectory)/\(attachment.key).sh" }
 
     /// Starts the client for the record's interface under a supervisor that stops it when the
     /// container goes (its process exits, or its namespace name is removed), then waits for the
@@ -38,12 +40,12 @@ extension Swnet {
             throw SwnetError("DHCP needs busybox (its udhcpc client); install busybox or busybox-static")
         }
         try Files.makeDirectories(dhcpDirectory, mode: 0o700)
-        let script = "\(dhcpDirectory)/udhcpc-event"
-        if try Files.readString(script) != Self.eventScript {
-            try Files.writeAtomically(script, Self.eventScript)
-            guard chmod(script, 0o755) == 0 else { throw SystemError("chmod \(script)") }
-        }
+        let script = dhcpScriptPath(attachment)
         let logPath = dhcpLogPath(attachment)
+        var started = false
+        defer { if !started { removeDHCPFiles(of: attachment) } }
+        try Files.writeAtomically(script, Self.eventScript)
+        guard chmod(script, 0o700) == 0 else { throw SystemError("chmod \(script)") }
         let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard log >= 0 else { throw SystemError("create \(logPath)") }
         defer { close(log) }
@@ -67,10 +69,12 @@ extension Swnet {
             }
         } catch {
             let lastLine = (try? Files.readString(logPath))?.split(separator: "\n").last.map(String.init) ?? "no output"
+            let gaveUp = ProcessTable.startTime(of: pid) != startTime
             stopDHCPClient(pid: pid, startTime: startTime)
-            try? Files.remove(logPath)
-            throw SwnetError("no DHCP lease for \(attachment.containerInterface) in \(target.label) within \(Int(request.timeout)) s (udhcpc: \(lastLine))")
+            let reason = gaveUp ? "the client gave up" : "none within \(Int(request.timeout)) s"
+            throw SwnetError("no DHCP lease for \(attachment.containerInterface) in \(target.label): \(reason) (\(lastLine))")
         }
+        started = true
         return (pid, startTime)
     }
 
@@ -88,7 +92,12 @@ extension Swnet {
 
     func stopDHCPClient(of attachment: LinkAttachment) {
         if let pid = attachment.clientPID { stopDHCPClient(pid: pid, startTime: attachment.clientStartTime) }
+        removeDHCPFiles(of: attachment)
+    }
+
+    private func removeDHCPFiles(of attachment: LinkAttachment) {
         try? Files.remove(dhcpLogPath(attachment))
+        try? Files.remove(dhcpScriptPath(attachment))
     }
 
     /// What tells the supervisor that the container is gone: the process behind /proc/PID/ns/net
