@@ -59,6 +59,12 @@ eq "the address is still c1's" "$(ip -n c1 -4 -o addr show dev eth0 | awk '{prin
 ok "detach c1" swnet detach c1
 ok "the client is gone" wait_for bash -c "! kill -0 $client"
 ok "it released the lease" wait_for grep -q "DHCPRELEASE(eth0) ${address%/*}" "$SWNET_ROOT/dnsmasq.log"
+ok "attach c1 again" swnet attach c1 lan dhcp
+client=$(cat "$SWNET_ROOT"/run/links/*.eth0.json | json 'd["clientPID"]')
+eq "network rm refuses while it is attached" "$(swnet network rm lan 2>&1)" "swnet: network lan has 2 attachments; detach them or use --force"
+ok "network rm --force" swnet network rm --force lan
+ok "... stops the client" wait_for bash -c "! kill -0 $client"
+eq "... and removes c1's interface" "$(ip -n c1 -o link show | grep -vc ': lo:')" "0"
 eq "no record, script or log left" "$(ls "$SWNET_ROOT/run/links" "$SWNET_ROOT/run/dhcp" | grep -c -e json -e log -e sh)" "0"
 eq "the host's resolv.conf, hosts and hostname are untouched" "$(etc_files)" "$etc_before"
 eq "nothing under /etc changed by a DHCP client" "$(find /etc -newer "$marker" \( -path '*dhc*' -o -name 'resolv*' \) 2>/dev/null | wc -l)" "0"

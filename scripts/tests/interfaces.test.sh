@@ -88,4 +88,5 @@ ok "out of the container: 14 to 22 Mbit/s (measured $out)" python3 -c "import sy
 ok "into the container: 14 to 22 Mbit/s (measured $in)" python3 -c "import sys; sys.exit(not 14 <= $in <= 22)"
 fails "a rate without a unit swnet knows" swnet attach c3 net1 --rate 10mbitz
 fails "a bad burst" swnet attach c3 net1 --rate 10mbit/lots
+eq "swnet run --rate limits the container's interface" "$(swnet run --rm --network net1 --rate 5mbit -- tc qdisc show dev eth0 | grep -c 'tbf 1: root .*rate 5Mbit')" "1"
 ok "network rm --force" swnet network rm --force net1
