@@ -30,10 +30,7 @@ struct SubnetOverlapTests {
     @Test func anOverlayClusterRangeIsTakenOnEveryPath() throws {
         let sandbox = try Sandbox()
         let netlink = try sandbox.hostNetlink()
-        var spec = LinkSpec(name: "under0", kind: .bridge())
-        spec.up = true
-        try netlink.addLink(spec)
-        let underlay = try #require(try netlink.link(named: "under0"))
+        let underlay = try sandbox.bridge("under0")
         let overlay = OverlayConfiguration(name: "prod", subnet: IPNetwork("10.60.0.0/16")!, mode: .hostGateway)
         _ = try sandbox.swnet.setUpOverlayNetwork(overlay, subnet: IPNetwork("10.60.3.0/24")!,
                                                   underlay: Underlay(interface: underlay, address: IPAddress("192.0.2.10")!),

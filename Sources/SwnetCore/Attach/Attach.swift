@@ -83,13 +83,7 @@ public struct AttachResult: Sendable, JSONRepresentable {
 extension Swnet {
     @discardableResult
     public func attach(_ request: AttachRequest) throws -> AttachResult {
-        if let name = request.containerInterface { try InterfaceNames.validate(name, role: "container interface") }
-        if let name = request.hostInterface { try InterfaceNames.validate(name, role: "host interface") }
-        try Self.validateMTU(request.mtu)
-        try requireNetworkPrivileges(for: "attach")
-        var target = try resolveTarget(request.target)
-        if let label = request.targetLabel { target = ResolvedTarget(label: label, path: target.path, namespace: target.namespace) }
-
+        let target = try checkedTarget(of: request)
         let lock = try store.lock(.exclusive)
         defer { withExtendedLifetime(lock) {} }
         return try Rollback().run { rollback in
@@ -142,6 +136,17 @@ extension Swnet {
             try store.save(attachment)
             return AttachResult(attachment: attachment, bridge: network.bridge, createdNetwork: created, defaultRoute: defaultRoute)
         }
+    }
+
+    /// What every attach checks before it takes the lock: names, MTU, privileges; then the target.
+    func checkedTarget(of request: AttachRequest) throws -> ResolvedTarget {
+        if let name = request.containerInterface { try InterfaceNames.validate(name, role: "container interface") }
+        if let name = request.hostInterface { try InterfaceNames.validate(name, role: "host interface") }
+        try Self.validateMTU(request.mtu)
+        try requireNetworkPrivileges(for: "attach")
+        let target = try resolveTarget(request.target)
+        guard let label = request.targetLabel else { return target }
+        return ResolvedTarget(label: label, path: target.path, namespace: target.namespace)
     }
 
     /// NETWORK may be a swnet network, the bridge of one, an existing Linux bridge swnet did not

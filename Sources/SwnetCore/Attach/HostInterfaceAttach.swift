@@ -25,14 +25,9 @@ extension Swnet {
     /// No swnet lease is taken: the address belongs to whoever runs that network.
     @discardableResult
     public func attachInterface(_ request: AttachRequest) throws -> LinkAttachment {
-        if let name = request.containerInterface { try InterfaceNames.validate(name, role: "container interface") }
-        if let name = request.hostInterface { try InterfaceNames.validate(name, role: "host interface") }
-        try Self.validateMTU(request.mtu)
         if request.dhcp != nil && request.address != nil { throw SwnetError("give IP/LEN or dhcp, not both") }
         if request.address == nil && request.gateway != nil { throw SwnetError("@GATEWAY needs IP/LEN") }
-        try requireNetworkPrivileges(for: "attach")
-        var target = try resolveTarget(request.target)
-        if let label = request.targetLabel { target = ResolvedTarget(label: label, path: target.path, namespace: target.namespace) }
+        let target = try checkedTarget(of: request)
 
         let lock = try store.lock(.exclusive)
         defer { withExtendedLifetime(lock) {} }
@@ -130,6 +125,7 @@ extension Swnet {
             throw SwnetError("\(parent.name) is a host interface: give IP/LEN or dhcp (swnet allocates addresses only on its networks)")
         }
         if parent.masterIndex != nil { throw SwnetError("\(parent.name) is a port of a bridge; attach to the bridge instead") }
+        if request.hostInterface != nil { throw SwnetError("-l names a veth's host side; \(parent.name) gets no veth") }
         switch request.hostInterfaceMode ?? .macvlan(.bridge) {
         case .direct:
             if request.vlan != nil { throw SwnetError("@VID cannot be combined with --direct") }
