@@ -5,7 +5,7 @@ import SwnetCore
 
 struct AttachCommand: RunnableCommand {
     static let target = Argument<String>("TARGET", help: "PID, namespace name or namespace path.")
-    static let network = Argument<String>("NETWORK", help: "Network, or bridge, name.")
+    static let network = Argument<String>("NETWORK", help: "Network, bridge, or host interface name.")
     static let extras = Argument<[String]>(
         variadic: "ADDRESS-OR-MAC", help: "IP/LEN[@GATEWAY] or dhcp[:OPTIONS], and/or MAC or U:STRING, and/or @VID.")
     static let interface = Option<String?>(

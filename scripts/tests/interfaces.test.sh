@@ -52,6 +52,10 @@ eq "iproute2's exit status comes back" "$status" "2"
 fails "an unknown target" swnet route nosuchns show
 ok "detach c1 and c2" swnet detach c1
 ok "..." swnet detach c2
+container c4
+ok "a macvlan into c4" swnet attach c4 uplink 10.80.0.9/24
+ip netns del c4
+eq "gc forgets it once c4's namespace is gone" "$(swnet gc)" "removed macvlan attachment of netns c4 (eth0 on uplink)"
 eq "no interface records left" "$(ls "$SWNET_ROOT/run/links" | wc -l)" "0"
 eq "uplink is still there" "$(ip -o link show uplink | wc -l)" "1"
 
