@@ -60,3 +60,37 @@ struct SubnetOverlapTests {
         try sandbox.swnet.attach(AttachRequest(target: container.path, network: "newbridge", address: InterfaceAddress("10.61.9.5/24")))
     }
 }
+
+@Suite("Interface attachments against the real kernel", .enabled(if: hasNetAdmin, "needs root (CAP_NET_ADMIN) to create namespaces"))
+struct InterfaceAttachmentTests {
+    @Test func macvlanAttachDetachAndRecoveryFromACrash() throws {
+        let sandbox = try Sandbox()
+        let host = try sandbox.hostNetlink()
+        try host.addLink(LinkSpec(name: "up0", kind: .veth(peer: VethPeer(name: "up0p")), up: true))
+        let uplink = try #require(try host.link(named: "up0"))
+        let container = try sandbox.container()
+        let inside = try NetlinkHandle(namespace: container.namespace)
+
+        let request = AttachRequest(target: container.path, network: "up0", address: InterfaceAddress("10.90.0.5/24"))
+        #expect(try sandbox.swnet.attachesThroughInterface(request))
+        let record = try sandbox.swnet.attachInterface(request)
+        #expect(record.kind == .macvlan && record.phase == .active && record.parent == "up0")
+        #expect(try inside.link(named: "eth0")?.kind == "macvlan")
+        let detached = try sandbox.swnet.detachAll(DetachRequest(target: container.path, network: "up0"))
+        #expect(detached.interfaces.map(\.containerInterface) == ["eth0"] && detached.attachments.isEmpty)
+        #expect(try inside.link(named: "eth0") == nil)
+
+        // A swnet killed part-way: its record still pending, the macvlan already in the container.
+        var pending = record
+        pending.phase = .pending
+        try sandbox.swnet.store.save(pending)
+        var spec = LinkSpec(name: "eth0", kind: .macvlan(parentIndex: uplink.index, mode: .bridge))
+        spec.namespace = container.namespace
+        try host.addLink(spec)
+        let report = try sandbox.swnet.collectGarbage()
+        #expect(report.interfaces.map(\.containerInterface) == ["eth0"])
+        #expect(try inside.link(named: "eth0") == nil)
+        #expect(try sandbox.swnet.store.linkAttachments().isEmpty)
+        #expect(try host.link(named: "up0") != nil)
+    }
+}

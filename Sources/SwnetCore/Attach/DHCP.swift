@@ -124,7 +124,7 @@ extension Swnet {
         #!/bin/sh
         # swnet's udhcpc event script: configures $interface in the container's network namespace
         # and nothing else (no /etc/resolv.conf, no hooks).
-        echo "swnet-dhcp: $1 ${ip:-} lease=${lease:-}"
+        echo "swnet-dhcp: $1 ${ip:-} lease=${lease:-} at $(date +%s)"
         case "$1" in
         deconfig)
             ip -4 addr flush dev "$interface"
