@@ -291,7 +291,7 @@ extension Swnet {
     /// the bridge port forwards the announcement instead of dropping it. pipework's arping waits
     /// a second for replies; a packet socket of our own would wait ~10 ms for RCU on close.
     /// Best effort: the address works without it.
-    func announce(mac: MACAddress, interface: Link, hostInterface: String, container: NetlinkHandle) {
+    private func announce(mac: MACAddress, interface: Link, hostInterface: String, container: NetlinkHandle) {
         _ = try? hostNetlink().synchronizeCarrier(named: hostInterface)
         var batch = NetlinkBatch()
         batch.setLink(index: interface.index, LinkChanges(arpNotify: true))
