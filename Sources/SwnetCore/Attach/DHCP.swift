@@ -62,14 +62,15 @@ extension Swnet {
         let pid = swnet_spawn_supervised_in_netns(target.namespace.fd, watch.pidfd, watch.directory, watch.name,
                                                   argv, environment, log)
         guard pid > 0 else { throw SystemError("start udhcpc in \(target.label)", errno: -Int32(pid)) }
+        // nil: the supervisor is already gone (the client failed at once).
         let startTime = ProcessTable.startTime(of: pid)
         do {
             try InterfaceWait.wait(for: attachment.containerInterface, timeout: request.timeout, namespace: target.namespace) {
-                ProcessTable.startTime(of: pid) == startTime ? nil : "the DHCP client exited"
+                startTime != nil && ProcessTable.startTime(of: pid) == startTime ? nil : "the DHCP client exited"
             }
         } catch {
             let lastLine = (try? Files.readString(logPath))?.split(separator: "\n").last.map(String.init) ?? "no output"
-            let gaveUp = ProcessTable.startTime(of: pid) != startTime
+            let gaveUp = startTime == nil || ProcessTable.startTime(of: pid) != startTime
             stopDHCPClient(pid: pid, startTime: startTime)
             let reason = gaveUp ? "the client gave up" : "none within \(Int(request.timeout)) s"
             throw SwnetError("no DHCP lease for \(attachment.containerInterface) in \(target.label): \(reason) (\(lastLine))")
