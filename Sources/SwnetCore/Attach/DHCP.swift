@@ -62,12 +62,15 @@ extension Swnet {
         let pid = swnet_spawn_supervised_in_netns(target.namespace.fd, watch.pidfd, watch.directory, watch.name,
                                                   argv, environment, log)
         guard pid > 0 else { throw SystemError("start udhcpc in \(target.label)", errno: -Int32(pid)) }
-        // nil: the supervisor is already gone (the client failed at once).
         let startTime = ProcessTable.startTime(of: pid)
+        // Readable when the supervisor exits, i.e. when the client gave up; it cannot be
+        // opened when both are gone already.
+        let exited = swnet_pidfd_open(pid)
+        defer { if exited >= 0 { close(exited) } }
         do {
-            try InterfaceWait.wait(for: attachment.containerInterface, timeout: request.timeout, namespace: target.namespace) {
-                startTime != nil && ProcessTable.startTime(of: pid) == startTime ? nil : "the DHCP client exited"
-            }
+            guard exited >= 0, startTime != nil else { throw SwnetError("the DHCP client exited at once") }
+            try InterfaceWait.wait(for: attachment.containerInterface, timeout: request.timeout,
+                                   namespace: target.namespace, abandonOn: exited)
         } catch {
             let lastLine = (try? Files.readString(logPath))?.split(separator: "\n").last.map(String.init) ?? "no output"
             let gaveUp = startTime == nil || ProcessTable.startTime(of: pid) != startTime

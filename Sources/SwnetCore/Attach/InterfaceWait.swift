@@ -21,22 +21,24 @@ public enum InterfaceWait {
     }
 
     /// Waits up to `timeout` seconds in `namespace` (default: the current one); throws with
-    /// what was missing, or as soon as `givingUp` (checked at every change and second) says why.
+    /// what was missing. `abandonOn`, a descriptor that becomes readable when waiting is pointless
+    /// (a pidfd of the process that was to bring the interface up), ends the wait at once.
     public static func wait(for name: String, timeout: Double, namespace: NetworkNamespace? = nil,
-                            givingUp: () -> String? = { nil }) throws {
+                            abandonOn abandon: Int32 = -1) throws {
         try InterfaceNames.validate(name, role: "interface")
         let monitor = try NetlinkMonitor(namespace: namespace, events: [.links, .ipv4Addresses, .ipv6Addresses])
         let netlink = try namespace.map { try NetlinkHandle(namespace: $0) } ?? NetlinkHandle()
         let deadline = now() + timeout
         while true {
             guard let missing = try missing(name, netlink: netlink) else { return }
-            if let reason = givingUp() { throw SwnetError("interface \(name) not ready: \(reason)") }
-            let remaining = min(deadline - now(), 1)
-            guard deadline - now() > 0 else {
+            let remaining = deadline - now()
+            guard remaining > 0 else {
                 throw SwnetError("interface \(name) not ready after \(formatted(timeout)) s: \(missing)")
             }
-            var descriptor = pollfd(fd: monitor.fileDescriptor, events: Int16(POLLIN), revents: 0)
-            _ = poll(&descriptor, 1, Int32((remaining * 1000).rounded(.up)))
+            var descriptors = [pollfd(fd: monitor.fileDescriptor, events: Int16(POLLIN), revents: 0),
+                               pollfd(fd: abandon, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&descriptors, 2, Int32(min(remaining * 1000, Double(Int32.max)).rounded(.up)))
+            if descriptors[1].revents != 0 { throw SwnetError("interface \(name) not ready: waiting was abandoned") }
             _ = monitor.drain()
         }
     }
