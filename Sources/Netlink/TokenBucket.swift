@@ -43,10 +43,16 @@ enum TokenBucketMessage {
     }
 }
 
-extension NetlinkHandle {
+extension NetlinkRequest {
     /// Puts a tbf at the root of the link's egress, replacing the root qdisc there.
+    public static func setTokenBucket(interfaceIndex: Int32, _ bucket: TokenBucket) -> NetlinkRequest {
+        NetlinkRequest(TokenBucketMessage.replaceRoot(interfaceIndex: interfaceIndex, bucket),
+                       operation: "set tbf rate limit on link \(interfaceIndex)")
+    }
+}
+
+extension NetlinkHandle {
     public func setTokenBucket(interfaceIndex: Int32, _ bucket: TokenBucket) throws(NetlinkError) {
-        try execute(TokenBucketMessage.replaceRoot(interfaceIndex: interfaceIndex, bucket),
-                    operation: "set tbf rate limit on link \(interfaceIndex)")
+        try execute(.setTokenBucket(interfaceIndex: interfaceIndex, bucket))
     }
 }
