@@ -9,6 +9,8 @@ public struct RunRequest: Sendable {
     public struct NetworkChoice: Sendable, Equatable {
         public var network: String
         public var address: InterfaceAddress?
+        /// `--rate`: a tbf on this network's interface, both ways (see `AttachRequest.rate`).
+        public var rate: RateLimit?
 
         public init(network: String, address: InterfaceAddress? = nil) {
             self.network = network
@@ -180,7 +182,8 @@ extension Swnet {
             container.started = Int64(time(nil))
             try store.write { [container] state in
                 for choice in networks {
-                    let request = AttachRequest(target: target.path, network: choice.network, address: choice.address)
+                    var request = AttachRequest(target: target.path, network: choice.network, address: choice.address)
+                    request.rate = choice.rate
                     try attach(request, target: target, in: state)
                 }
                 if !specs.isEmpty { _ = try publish(target, specs: specs, network: networks.first?.network, in: state) }

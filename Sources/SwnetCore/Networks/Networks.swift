@@ -96,13 +96,10 @@ extension Swnet {
 
     private func checkNetworkIsNew(name: String, bridge: String, subnet: IPNetwork, in state: borrowing StateTransaction) throws {
         if try state.network(named: name) != nil { throw SwnetError.networkExists(name) }
-        for other in try state.networks() {
-            if other.bridge == bridge { throw SwnetError("bridge \(bridge) already belongs to network \(other.name)") }
-            let otherSubnet = other.overlay?.clusterSubnet ?? other.subnet
-            if otherSubnet.overlaps(subnet) {
-                throw SwnetError.subnetOverlaps(subnet: subnet.description, network: other.name, networkSubnet: otherSubnet.description)
-            }
+        if let other = try state.network(bridge: bridge) {
+            throw SwnetError("bridge \(bridge) already belongs to network \(other.name)")
         }
+        try checkSubnetIsFree(subnet, in: state)
     }
 
     /// Makes the bridge of a network swnet manages: fixed MAC (a bridge otherwise takes the
@@ -179,12 +176,16 @@ extension Swnet {
     }
 
     func checkRemovable(_ network: NetworkDefinition, force: Bool, in state: borrowing StateTransaction) throws {
-        let count = try state.attachmentCount(network: network.name)
+        let count = try state.attachmentCount(network: network.name) + state.linkAttachments(network: network.name).count
         if count > 0 && !force { throw SwnetError.networkInUse(network: network.name, attachments: count) }
     }
 
     /// Removes networks with their attachments and publications (records and kernel objects).
     func remove(_ networks: [NetworkDefinition], in state: borrowing StateTransaction) throws {
+        // DHCP veths on these networks' bridges: their clients stop, their pairs go.
+        for network in networks {
+            for record in try state.linkAttachments(network: network.name) { try undo(record, container: nil, in: state) }
+        }
         var links: [String] = []
         for network in networks {
             links += try state.attachments(network: network.name).map(\.hostInterface)

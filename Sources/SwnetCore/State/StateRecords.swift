@@ -24,9 +24,13 @@ extension StateTransaction {
         try networks("SELECT record FROM lib.networks WHERE name = ?", .text(name)).first
     }
 
+    func network(bridge: String) throws -> NetworkDefinition? {
+        try networks("SELECT record FROM lib.networks WHERE bridge = ?", .text(bridge)).first
+    }
+
     /// A network by name, else by the name of its bridge.
     func network(namedOrBridge name: String) throws -> NetworkDefinition? {
-        try network(named: name) ?? networks("SELECT record FROM lib.networks WHERE bridge = ?", .text(name)).first
+        try network(named: name) ?? network(bridge: name)
     }
 
     private func networks(_ sql: String, _ values: SQLValue...) throws -> [NetworkDefinition] {

@@ -173,10 +173,11 @@ struct StateTransaction: ~Copyable {
 
     /// Commits what is written so far and goes on in a new transaction, the lock still held:
     /// records marked pending survive a crash from here on, for `swnet gc` to clean. If the
-    /// command fails later, `undo` runs (in a transaction of its own) to remove them.
-    func commitPending(undo step: @escaping (borrowing StateTransaction) throws -> Void) throws {
+    /// command fails later, `undo` runs (in a transaction of its own) to remove them; without
+    /// one, the undo steps registered so far cover what is committed.
+    func commitPending(undo step: ((borrowing StateTransaction) throws -> Void)? = nil) throws {
         try database.execute("COMMIT; BEGIN IMMEDIATE")
-        undo.steps.append(step)
+        if let step { undo.steps.append(step) }
     }
 
     fileprivate func undoCommittedWork() throws {
@@ -194,7 +195,7 @@ struct StateTransaction: ~Copyable {
 
 /// The tables, created on first use; `user_version` tells a file that has them.
 enum StateSchema {
-    static let version: Int64 = 2
+    static let version: Int64 = 3
 
     /// Whether both files have the current tables and the runtime state is from `boot`.
     static func isCurrent(in database: Database, boot: String) throws -> Bool {
@@ -229,6 +230,11 @@ enum StateSchema {
                 PRIMARY KEY (protocol, host_port, host_address)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS publications_by_namespace ON publications (namespace, network);
             CREATE INDEX IF NOT EXISTS publications_by_network ON publications (network);
+            CREATE TABLE IF NOT EXISTS link_attachments (
+                namespace TEXT NOT NULL, interface TEXT NOT NULL, network TEXT, host_interface TEXT, record TEXT NOT NULL,
+                PRIMARY KEY (namespace, interface)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS link_attachments_by_network ON link_attachments (network);
+            CREATE INDEX IF NOT EXISTS link_attachments_by_host_interface ON link_attachments (host_interface);
             CREATE TABLE IF NOT EXISTS containers (
                 id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, namespace TEXT, record TEXT NOT NULL) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS containers_by_namespace ON containers (namespace);
@@ -247,6 +253,7 @@ enum StateSchema {
     static func dropRuntimeState(in database: Database, newBoot: String) throws {
         try database.execute("""
             DELETE FROM attachments; DELETE FROM leases; DELETE FROM cursors; DELETE FROM publications; DELETE FROM released;
+            DELETE FROM link_attachments;
             """)
         try database.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot-id', ?)", .text(newBoot))
     }

@@ -36,6 +36,28 @@ enum Files {
         try read(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Writes through a temporary file and rename, so readers see the old or the new contents,
+    /// never a torn file. `durable` adds fsync for state that must survive a power loss.
+    static func writeAtomically(_ path: String, _ text: String, durable: Bool = false) throws(SystemError) {
+        let temporary = "\(path).tmp.\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw SystemError("create \(temporary)") }
+        do throws(SystemError) {
+            try writeAll(fd, Array(text.utf8), path: temporary)
+            if durable, fsync(fd) != 0 { throw SystemError("fsync \(temporary)") }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        close(fd)
+        if rename(temporary, path) != 0 {
+            let error = SystemError("rename \(temporary) to \(path)")
+            unlink(temporary)
+            throw error
+        }
+    }
+
     /// Creates the file only if it does not exist yet; false when it already does.
     /// O_EXCL makes it an atomic claim: of two processes, exactly one creates the file.
     static func createExclusive(_ path: String, _ text: String) throws(SystemError) -> Bool {
