@@ -10,11 +10,11 @@ struct RunCommand: RunnableCommand {
     static let remove = Option<Bool>(flag: "rm", help: "Remove the container and its attachments when it exits.")
     static let name = Option<String?>("name", value: "NAME", help: "Container name (default: the short id).")
     static let hostname = Option<String?>("hostname", value: "H", help: "Hostname inside (default: the short id).")
-    static let rootfs = Option<String?>("rootfs", value: "DIR", help: "Root filesystem to pivot into (default: the host's files).")
+    static let rootfs = Option<String?>("rootfs", value: "DIR", help: "Root filesystem to pivot into (default: the host's files).", completes: .directories)
     static let workdir = Option<String?>("workdir", short: "w", value: "DIR", help: "Working directory inside.")
     static let networks = Option<[RunRequest.NetworkChoice]>(
         repeatable: "network", value: "NETWORK[:IP/LEN]", help: "Attach to NETWORK before the command starts (repeatable).",
-        transform: Parse.networkChoice)
+        completes: .networks, transform: Parse.networkChoice)
     static let environment = Option<[String]>(repeatable: "env", short: "e", value: "KEY=VALUE", help: "Set an environment variable.") { $0 }
     static let capAdd = Option<[String]>(repeatable: "cap-add", value: "CAP", help: "Add a capability (ALL for all).") { $0 }
     static let capDrop = Option<[String]>(repeatable: "cap-drop", value: "CAP", help: "Drop a capability (ALL for all).") { $0 }
@@ -25,7 +25,7 @@ struct RunCommand: RunnableCommand {
     static let publishAll = Option<Bool>(flag: "publish-all", short: "P", help: "Publish every exposed port on an ephemeral host port.")
     static let expose = Option<[ExposedPorts]>(repeatable: "expose", value: "PORT[/PROTO]", help: "Expose a port for -P.",
                                               transform: Parse.exposedPorts)
-    static let exposeFrom = Option<String?>("expose-from", value: "FILE", help: "Exposed ports from a Dockerfile or an image config (JSON).")
+    static let exposeFrom = Option<String?>("expose-from", value: "FILE", help: "Exposed ports from a Dockerfile or an image config (JSON).", completes: .files)
     static let command = Argument<[String]>(variadic: "COMMAND", minimum: 1, help: "The command and its arguments, after --.")
 
     static let definition = CommandDefinition(
@@ -70,7 +70,7 @@ struct RunCommand: RunnableCommand {
 }
 
 struct ExecCommand: RunnableCommand {
-    static let target = Argument<String>("TARGET", help: "Container name or id prefix.")
+    static let target = Argument<String>("TARGET", help: "Container name or id prefix.", completes: .containers)
     static let command = Argument<[String]>(variadic: "COMMAND", minimum: 1, help: "The command and its arguments, after --.")
     static let environment = Option<[String]>(repeatable: "env", short: "e", value: "KEY=VALUE", help: "Set an environment variable.") { $0 }
     static let workdir = Option<String?>("workdir", short: "w", value: "DIR", help: "Working directory inside.")
@@ -152,7 +152,7 @@ private func ago(_ since: Int64) -> String {
 }
 
 /// TARGET... of inspect, stop, kill and rm.
-let containerTargets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+let containerTargets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.", completes: .containers)
 
 struct InspectCommand: RunnableCommand {
     static let targets = containerTargets
@@ -264,7 +264,7 @@ struct RemoveCommand: RunnableCommand {
 
 struct LogsCommand: RunnableCommand {
     static let follow = Option<Bool>(flag: "follow", short: "f", help: "Keep printing while the container runs.")
-    static let target = Argument<String>("TARGET", help: "Container name or id prefix.")
+    static let target = Argument<String>("TARGET", help: "Container name or id prefix.", completes: .containers)
 
     static let definition = CommandDefinition(
         "logs", abstract: "Print a detached container's output.",

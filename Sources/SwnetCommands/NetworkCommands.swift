@@ -9,7 +9,7 @@ enum NetworkCommand {
         subcommands: [Create.definition, Remove.definition, List.definition, Inspect.definition]
     )
 
-    static let name = Argument<String>("NAME", help: "Network name.")
+    static let name = Argument<String>("NAME", help: "Network name.", completes: .networks)
 
     struct Create: RunnableCommand {
         static let subnet = Option<IPNetwork>(required: "subnet", value: "CIDR", help: "Subnet in CIDR form.",
@@ -22,10 +22,11 @@ enum NetworkCommand {
         static let mtu = Option<UInt32?>("mtu", value: "N", help: "Bridge MTU.", transform: Parse.mtu)
         static let noMasquerade = Option<Bool>(flag: "no-masquerade", help: "Do not masquerade traffic leaving the network.")
         static let isInternal = Option<Bool>(flag: "internal", help: "No way out of the network at all.")
+        static let newName = Argument<String>("NAME", help: "Network name.")
 
         static let definition = CommandDefinition(
             "create", abstract: "Create a network and its bridge.",
-            arguments: [NetworkCommand.name],
+            arguments: [newName],
             options: GlobalOptions.declarations + [subnet, gateway, bridge, mtu, noMasquerade, isInternal] + OutputOptions.declarations,
             runs: Self.self)
 
@@ -36,7 +37,7 @@ enum NetworkCommand {
         init(from values: ParsedValues) {
             global = GlobalOptions(values)
             output = OutputOptions(values)
-            request = NetworkRequest(name: values[NetworkCommand.name], subnet: values[Self.subnet],
+            request = NetworkRequest(name: values[Self.newName], subnet: values[Self.subnet],
                                      gateway: values[Self.gateway], bridge: values[Self.bridge], mtu: values[Self.mtu],
                                      masquerade: !values[Self.noMasquerade], isInternal: values[Self.isInternal])
         }
@@ -49,7 +50,7 @@ enum NetworkCommand {
 
     struct Remove: RunnableCommand {
         static let force = Option<Bool>(flag: "force", short: "f", help: "Also detach everything attached to them.")
-        static let names = Argument<[String]>(variadic: "NAME", minimum: 1, help: "Network names.")
+        static let names = Argument<[String]>(variadic: "NAME", minimum: 1, help: "Network names.", completes: .networks)
 
         static let definition = CommandDefinition(
             "rm", aliases: ["remove"], abstract: "Remove networks.",

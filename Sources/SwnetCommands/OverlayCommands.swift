@@ -14,7 +14,7 @@ enum OverlayCommand {
                       Remove.definition]
     )
 
-    static let name = Argument<String>("NAME", help: "Overlay name (also the network's name on each joined host).")
+    static let name = Argument<String>("NAME", help: "Overlay name (also the network's name on each joined host).", completes: .overlays)
 
     struct Create: RunnableCommand {
         static let subnet = Option<IPNetwork>(required: "subnet", value: "CIDR", help: "The whole overlay's IPv4 subnet.",
@@ -31,7 +31,8 @@ enum OverlayCommand {
             guard let value = UInt16(text), value > 0 else { throw UsageError("invalid --port '\(text)': expected 1 to 65535") }
             return value
         }
-        static let mode = Option<OverlayMode?>("mode", value: "MODE", help: "vxlan (default) or host-gw (hosts on one L2 segment).") { text throws(UsageError) in
+        static let mode = Option<OverlayMode?>("mode", value: "MODE", help: "vxlan (default) or host-gw (hosts on one L2 segment).",
+                                               completes: .choices(["vxlan", "host-gw"])) { text throws(UsageError) in
             guard let mode = OverlayMode(rawValue: text) else { throw UsageError("invalid --mode '\(text)': expected vxlan or host-gw") }
             return mode
         }
@@ -233,20 +234,25 @@ struct NamedOverlay {
 /// `--etcd URL[,URL...]` (or $SWNET_ETCD) and the TLS files.
 enum EtcdOptions {
     static let endpoints = Option<String?>("etcd", value: "URL[,URL...]", help: "etcd endpoints (also: $SWNET_ETCD).")
-    static let caFile = Option<String?>("etcd-cafile", value: "FILE", help: "CA certificate that signed etcd's (https endpoints).")
-    static let certFile = Option<String?>("etcd-certfile", value: "FILE", help: "Client certificate for etcd.")
-    static let keyFile = Option<String?>("etcd-keyfile", value: "FILE", help: "Key of the client certificate.")
+    static let caFile = Option<String?>("etcd-cafile", value: "FILE", help: "CA certificate that signed etcd's (https endpoints; also: $SWNET_ETCD_CAFILE).",
+                                        completes: .files)
+    static let certFile = Option<String?>("etcd-certfile", value: "FILE", help: "Client certificate for etcd (also: $SWNET_ETCD_CERTFILE).",
+                                          completes: .files)
+    static let keyFile = Option<String?>("etcd-keyfile", value: "FILE", help: "Key of the client certificate (also: $SWNET_ETCD_KEYFILE).",
+                                         completes: .files)
     static let declarations: [any AnyOption] = [endpoints, caFile, certFile, keyFile]
 
     static func configuration(_ values: ParsedValues) throws(UsageError) -> EtcdConfiguration {
-        let text = values[endpoints] ?? getenv("SWNET_ETCD").map { String(cString: $0) }
+        let text = values[endpoints] ?? environment("SWNET_ETCD")
         let list = (text ?? "").split(separator: ",").map { String($0) }.filter { !$0.isEmpty }
         guard !list.isEmpty else { throw UsageError("no etcd endpoint: give --etcd URL[,URL...] or set SWNET_ETCD") }
-        if (values[certFile] == nil) != (values[keyFile] == nil) {
-            throw UsageError("--etcd-certfile and --etcd-keyfile go together")
+        let tls = EtcdTLS(caFile: values[caFile] ?? environment("SWNET_ETCD_CAFILE"),
+                          certFile: values[certFile] ?? environment("SWNET_ETCD_CERTFILE"),
+                          keyFile: values[keyFile] ?? environment("SWNET_ETCD_KEYFILE"))
+        if (tls.certFile == nil) != (tls.keyFile == nil) {
+            throw UsageError("--etcd-certfile and --etcd-keyfile go together (or SWNET_ETCD_CERTFILE and SWNET_ETCD_KEYFILE)")
         }
-        return EtcdConfiguration(endpoints: list,
-                                 tls: EtcdTLS(caFile: values[caFile], certFile: values[certFile], keyFile: values[keyFile]))
+        return EtcdConfiguration(endpoints: list, tls: tls)
     }
 }
 

@@ -15,7 +15,8 @@ public enum SwnetCommand {
             PublishCommand.definition, UnpublishCommand.definition, PortCommand.definition,
             RunCommand.definition, ExecCommand.definition, PsCommand.definition, InspectCommand.definition,
             StopCommand.definition, KillCommand.definition, RemoveCommand.definition, LogsCommand.definition,
-            GCCommand.definition, OverlayCommand.definition,
+            GCCommand.definition, OverlayCommand.definition, CompletionCommand.definition,
+            CompleteCommand.definition, ManCommand.definition,
         ]
     )
 
@@ -38,10 +39,13 @@ public enum SwnetCommand {
         case .help(let path):
             print(path.help, terminator: "")
         case .version(let version):
-            print(version)
+            print("swnet \(version) (commit \(buildCommit))")
         case .run(let command):
             do {
                 try command.run()
+            } catch let error as UsageError {
+                printError("swnet: \(error)")  // found only once running, e.g. a template's unknown field
+                exit(64)
             } catch {
                 printError("swnet: \("\(error)".split(separator: "\n").first ?? "failed")")
                 exit(1)
@@ -53,7 +57,8 @@ public enum SwnetCommand {
 
 /// `--root DIR`: every command that touches state takes it.
 struct GlobalOptions {
-    static let root = Option<String?>("root", value: "DIR", help: "Keep all state under DIR (also: $SWNET_ROOT).")
+    static let root = Option<String?>("root", value: "DIR", help: "Keep all state under DIR (also: $SWNET_ROOT).",
+                                      completes: .directories)
     static let declarations: [any AnyOption] = [root]
 
     let root: String?
@@ -77,6 +82,12 @@ struct OutputOptions {
     init(_ values: ParsedValues) {
         json = values[Self.json]
     }
+}
+
+/// A variable of the environment; nil when unset or empty, as if not given.
+func environment(_ name: String) -> String? {
+    guard let value = getenv(name).map({ String(cString: $0) }), !value.isEmpty else { return nil }
+    return value
 }
 
 func printJSON(_ value: some JSONRepresentable) {

@@ -132,8 +132,8 @@ private func helpRequested(by arguments: [String]) throws -> String? {
     @Test func namesTheCommandAndItsHelpInStructuralErrors() {
         let error = #expect(throws: UsageError.self) { try SwnetCommand.parse(["attach", "c1", "n1", "--foo"]) }
         #expect(error?.description == "unknown option '--foo' for 'swnet attach' (see 'swnet attach --help')")
-        let subcommand = #expect(throws: UsageError.self) { try SwnetCommand.parse(["network", "rmm"]) }
-        #expect(subcommand?.description == "unknown subcommand 'rmm' for 'swnet network' (see 'swnet network --help')")
+        let subcommand = #expect(throws: UsageError.self) { try SwnetCommand.parse(["network", "frobnicate"]) }
+        #expect(subcommand?.description == "unknown subcommand 'frobnicate' for 'swnet network' (see 'swnet network --help')")
     }
 
     @Test func helpWinsWhereverItIs() throws {
