@@ -101,38 +101,42 @@ struct ExecCommand: RunnableCommand {
 
 struct PsCommand: RunnableCommand {
     static let all = Option<Bool>(flag: "all", short: "a", help: "Also show exited containers.")
-    static let quiet = Option<Bool>(flag: "quiet", short: "q", help: "Only print ids.")
+    static let filter = Filters.option(keys: ["id", "name", "status", "network"]) { key, value throws(UsageError) in
+        if key == "status" && Container.Status(rawValue: value) == nil {
+            throw UsageError("invalid filter 'status=\(value)': expected created, running or exited")
+        }
+    }
 
     static let definition = CommandDefinition(
         "ps", abstract: "List containers.",
-        options: GlobalOptions.declarations + [all, quiet] + OutputOptions.declarations, runs: Self.self)
+        discussion: "Filters: id=PREFIX, name=PART (names containing PART), status=created|running|exited, network=NAME.",
+        options: GlobalOptions.declarations + [all] + ListOptions.declarations + [filter], runs: Self.self)
 
     let global: GlobalOptions
-    let output: OutputOptions
+    let output: ListOptions
     let all: Bool
-    let quiet: Bool
+    let filters: Filters
 
-    init(from values: ParsedValues) {
+    init(from values: ParsedValues) throws(UsageError) {
         global = GlobalOptions(values)
-        output = OutputOptions(values)
-        all = values[Self.all]
-        quiet = values[Self.quiet]
+        output = try ListOptions(values)
+        filters = Filters(values[Self.filter])
+        // Asking for exited containers by status shows them without -a, as docker does.
+        all = values[Self.all] || filters.values["status"] != nil
     }
 
     func run() throws {
-        let containers = try global.makeSwnet().listContainers(all: all)
-        if output.json {
-            print(JSON.array(containers.map(\.json)).serialized(pretty: true))
-        } else if quiet {
-            containers.forEach { print($0.shortID) }
-        } else {
-            var rows = [["CONTAINER ID", "NAME", "COMMAND", "STATUS", "NETWORKS"]]
-            for container in containers {
-                rows.append([container.shortID, container.name, container.command.joined(separator: " "),
-                             statusText(container), container.networks.joined(separator: ",")])
-            }
-            printTable(rows)
+        var listing = Listing([("ID", "CONTAINER ID"), ("Name", "NAME"), ("Command", "COMMAND"), ("Status", "STATUS"),
+                               ("Networks", "NETWORKS")])
+        for container in try global.makeSwnet().listContainers(all: all) {
+            guard filters.allows("id", { container.id.hasPrefix($0) }), filters.allows("name", { container.name.contains($0) }),
+                  filters.allows("status", { container.currentStatus.rawValue == $0 }),
+                  filters.allows("network", { container.networks.contains($0) }) else { continue }
+            listing.append([container.shortID, container.name, container.command.joined(separator: " "),
+                            statusText(container), container.networks.joined(separator: ",")],
+                           json: container.json, quiet: container.shortID)
         }
+        try output.print(listing)
     }
 }
 

@@ -73,32 +73,40 @@ enum NetworkCommand {
     }
 
     struct List: RunnableCommand {
+        static let filter = Filters.option(keys: ["name", "bridge", "type"]) { key, value throws(UsageError) in
+            if key == "type" && value != "local" && value != "overlay" {
+                throw UsageError("invalid filter 'type=\(value)': expected local or overlay")
+            }
+        }
+
         static let definition = CommandDefinition(
             "ls", aliases: ["list"], abstract: "List networks.",
-            options: GlobalOptions.declarations + OutputOptions.declarations, runs: Self.self)
+            discussion: "Filters: name=PART (names containing PART), bridge=IFNAME, type=local|overlay.",
+            options: GlobalOptions.declarations + ListOptions.declarations + [filter], runs: Self.self)
 
         let global: GlobalOptions
-        let output: OutputOptions
+        let output: ListOptions
+        let filters: Filters
 
-        init(from values: ParsedValues) {
+        init(from values: ParsedValues) throws(UsageError) {
             global = GlobalOptions(values)
-            output = OutputOptions(values)
+            output = try ListOptions(values)
+            filters = Filters(values[Self.filter])
         }
 
         func run() throws {
-            let networks = try global.makeSwnet().listNetworks()
-            if output.json {
-                print(JSON.array(networks.map(\.json)).serialized(pretty: true))
-                return
-            }
-            var rows = [["NAME", "SUBNET", "GATEWAY", "BRIDGE", "ATTACHMENTS"]]
-            for status in networks {
+            var listing = Listing([("Name", "NAME"), ("Subnet", "SUBNET"), ("Gateway", "GATEWAY"), ("Bridge", "BRIDGE"),
+                                   ("Attachments", "ATTACHMENTS")])
+            for status in try global.makeSwnet().listNetworks() {
                 let network = status.definition
+                guard filters.allows("name", { network.name.contains($0) }),
+                      filters.allows("bridge", { network.bridge == $0 }),
+                      filters.allows("type", { ($0 == "overlay") == (network.overlay != nil) }) else { continue }
                 let bridge = network.bridge + (status.bridgeIndex == nil ? " (missing)" : "")
-                rows.append([network.name, network.subnet.description, network.gateway?.description ?? "-",
-                             bridge, String(status.attachments.count)])
+                listing.append([network.name, network.subnet.description, network.gateway?.description ?? "-",
+                                bridge, String(status.attachments.count)], json: status.json, quiet: network.name)
             }
-            printTable(rows)
+            try output.print(listing)
         }
     }
 
@@ -142,12 +150,5 @@ enum NetworkCommand {
 }
 
 func printTable(_ rows: [[String]]) {
-    guard let columns = rows.first?.count else { return }
-    let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
-    for row in rows {
-        let cells = row.enumerated().map { index, cell in
-            index == columns - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 3)
-        }
-        print(cells.joined())
-    }
+    alignedColumns(rows).forEach { print($0) }
 }

@@ -133,31 +133,27 @@ enum OverlayCommand {
     struct List: RunnableCommand {
         static let definition = CommandDefinition(
             "ls", aliases: ["list"], abstract: "List the overlays in etcd.",
-            options: GlobalOptions.declarations + EtcdOptions.declarations + OutputOptions.declarations, runs: Self.self)
+            options: GlobalOptions.declarations + EtcdOptions.declarations + ListOptions.declarations, runs: Self.self)
 
         let global: GlobalOptions
         let etcd: EtcdConfiguration
-        let output: OutputOptions
+        let output: ListOptions
 
         init(from values: ParsedValues) throws(UsageError) {
             global = GlobalOptions(values)
             etcd = try EtcdOptions.configuration(values)
-            output = OutputOptions(values)
+            output = try ListOptions(values)
         }
 
         func run() throws {
-            let overlays = try global.makeSwnet().listOverlays(etcd: etcd)
-            if output.json {
-                print(JSON.array(overlays.map(\.json)).serialized(pretty: true))
-                return
-            }
-            var rows = [["NAME", "SUBNET", "MODE", "VNI", "HOSTS"]]
-            for overlay in overlays {
+            var listing = Listing([("Name", "NAME"), ("Subnet", "SUBNET"), ("Mode", "MODE"), ("VNI", "VNI"), ("Hosts", "HOSTS")])
+            for overlay in try global.makeSwnet().listOverlays(etcd: etcd) {
                 let configuration = overlay.configuration
-                rows.append([configuration.name, configuration.subnet.description, configuration.mode.rawValue,
-                             configuration.mode == .vxlan ? String(configuration.vni) : "-", String(overlay.hostCount)])
+                listing.append([configuration.name, configuration.subnet.description, configuration.mode.rawValue,
+                                configuration.mode == .vxlan ? String(configuration.vni) : "-", String(overlay.hostCount)],
+                               json: overlay.json, quiet: configuration.name)
             }
-            printTable(rows)
+            try output.print(listing)
         }
     }
 
