@@ -99,11 +99,21 @@ enum OverlayCommand {
                                           ttl: values[Self.ttl] ?? 60, transmitChecksumOffload: !values[Self.noChecksumOffload])
         }
 
+        /// Log lines on stdout: timestamped, or with journald's priority prefix under systemd
+        /// (the journal stamps them itself). systemd hears READY=1 once the host has joined.
         func run() throws {
             let name = options.name
-            try OverlayAgent(swnet: global.makeSwnet(), options: options) { message in
-                writeLine("\(timestamp()) overlay \(name): \(message)")
-            }.run()
+            let swnet = global.makeSwnet()
+            let threshold = global.effectiveLogLevel
+            let agent = try OverlayAgent(swnet: swnet, options: options, log: { level, message in
+                guard level <= threshold else { return }
+                let label = level <= .warning ? "\(level.name): " : ""
+                writeLogLine(level, "overlay \(name): \(label)\(message)", to: 1, plain: "\(timestamp()) ")
+            }, ready: { summary in
+                SystemdNotify.send("READY=1\nSTATUS=\(summary)")
+            })
+            defer { SystemdNotify.send("STOPPING=1") }
+            try agent.run()
         }
     }
 

@@ -55,20 +55,34 @@ public enum SwnetCommand {
     }
 }
 
-/// `--root DIR`: every command that touches state takes it.
+/// `--root DIR` and how much to log: every command that touches state takes them.
 struct GlobalOptions {
     static let root = Option<String?>("root", value: "DIR", help: "Keep all state under DIR (also: $SWNET_ROOT).",
                                       completes: .directories)
-    static let declarations: [any AnyOption] = [root]
+    static let logLevel = Option<LogLevel?>(
+        "log-level", value: "LEVEL", help: "error, warn (default), info or debug: what the steps say on stderr (also: $SWNET_LOG_LEVEL).",
+        completes: .choices(LogLevel.allCases.map(\.name)), transform: Parse.logLevel)
+    static let debug = Option<Bool>(flag: "debug", short: "D", help: "Same as --log-level debug.")
+    static let declarations: [any AnyOption] = [root, logLevel, debug]
 
     let root: String?
+    /// nil: $SWNET_LOG_LEVEL, or warnings and errors only.
+    let logLevel: LogLevel?
 
     init(_ values: ParsedValues) {
         root = values[Self.root]
+        logLevel = values[Self.debug] ? .debug : values[Self.logLevel]
     }
 
+    /// The level asked for, by option or $SWNET_LOG_LEVEL (an unknown word there is ignored).
+    var effectiveLogLevel: LogLevel {
+        logLevel ?? environment("SWNET_LOG_LEVEL").flatMap(LogLevel.init(name:)) ?? .warning
+    }
+
+    /// The library for the command to run, logging as asked.
     func makeSwnet() -> Swnet {
-        Swnet(location: StateLocation.resolve(root: root))
+        Log.level = effectiveLogLevel
+        return Swnet(location: StateLocation.resolve(root: root))
     }
 }
 

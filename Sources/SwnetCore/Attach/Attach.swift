@@ -95,6 +95,7 @@ extension Swnet {
             let container = try NetlinkHandle(namespace: target.namespace)
             let containerName = try containerInterfaceName(request.containerInterface, in: container, target: target)
             let address = try lease(request.address, network: network, pool: pool, owner: target.namespaceID, rollback: rollback)
+            Log.debug("attach \(target.label): leased \(address) on network \(network.name)")
 
             var attachment = Attachment(
                 network: network.name, namespaceID: target.namespaceID, target: target.label,
@@ -107,6 +108,7 @@ extension Swnet {
             let bridge = try ensureBridge(for: network, rollback: rollback)
             attachment.mtu = request.mtu ?? network.mtu ?? bridge.mtu
             try createVethPair(attachment, bridge: bridge, request: request, target: target, rollback: rollback)
+            Log.debug("attach \(target.label): veth \(hostName) on bridge \(network.bridge), \(containerName) inside, mtu \(attachment.mtu)")
 
             guard let inside = try container.link(named: containerName) else {
                 throw SwnetError("interface \(containerName) vanished from \(target.label)")
@@ -114,6 +116,7 @@ extension Swnet {
             attachment.mac = inside.mac?.description
             let defaultRoute = try configureInside(container, interface: inside, address: address,
                                                    request: request, network: network, target: target)
+            Log.debug("attach \(target.label): \(containerName) up with \(address)\(defaultRoute.map { ", default route via \($0)" } ?? "")")
             if address.family == .v4, let mac = inside.mac {
                 announce(mac: mac, interface: inside, hostInterface: hostName, container: container)
             }
