@@ -104,7 +104,7 @@ enum OverlayCommand {
         func run() throws {
             let name = options.name
             let swnet = global.makeSwnet()
-            let threshold = global.effectiveLogLevel
+            let threshold = global.effectiveLogLevel(default: .info)
             let agent = try OverlayAgent(swnet: swnet, options: options, log: { level, message in
                 guard level <= threshold else { return }
                 let label = level <= .warning ? "\(level.name): " : ""

@@ -60,13 +60,13 @@ struct GlobalOptions {
     static let root = Option<String?>("root", value: "DIR", help: "Keep all state under DIR (also: $SWNET_ROOT).",
                                       completes: .directories)
     static let logLevel = Option<LogLevel?>(
-        "log-level", value: "LEVEL", help: "error, warn (default), info or debug: what the steps say on stderr (also: $SWNET_LOG_LEVEL).",
+        "log-level", value: "LEVEL", help: "error, warn, info or debug: how much to log (default: warn; info for the overlay agent; also: $SWNET_LOG_LEVEL).",
         completes: .choices(LogLevel.allCases.map(\.name)), transform: Parse.logLevel)
     static let debug = Option<Bool>(flag: "debug", short: "D", help: "Same as --log-level debug.")
     static let declarations: [any AnyOption] = [root, logLevel, debug]
 
     let root: String?
-    /// nil: $SWNET_LOG_LEVEL, or warnings and errors only.
+    /// nil: $SWNET_LOG_LEVEL, or the command's default.
     let logLevel: LogLevel?
 
     init(_ values: ParsedValues) {
@@ -74,14 +74,15 @@ struct GlobalOptions {
         logLevel = values[Self.debug] ? .debug : values[Self.logLevel]
     }
 
-    /// The level asked for, by option or $SWNET_LOG_LEVEL (an unknown word there is ignored).
-    var effectiveLogLevel: LogLevel {
-        logLevel ?? environment("SWNET_LOG_LEVEL").flatMap(LogLevel.init(name:)) ?? .warning
+    /// The level asked for, by option or $SWNET_LOG_LEVEL (an unknown word there is ignored):
+    /// warnings and errors by default, what a long-running agent does with `.info`.
+    func effectiveLogLevel(default: LogLevel = .warning) -> LogLevel {
+        logLevel ?? environment("SWNET_LOG_LEVEL").flatMap(LogLevel.init(name:)) ?? `default`
     }
 
     /// The library for the command to run, logging as asked.
     func makeSwnet() -> Swnet {
-        Log.level = effectiveLogLevel
+        Log.level = effectiveLogLevel()
         return Swnet(location: StateLocation.resolve(root: root))
     }
 }
