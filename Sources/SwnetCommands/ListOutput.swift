@@ -210,9 +210,11 @@ struct Template: Sendable {
         }.joined()
     }
 
-    /// A field's value: a column's text first (what the table shows), else the row's JSON.
+    /// A field's value: a column's text (what the table shows: `.Status` is "Up 3 minutes"), or
+    /// the row's JSON (`.status` is "running"); names as spelled first, then without regard to case.
     private static func value(at path: [String], in row: Listing.Row, of listing: Listing) throws(UsageError) -> FieldValue {
-        if path.count == 1, let index = listing.columns.firstIndex(where: { $0.field.lowercased() == path[0].lowercased() }) {
+        if path.count == 1, row.json[path[0]] == nil, let index = listing.columns.firstIndex(where: { $0.field == path[0] })
+            ?? listing.columns.firstIndex(where: { $0.field.lowercased() == path[0].lowercased() }) {
             return .text(row.cells[index])
         }
         var json = row.json
