@@ -30,7 +30,7 @@ let package = Package(
         .plugin(name: "BuildCommit", capability: .buildTool()),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
-        .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM"]),
+        .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM", "Etcd"]),
 
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
