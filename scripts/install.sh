@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs swnet: the binary, swnet-cni (when the package builds one), bash/zsh/fish completions,
-# man pages, and the overlay agent's systemd unit (swnet-overlay@.service).
+# Installs swnet: the binary, the CNI plugin swnet-cni when it was built beside it (into
+# PREFIX/lib/cni, where podman and CNI runtimes look), bash/zsh/fish completions, man pages, and
+# the overlay agent's systemd unit (swnet-overlay@.service).
 # Usage: scripts/install.sh [PREFIX]            default PREFIX /usr/local
 #   DESTDIR=DIR   stage everything under DIR (packaging); paths inside files still name PREFIX
 #   SWNET_BIN=F   install this swnet binary (and the swnet-cni next to it) instead of building
@@ -11,19 +12,14 @@ prefix=${1:-/usr/local}
 prefix=${prefix%/}
 root=${DESTDIR:-}$prefix
 
-if [[ -z ${SWNET_BIN:-} ]]; then
-    SWNET_BIN=$(scripts/build.sh)
-    if grep -q '"swnet-cni"' Package.swift; then
-        swift build -c release --static-swift-stdlib --product swnet-cni >&2
-    fi
-fi
+[[ -n ${SWNET_BIN:-} ]] || SWNET_BIN=$(scripts/build.sh)
 [[ -x $SWNET_BIN ]] || { echo "install: no swnet binary at $SWNET_BIN" >&2; exit 1; }
 cni=$(dirname "$SWNET_BIN")/swnet-cni
 
-install -d "$root/bin" "$root/share/man/man1" "$root/lib/systemd/system" \
+install -d "$root/bin" "$root/lib/cni" "$root/share/man/man1" "$root/lib/systemd/system" \
     "$root/share/bash-completion/completions" "$root/share/zsh/site-functions" "$root/share/fish/vendor_completions.d"
 install -m 755 "$SWNET_BIN" "$root/bin/swnet"
-if [[ -x $cni ]]; then install -m 755 "$cni" "$root/bin/swnet-cni"; fi
+if [[ -x $cni ]]; then install -m 755 "$cni" "$root/lib/cni/swnet-cni"; fi
 
 # Completions and man pages come from the installed binary's own command tree.
 swnet=$root/bin/swnet

@@ -19,6 +19,13 @@ ok "man renders swnet-network-create(1) with its options" \
 eq "whatis finds the page's name" "$(lexgrog "$usr/share/man/man1/swnet-overlay-agent.1.gz" | cut -d'"' -f2)" \
     "swnet-overlay-agent - Join this host to an overlay and keep its kernel in step with the others (foreground)."
 ok "lexgrog reads every page's NAME section" bash -c "for page in '$usr'/share/man/man1/*.gz; do lexgrog \"\$page\" >/dev/null || exit 1; done"
+# swnet-cni comes along when it was built beside swnet (the cni branch's build.sh builds both).
+if [[ -x $(dirname "$SWNET")/swnet-cni ]]; then
+    ok "swnet-cni goes where CNI runtimes look" test -x "$usr/lib/cni/swnet-cni"
+    ok "and answers VERSION" bash -c "CNI_COMMAND=VERSION '$usr/lib/cni/swnet-cni' </dev/null | grep -q supportedVersions"
+else
+    eq "no swnet-cni built, none installed" "$(ls "$usr/lib/cni")" ""
+fi
 unit=$usr/lib/systemd/system/swnet-overlay@.service
 ok "the unit runs the installed binary" grep -qx 'ExecStart=/usr/bin/swnet overlay agent %i' "$unit"
 ok "the unit waits for the agent's READY=1" grep -qx 'Type=notify' "$unit"
