@@ -73,8 +73,7 @@ extension CommandDefinition {
             let candidates = command.visibleSubcommands.map { CompletionCandidate($0.name, $0.abstract) }
             return .candidates(candidates.filter { $0.word.hasPrefix(current) })
         }
-        guard !optionsEnded || command.arguments.contains(where: { if case .variadic = $0.arity { true } else { false } }),
-              let argument = command.argument(at: positionals) else { return .candidates([]) }
+        guard let argument = command.argument(at: positionals) else { return .candidates([]) }
         return argument.completion.reply(for: current, values: values)
     }
 
@@ -139,16 +138,11 @@ extension Completion {
     }
 
     /// swnet's containers: names, which every container command takes.
-    static let containers = Completion.live { values in
-        let containers = (try? GlobalOptions(values).makeSwnet().listContainers(all: true)) ?? []
-        return containers.map { CompletionCandidate($0.name, "container \($0.shortID), \(statusText($0))") }
-    }
+    static let containers = Completion.live(containerNames)
 
     /// What attach and publish take: containers, and the namespaces `ip netns` names.
     static let targets = Completion.live { values in
-        let namespaces = directoryEntries("/run/netns").map { CompletionCandidate($0, "network namespace") }
-        guard case .live(let containers) = Completion.containers else { return namespaces }
-        return containers(values) + namespaces
+        containerNames(values) + directoryEntries("/run/netns").map { CompletionCandidate($0, "network namespace") }
     }
 
     /// The overlays in etcd, reached with the line's `--etcd` (or $SWNET_ETCD).
@@ -157,6 +151,11 @@ extension Completion {
               let overlays = try? GlobalOptions(values).makeSwnet().listOverlays(etcd: etcd) else { return [] }
         return overlays.map { CompletionCandidate($0.configuration.name, "overlay \($0.configuration.subnet)") }
     }
+}
+
+@Sendable private func containerNames(_ values: ParsedValues) -> [CompletionCandidate] {
+    let containers = (try? GlobalOptions(values).makeSwnet().listContainers(all: true)) ?? []
+    return containers.map { CompletionCandidate($0.name, "container \($0.shortID), \(statusText($0))") }
 }
 
 /// The names in a directory, without `.` and `..`; none when it cannot be read.
