@@ -163,21 +163,22 @@ struct InspectCommand: RunnableCommand {
 
     static let definition = CommandDefinition(
         "inspect", abstract: "Show containers in detail.",
-        arguments: [targets], options: GlobalOptions.declarations + OutputOptions.declarations, runs: Self.self)
+        arguments: [targets], options: GlobalOptions.declarations + InspectOptions.declarations, runs: Self.self)
 
     let global: GlobalOptions
-    let output: OutputOptions
+    let output: InspectOptions
     let targets: [String]
 
-    init(from values: ParsedValues) {
+    init(from values: ParsedValues) throws(UsageError) {
         global = GlobalOptions(values)
-        output = OutputOptions(values)
+        output = try InspectOptions(values)
         targets = values[Self.targets]
     }
 
     func run() throws {
         let swnet = global.makeSwnet()
         let containers = try targets.map { try swnet.container(matching: $0) }
+        if try output.printFormatted(containers.map(\.json)) { return }
         if output.json {
             print(JSON.array(containers.map(\.json)).serialized(pretty: true))
             return

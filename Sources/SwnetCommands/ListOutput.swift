@@ -26,6 +26,34 @@ struct ListOptions {
     }
 }
 
+/// `--json` and docker's `--format`/`-f` of the inspect commands: `json` (one line an object) or a
+/// template over each object's JSON, e.g. `{{.subnet}}` or `{{json .attachments}}`.
+struct InspectOptions {
+    static let format = Option<OutputFormat?>(
+        "format", short: "f", value: "FORMAT", help: "json (an object a line), or a template over the JSON like '{{.name}} {{json .attachments}}'.",
+        completes: .choices(["json"]), transform: OutputFormat.init(parsing:))
+    static let declarations: [any AnyOption] = [OutputOptions.json, format]
+
+    let json: Bool
+    let format: OutputFormat?
+
+    init(_ values: ParsedValues) throws(UsageError) {
+        json = values[OutputOptions.json]
+        format = values[Self.format]
+        if json && format != nil { throw UsageError("give only one of --json, --format") }
+        if case .table = format { throw UsageError("--format table is for lists; inspect takes json or a template") }
+    }
+
+    /// Prints `objects` by `--format` and returns true; false without one (the command prints).
+    func printFormatted(_ objects: [JSON]) throws(UsageError) -> Bool {
+        guard let format else { return false }
+        var listing = Listing([])
+        for object in objects { listing.append([], json: object, quiet: "") }
+        for line in try format.render(listing) { print(line) }
+        return true
+    }
+}
+
 /// What a list command shows: its columns (the table's, and the fields templates name first),
 /// each row's JSON (`--json`, `{{json .}}`, and the fields the table lacks), and what `-q` prints.
 struct Listing {

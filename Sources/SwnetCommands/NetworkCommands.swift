@@ -113,20 +113,21 @@ enum NetworkCommand {
     struct Inspect: RunnableCommand {
         static let definition = CommandDefinition(
             "inspect", abstract: "Show a network with its attachments.",
-            arguments: [NetworkCommand.name], options: GlobalOptions.declarations + OutputOptions.declarations, runs: Self.self)
+            arguments: [NetworkCommand.name], options: GlobalOptions.declarations + InspectOptions.declarations, runs: Self.self)
 
         let global: GlobalOptions
-        let output: OutputOptions
+        let output: InspectOptions
         let name: String
 
-        init(from values: ParsedValues) {
+        init(from values: ParsedValues) throws(UsageError) {
             global = GlobalOptions(values)
-            output = OutputOptions(values)
+            output = try InspectOptions(values)
             name = values[NetworkCommand.name]
         }
 
         func run() throws {
             let status = try global.makeSwnet().inspectNetwork(name)
+            if try output.printFormatted([status.json]) { return }
             if output.json {
                 printJSON(status)
                 return

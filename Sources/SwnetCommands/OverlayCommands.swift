@@ -171,18 +171,19 @@ enum OverlayCommand {
         static let definition = CommandDefinition(
             "inspect", abstract: "Show an overlay's hosts, and whether this host's kernel matches them.",
             arguments: [OverlayCommand.name],
-            options: GlobalOptions.declarations + EtcdOptions.declarations + OutputOptions.declarations, runs: Self.self)
+            options: GlobalOptions.declarations + EtcdOptions.declarations + InspectOptions.declarations, runs: Self.self)
 
         let overlay: NamedOverlay
-        let output: OutputOptions
+        let output: InspectOptions
 
         init(from values: ParsedValues) throws(UsageError) {
             overlay = try NamedOverlay(values)
-            output = OutputOptions(values)
+            output = try InspectOptions(values)
         }
 
         func run() throws {
             let status = try overlay.global.makeSwnet().inspectOverlay(overlay.name, etcd: overlay.etcd)
+            if try output.printFormatted([status.json]) { return }
             if output.json {
                 printJSON(status)
                 return

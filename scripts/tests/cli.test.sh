@@ -28,6 +28,9 @@ eq "ps template with JSON fields and functions" "$(swnet ps --format '{{upper .N
     'API ["web"] sleep 600'
 eq "ps --format 'table' keeps the default columns" "$(swnet ps --format table | head -n 1 | tr -s ' ')" "CONTAINER ID NAME COMMAND STATUS NETWORKS"
 
+eq "network inspect -f" "$(swnet network inspect db -f '{{.bridge}} {{.subnet}} {{json .masquerade}}')" "br-db 10.82.0.0/24 true"
+eq "network inspect --format json is one line" "$(swnet network inspect web --format json | json 'd["attachments"][0]["target"]')" "container api"
+eq "inspect -f, a line per container" "$(swnet inspect api worker -f '{{.name}}: {{join .networks ","}}' | paste -sd' ')" "api: web worker: db"
 status_of() { "$@" >/dev/null 2>&1; echo $?; }
 fails "a mistyped option" swnet network create x --subnt 10.83.0.0/24
 eq "...suggests the option" "$error_line" "swnet: unknown option '--subnt' for 'swnet network create'; did you mean '--subnet'?"
@@ -40,12 +43,18 @@ fails "-q with --json" swnet network ls -q --json
 fails "a template naming no field" swnet network ls --format '{{.Nope}}'
 eq "...exits 64 like other usage errors" "$(status_of swnet network ls --format '{{.Nope}}')" "64"
 fails "an unclosed template" swnet ps --format '{{.Name'
+fails "inspect --format table" swnet network inspect web --format table
+fails "inspect --json with -f" swnet inspect api --json -f '{{.name}}'
 
 eq "--version names the commit" "$(swnet --version | grep -cE '^swnet [0-9.]+ \(commit [0-9a-f]{12}(-dirty)?\)$')" "1"
 
 container c1
 debug=$(swnet attach c1 web --debug 2>&1 >/dev/null)
-ok "attach --debug tells its steps on stderr" grep -q '^swnet: debug: attach netns c1: leased 10.81.0.[0-9]*/24 on network web' <<<"$debug"
+if grep -q '^swnet: debug: attach netns c1: leased 10.81.0.[0-9]*/24 on network web' <<<"$debug"; then
+    pass "attach --debug tells its steps on stderr"
+else
+    fail "attach --debug tells its steps on stderr"; echo "$debug" | sed 's/^/    /'
+fi
 eq "without it, nothing on stderr" "$(swnet detach c1 2>&1 >/dev/null)" ""
 ok "SWNET_LOG_LEVEL=debug does the same" bash -c "SWNET_LOG_LEVEL=debug '$SWNET' attach c1 web 2>&1 >/dev/null | grep -q 'debug: attach'"
 swnet detach c1 >/dev/null

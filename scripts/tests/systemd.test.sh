@@ -75,6 +75,7 @@ ok "a plain ready line starts with a timestamp" wait_for grep -Eq '^20[0-9]{2}-[
 ok "and carries no priority prefix" bash -c "! grep -q '^<' '$out'"
 stop_agent
 
+eq "overlay inspect -f over its JSON" "$(lab_swnet 1 overlay inspect ov -f '{{.config.subnet}} {{.config.mode}}')" "10.61.0.0/16 vxlan"
 fails "an unknown log level" swnet overlay agent ov --log-level loud
 fails "SWNET_ETCD_CERTFILE without a key" env SWNET_ETCD_CERTFILE=/nonexistent/cert.pem "$SWNET" overlay ls
 fails "SWNET_ETCD_CAFILE names a file that is not there" env SWNET_ETCD_CAFILE=/nonexistent/ca.pem "$SWNET" overlay ls --etcd https://127.0.0.1:2379
