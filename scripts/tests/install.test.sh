@@ -30,6 +30,8 @@ unit=$usr/lib/systemd/system/swnet-overlay@.service
 ok "the unit runs the installed binary" grep -qx 'ExecStart=/usr/bin/swnet overlay agent %i' "$unit"
 ok "the unit waits for the agent's READY=1" grep -qx 'Type=notify' "$unit"
 ok "bash loads its completion" bash --norc -c "source '$usr/share/bash-completion/completions/swnet' && complete -p swnet | grep -q -- '-F _swnet'"
+ok "bash-completion finds it where it looks (XDG_DATA_DIRS)" env XDG_DATA_DIRS="$usr/share" bash --norc -c \
+    "source /usr/share/bash-completion/bash_completion && __load_completion swnet && complete -p swnet | grep -q -- '-F _swnet'"
 ok "zsh finds _swnet for swnet" zsh -f -c "fpath=('$usr/share/zsh/site-functions' \$fpath); autoload -U compinit && compinit -u -D && [[ \${_comps[swnet]} == _swnet ]]"
 ok "fish loads its completion" fish --no-config -c "source '$usr/share/fish/vendor_completions.d/swnet.fish'; complete -c swnet | string match -q '*__swnet_complete*'"
 
