@@ -62,7 +62,7 @@ struct GlobalOptions {
     static let logLevel = Option<LogLevel?>(
         "log-level", value: "LEVEL", help: "error, warn, info or debug: how much to log (default: warn; info for the overlay agent; also: $SWNET_LOG_LEVEL).",
         completes: .choices(LogLevel.allCases.map(\.name)), transform: Parse.logLevel)
-    static let debug = Option<Bool>(flag: "debug", short: "D", help: "Same as --log-level debug.")
+    static let debug = Option<Bool>(flag: "debug", help: "Same as --log-level debug.")
     static let declarations: [any AnyOption] = [root, logLevel, debug]
 
     let root: String?

@@ -92,6 +92,23 @@ private func words(_ reply: CompletionReply) -> [String] {
     }
 }
 
+@Suite struct CommandTreeTests {
+    /// Shared option groups and a command's own options must not claim one name twice: the
+    /// parser would take the first and never reach the other.
+    @Test func noCommandDeclaresANameTwice() {
+        func walk(_ path: CommandPath) {
+            let longs = path.command.options.compactMap(\.long) + ["help"]
+            let shorts = path.command.options.compactMap(\.short) + ["h"]
+            #expect(Set(longs).count == longs.count, "\(path.name) declares a long option twice: \(longs)")
+            #expect(Set(shorts).count == shorts.count, "\(path.name) declares a short option twice: \(shorts)")
+            let names = path.command.subcommands.flatMap { [$0.name] + $0.aliases } + ["help"]
+            #expect(Set(names).count == names.count, "\(path.name) names a subcommand twice")
+            for subcommand in path.command.subcommands { walk(path.appending(subcommand)) }
+        }
+        walk(CommandPath(commands: [SwnetCommand.definition]))
+    }
+}
+
 @Suite struct ManPageTests {
     @Test func everyVisibleCommandHasAPageWithItsOptions() {
         var pages = 0
@@ -183,7 +200,7 @@ private func words(_ reply: CompletionReply) -> [String] {
             return
         }
         #expect(gc.global.logLevel == .info)
-        guard case .run(let debug) = try SwnetCommand.parse(["overlay", "agent", "o", "--etcd", "http://127.0.0.1:2379", "-D"]),
+        guard case .run(let debug) = try SwnetCommand.parse(["overlay", "agent", "o", "--etcd", "http://127.0.0.1:2379", "--debug"]),
               let agent = debug as? OverlayCommand.Agent else {
             Issue.record("agent does not parse")
             return
