@@ -126,7 +126,7 @@ struct PsCommand: RunnableCommand {
     }
 
     func run() throws {
-        var listing = Listing([("ID", "CONTAINER ID"), ("Name", "NAME"), ("Command", "COMMAND"), ("Status", "STATUS"),
+        var listing = Listing([("ID", "CONTAINER ID"), ("Names", "NAME"), ("Command", "COMMAND"), ("Status", "STATUS"),
                                ("Networks", "NETWORKS")])
         for container in try global.makeSwnet().listContainers(all: all) {
             guard filters.allows("id", { container.id.hasPrefix($0) }), filters.allows("name", { container.name.contains($0) }),

@@ -26,6 +26,8 @@ eq "ps --filter status=exited shows exited ones without -a" "$(swnet ps --format
 eq "ps --filter keys are and-ed" "$(swnet ps -q --filter name=api --filter network=db)" ""
 eq "ps template with JSON fields and functions" "$(swnet ps --format '{{upper .Name}} {{json .networks}} {{join .command " "}}' --filter name=api)" \
     'API ["web"] sleep 600'
+eq "ps takes docker's field names" "$(swnet ps --format 'table {{.ID}}\t{{.Names}}' --filter name=worker | tr -s ' ')" \
+    "$(printf 'CONTAINER ID NAME\n%s worker' "${worker:0:12}")"
 eq "ps --format 'table' keeps the default columns" "$(swnet ps --format table | head -n 1 | tr -s ' ')" "CONTAINER ID NAME COMMAND STATUS NETWORKS"
 
 eq "network inspect -f" "$(swnet network inspect db -f '{{.bridge}} {{.subnet}} {{json .masquerade}}')" "br-db 10.82.0.0/24 true"
