@@ -101,7 +101,8 @@ struct ExecCommand: RunnableCommand {
 
 struct PsCommand: RunnableCommand {
     static let all = Option<Bool>(flag: "all", short: "a", help: "Also show exited containers.")
-    static let filter = Filters.option(keys: ["id", "name", "status", "network"]) { key, value throws(UsageError) in
+    static let filter = Filters.option(keys: ["id", "name", "status", "network"],
+                                       values: ["status": ["created", "running", "exited"]]) { key, value throws(UsageError) in
         if key == "status" && Container.Status(rawValue: value) == nil {
             throw UsageError("invalid filter 'status=\(value)': expected created, running or exited")
         }

@@ -343,12 +343,15 @@ struct Filters: Sendable {
         let value: String
     }
 
-    /// The option for a command whose filters are `keys`; `check` rejects a value a key cannot have.
-    static func option(keys: [String], check: @escaping @Sendable (String, String) throws(UsageError) -> Void = { _, _ throws(UsageError) in })
+    /// The option for a command whose filters are `keys`; `check` rejects a value a key cannot
+    /// have, and the keys of `values` can only have those (offered by completion).
+    static func option(keys: [String], values: [String: [String]] = [:],
+                       check: @escaping @Sendable (String, String) throws(UsageError) -> Void = { _, _ throws(UsageError) in })
         -> Option<[Condition]> {
-        Option(repeatable: "filter", value: "KEY=VALUE",
-               help: "Only those matching, by \(keys.joined(separator: ", ")) (repeatable).",
-               completes: .choices(keys.map { $0 + "=" })) { text throws(UsageError) in
+        let choices = keys.flatMap { key in [key + "="] + (values[key] ?? []).map { "\(key)=\($0)" } }
+        return Option(repeatable: "filter", value: "KEY=VALUE",
+                      help: "Only those matching, by \(keys.joined(separator: ", ")) (repeatable).",
+                      completes: .choices(choices)) { text throws(UsageError) in
             let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2, !parts[1].isEmpty else { throw UsageError("invalid filter '\(text)': expected KEY=VALUE") }
             guard keys.contains(parts[0]) else {

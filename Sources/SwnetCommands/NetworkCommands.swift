@@ -73,7 +73,7 @@ enum NetworkCommand {
     }
 
     struct List: RunnableCommand {
-        static let filter = Filters.option(keys: ["name", "bridge", "type"]) { key, value throws(UsageError) in
+        static let filter = Filters.option(keys: ["name", "bridge", "type"], values: ["type": ["local", "overlay"]]) { key, value throws(UsageError) in
             if key == "type" && value != "local" && value != "overlay" {
                 throw UsageError("invalid filter 'type=\(value)': expected local or overlay")
             }
