@@ -145,10 +145,12 @@ extension Completion {
         containerNames(values) + directoryEntries("/run/netns").map { CompletionCandidate($0, "network namespace") }
     }
 
-    /// The overlays in etcd, reached with the line's `--etcd` (or $SWNET_ETCD).
+    /// The overlays in etcd, reached with the line's `--etcd` (or $SWNET_ETCD); a shorter wait
+    /// than the commands', since a person is waiting at the Tab key.
     static let overlays = Completion.live { values in
-        guard let etcd = try? EtcdOptions.configuration(values),
-              let overlays = try? GlobalOptions(values).makeSwnet().listOverlays(etcd: etcd) else { return [] }
+        guard var etcd = try? EtcdOptions.configuration(values) else { return [] }
+        etcd.timeoutMilliseconds = 500
+        guard let overlays = try? GlobalOptions(values).makeSwnet().listOverlays(etcd: etcd) else { return [] }
         return overlays.map { CompletionCandidate($0.configuration.name, "overlay \($0.configuration.subnet)") }
     }
 }
