@@ -110,8 +110,9 @@ func printJSON(_ value: some JSONRepresentable) {
 }
 
 /// One line on stderr, written directly: the C `stderr` global is not concurrency-safe in Swift 6.
+/// Under systemd, with journald's error priority, so `journalctl -p err` shows why a unit failed.
 func printError(_ line: String) {
-    writeLine(line, to: 2)
+    writeLogLine(.error, line, to: 2, plain: "")
 }
 
 /// One line written at once, so that it reaches a file or pipe immediately (stdout's buffer

@@ -76,6 +76,10 @@ ok "and carries no priority prefix" bash -c "! grep -q '^<' '$out'"
 stop_agent
 
 eq "overlay inspect -f over its JSON" "$(lab_swnet 1 overlay inspect ov -f '{{.config.subnet}} {{.config.mode}}')" "10.61.0.0/16 vxlan"
+errors=$LAB_DIR/errors
+: >"$errors"
+JOURNAL_STREAM=$(stat -c %d:%i "$errors") "$SWNET" network inspect nosuch 2>>"$errors"
+ok "a command's error line carries journald's error priority when stderr is the journal" grep -q '^<3>swnet: ' "$errors"
 fails "an unknown log level" swnet overlay agent ov --log-level loud
 fails "SWNET_ETCD_CERTFILE without a key" env SWNET_ETCD_CERTFILE=/nonexistent/cert.pem "$SWNET" overlay ls
 fails "SWNET_ETCD_CAFILE names a file that is not there" env SWNET_ETCD_CAFILE=/nonexistent/ca.pem "$SWNET" overlay ls --etcd https://127.0.0.1:2379
