@@ -15,8 +15,9 @@ public enum SwnetCommand {
             PublishCommand.definition, UnpublishCommand.definition, PortCommand.definition,
             RunCommand.definition, ExecCommand.definition, PsCommand.definition, InspectCommand.definition,
             StopCommand.definition, KillCommand.definition, RemoveCommand.definition, LogsCommand.definition,
-            GCCommand.definition, OverlayCommand.definition, CompletionCommand.definition,
-            CompleteCommand.definition, ManCommand.definition,
+            GCCommand.definition, OverlayCommand.definition,
+            RouteCommand.definition, RuleCommand.definition, TcCommand.definition, WaitCommand.definition,
+            CompletionCommand.definition, CompleteCommand.definition, ManCommand.definition,
         ]
     )
 
