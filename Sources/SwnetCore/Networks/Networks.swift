@@ -88,6 +88,7 @@ extension Swnet {
             try state.commitPending { state in try state.removeNetwork(named: network.name) }
             try Rollback().run { rollback in
                 _ = try createBridge(for: network, rollback: rollback)
+                Log.debug("network \(network.name): bridge \(bridge) up with \(gateway.map { "gateway \($0)" } ?? "no gateway")")
                 try renderFirewall(in: state)
             }
             return network
