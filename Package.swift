@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "swnet", targets: ["swnet"]),
+        .executable(name: "swnet-cni", targets: ["swnet-cni"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "NFTables", targets: ["NFTables"]),
@@ -27,6 +28,9 @@ let package = Package(
         .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims"]),
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"]),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
+        // The CNI plugin: spec types and verbs over SwnetCore, and its two-line main.
+        .target(name: "SwnetCNI", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
+        .executableTarget(name: "swnet-cni", dependencies: ["SwnetCNI"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
         .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM"]),
 
