@@ -47,7 +47,14 @@ private struct Invocation {
     let environment: CNIEnvironment
     let configuration: NetworkConfiguration
     let input: [UInt8]
-    let swnet = Swnet(location: .resolve(root: nil))
+    let swnet: Swnet
+
+    init(environment: CNIEnvironment, configuration: NetworkConfiguration, input: [UInt8]) {
+        self.environment = environment
+        self.configuration = configuration
+        self.input = input
+        swnet = Swnet(location: .resolve(root: configuration.stateRoot))
+    }
 
     var container: CNIContainer { CNIContainer(containerID: environment.containerID, interface: environment.interface) }
     var networkName: String { configuration.network.name }

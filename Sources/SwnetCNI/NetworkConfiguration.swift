@@ -20,6 +20,10 @@ struct NetworkConfiguration {
     var prevResult: JSON?
     /// GC: the attachments the runtime still knows (`cni.dev/valid-attachments`).
     var validAttachments: Set<CNIContainer> = []
+    /// `swnetRoot`: swnet's state under one directory, as `swnet --root`. Runtimes do not
+    /// always pass their environment on (podman's cleanup after conmon does not), so a
+    /// configuration that needs another root than the default says so itself.
+    var stateRoot: String?
     var raw: JSON
 
     /// Only the version, for VERSION and for answering errors in the runtime's version.
@@ -40,6 +44,7 @@ struct NetworkConfiguration {
         self.cniVersion = cniVersion
         self.name = name
         raw = json
+        stateRoot = try Self.string(json, "swnetRoot", invalid)
 
         var spec = CNINetworkSpec(name: try Self.string(json, "network", invalid) ?? name)
         do { try Swnet.validateNetworkName(spec.name) } catch { throw invalid("\(error)") }
