@@ -110,6 +110,7 @@ extension Swnet {
 
     /// ADD: an attach keyed by the container id, then its ports; a failure undoes both.
     public func cniAdd(_ request: CNIAddRequest, network: NetworkDefinition) throws -> CNIAddResult {
+        try checkPortsAreFree(request.ports)
         var attach = AttachRequest(target: request.netns, network: network.name, address: request.address,
                                    mac: request.mac.map { .fixed($0) }, containerInterface: request.container.interface,
                                    mtu: request.mtu)
@@ -130,6 +131,28 @@ extension Swnet {
         return CNIAddResult(attachment: attached.attachment, bridge: try netlink.link(named: network.bridge),
                             hostLink: try netlink.link(named: attached.attachment.hostInterface),
                             defaultRoute: attached.defaultRoute, publications: publications)
+    }
+
+    /// A port somebody holds fails the ADD before anything changes (publish checks again
+    /// under the lock).
+    private func checkPortsAreFree(_ specs: [PortSpec]) throws {
+        guard !specs.isEmpty else { return }
+        let lock = try store.lock(.shared)
+        defer { withExtendedLifetime(lock) {} }
+        for spec in specs {
+            guard let ports = spec.hostPorts else { continue }
+            let address: IPv4Address?
+            switch spec.hostAddress {
+            case .v4(let given)?: address = given
+            case .v6?: continue
+            case nil: address = nil
+            }
+            for port in ports.first...ports.last {
+                if let holder = try store.conflictingPublication(spec.transport, port, address: address) {
+                    throw SwnetError("\(holder.hostDescription) is already published by \(holder.target)")
+                }
+            }
+        }
     }
 
     /// ADD after another plugin made the interface (chained with a prevResult): records the
