@@ -43,6 +43,7 @@ let package = Package(
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "IPAM", "Netlink", "SwnetTestSupport"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),
+        .testTarget(name: "SwnetCNITests", dependencies: ["SwnetCNI", "IPAM", "JSON"]),
     ],
     swiftLanguageModes: [.v6]
 )
