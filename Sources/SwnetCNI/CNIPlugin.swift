@@ -128,7 +128,8 @@ private struct Invocation {
             address = requested
         }
         let request = CNIAddRequest(container: container, netns: environment.netns, address: address, mac: configuration.mac,
-                                    mtu: configuration.mtu, ports: configuration.ports)
+                                    mtu: configuration.mtu, ports: configuration.ports,
+                                    ingress: configuration.ingress, egress: configuration.egress)
         let made = try swnet.cniAdd(request, network: network)
         var result = CNIResult()
         result.interfaces = [

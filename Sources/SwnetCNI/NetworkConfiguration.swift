@@ -17,6 +17,9 @@ struct NetworkConfiguration {
     var requestedAddress: String?
     var mac: MACAddress?
     var ports: [PortSpec] = []
+    /// The capability `bandwidth`, as the bandwidth plugin reads it.
+    var ingress: TokenBucket?
+    var egress: TokenBucket?
     var prevResult: JSON?
     /// GC: the attachments the runtime still knows (`cni.dev/valid-attachments`).
     var validAttachments: Set<CNIContainer> = []
@@ -95,8 +98,9 @@ struct NetworkConfiguration {
             guard let mac = MACAddress(text) else { throw invalid("invalid mac '\(text)'") }
             self.mac = mac
         }
-        if runtime["bandwidth"] != nil {
-            throw CNIError(.unsupportedField, "the bandwidth capability is not supported yet: chain the bandwidth plugin after swnet-cni")
+        if let bandwidth = runtime["bandwidth"] {
+            ingress = try Self.tokenBucket(bandwidth, "ingress")
+            egress = try Self.tokenBucket(bandwidth, "egress")
         }
         for mapping in runtime["portMappings"]?.array ?? [] { ports.append(try Self.port(mapping)) }
         prevResult = json["prevResult"]
@@ -106,6 +110,18 @@ struct NetworkConfiguration {
             }
             validAttachments.insert(CNIContainer(containerID: id, interface: interface))
         }
+    }
+
+    /// `{ingressRate, ingressBurst, egressRate, egressBurst}` in bits a second and bits, as the
+    /// bandwidth plugin takes them; the queue holds 25 ms at the rate on top of the burst, as there.
+    private static func tokenBucket(_ bandwidth: JSON, _ direction: String) throws(CNIError) -> TokenBucket? {
+        let rate = bandwidth["\(direction)Rate"]?.int ?? 0, burst = bandwidth["\(direction)Burst"]?.int ?? 0
+        guard rate > 0 || burst > 0 else { return nil }
+        guard rate >= 8, burst >= 8, burst / 8 <= Int64(UInt32.max) else {
+            throw CNIError(.invalidConfiguration, "bandwidth: \(direction)Rate and \(direction)Burst must both be positive numbers of bits (burst below 32 Gbit)")
+        }
+        let rateBytes = UInt64(rate / 8), burstBytes = UInt32(burst / 8)
+        return TokenBucket(rate: rateBytes, burst: burstBytes, limit: UInt32(clamping: rateBytes / 40 + UInt64(burstBytes)))
     }
 
     /// A `portMappings` entry: `{hostPort, containerPort, protocol, hostIP}`.

@@ -57,6 +57,29 @@ for version in "${versions[@]}"; do
     ip netns del "v$version"
 done
 
+# The bandwidth capability: tbf on the host side (to the container) and inside (from it), 16 Mbit/s
+# each way, measured with real traffic: 3 MB each way must take about 1.5 s (0.2 s would be unshaped).
+container bw
+bw_result=$(cni ADD bw /run/netns/bw "$(config 1.1.0 ',"runtimeConfig":{"bandwidth":{"ingressRate":16000000,"ingressBurst":200000,"egressRate":16000000,"egressBurst":200000}}')")
+bw_host=$(echo "$bw_result" | json 'd["interfaces"][1]["name"]') bw_address=$(echo "$bw_result" | json 'd["ips"][0]["address"].split("/")[0]')
+eq "a tbf qdisc on the host side and on the container's interface" \
+    "$(tc qdisc show dev "$bw_host" | awk '$2 == "tbf" {print $2, $8}') $(ip netns exec bw tc qdisc show dev eth0 | awk '$2 == "tbf" {print $2, $8}')" "tbf 16Mbit tbf 16Mbit"
+bw_dir=$(mktemp -d -p "$SWNET_ROOT"); head -c 3000000 /dev/zero >"$bw_dir/blob"
+ip netns exec bw python3 -m http.server 80 --directory "$bw_dir" >/dev/null 2>&1 &
+bw_servers=($!)
+wait_for curl -sf -o /dev/null --max-time 1 "http://$bw_address/" 
+speed=$(curl -s -o /dev/null -w '%{speed_download}' --max-time 10 "http://$bw_address/blob"); speed=${speed%.*}
+eq "traffic from the container is shaped (${speed} B/s for 2 MB/s)" "$(( speed > 1000000 && speed < 2600000 ))" "1"
+ip netns exec bw socat -u TCP-LISTEN:9000,reuseaddr OPEN:/dev/null &
+bw_servers+=($!)
+wait_for ip netns exec bw sh -c 'ss -ltn | grep -q :9000'
+start=$EPOCHREALTIME; socat -u OPEN:"$bw_dir/blob" "TCP:$bw_address:9000"; elapsed_ms=$(( (10#${EPOCHREALTIME/./} - 10#${start/./}) / 1000 ))
+eq "traffic to the container is shaped (3 MB in ${elapsed_ms} ms)" "$(( elapsed_ms > 1000 && elapsed_ms < 3000 ))" "1"
+kill "${bw_servers[@]}" 2>/dev/null; wait "${bw_servers[@]}" 2>/dev/null   # the parallel rows below wait for all jobs
+ok "DEL of the shaped container" cni DEL bw /run/netns/bw "$(config 1.1.0)"
+eq "invalid bandwidth (7)" "$(cni ADD bw /run/netns/bw "$(config 1.1.0 ',"runtimeConfig":{"bandwidth":{"ingressRate":1000}}')" 2>/dev/null | code)" "7"
+ip netns del bw
+
 # DEL with an empty CNI_NETNS after the namespace is gone (podman's teardown may do this).
 container gone
 cni ADD gone /run/netns/gone "$(config 1.0.0 ',"runtimeConfig":{"portMappings":[{"hostPort":9102,"containerPort":80}]}')" >/dev/null

@@ -32,15 +32,21 @@ public struct CNIAddRequest: Sendable {
     public var mac: MACAddress?
     public var mtu: UInt32?
     public var ports: [PortSpec]
+    /// The capability `bandwidth`: traffic to the container is shaped on the host side of the
+    /// pair, traffic from it on its own interface.
+    public var ingress: TokenBucket?
+    public var egress: TokenBucket?
 
     public init(container: CNIContainer, netns: String, address: InterfaceAddress? = nil, mac: MACAddress? = nil,
-                mtu: UInt32? = nil, ports: [PortSpec] = []) {
+                mtu: UInt32? = nil, ports: [PortSpec] = [], ingress: TokenBucket? = nil, egress: TokenBucket? = nil) {
         self.container = container
         self.netns = netns
         self.address = address
         self.mac = mac
         self.mtu = mtu
         self.ports = ports
+        self.ingress = ingress
+        self.egress = egress
     }
 }
 
@@ -117,20 +123,33 @@ extension Swnet {
         attach.targetLabel = "cni \(request.container.containerID)"
         attach.cni = CNIMembership(containerID: request.container.containerID)
         let attached = try self.attach(attach)
-        var publications: [Publication] = []
-        if !request.ports.isEmpty {
-            do {
-                let target = try resolver.resolve(request.netns, label: attached.attachment.target)
-                publications = try publish(target, specs: request.ports, network: network.name)
-            } catch {
-                _ = try? cniDelete(request.container, network: network.name, netns: request.netns)
-                throw error
-            }
-        }
         let netlink = try hostNetlink()
+        var publications: [Publication] = []
+        do {
+            let target = try resolver.resolve(request.netns, label: attached.attachment.target)
+            if let ingress = request.ingress, let host = try netlink.link(named: attached.attachment.hostInterface) {
+                try shape(host, in: netlink, ingress, what: "traffic to the container")
+            }
+            if let egress = request.egress {
+                let inside = try NetlinkHandle(namespace: target.namespace)
+                if let link = try inside.link(named: attached.attachment.containerInterface) {
+                    try shape(link, in: inside, egress, what: "traffic from the container")
+                }
+            }
+            if !request.ports.isEmpty { publications = try publish(target, specs: request.ports, network: network.name) }
+        } catch {
+            _ = try? cniDelete(request.container, network: network.name, netns: request.netns)
+            throw error
+        }
         return CNIAddResult(attachment: attached.attachment, bridge: try netlink.link(named: network.bridge),
                             hostLink: try netlink.link(named: attached.attachment.hostInterface),
                             defaultRoute: attached.defaultRoute, publications: publications)
+    }
+
+    private func shape(_ link: Link, in netlink: NetlinkHandle, _ bucket: TokenBucket, what: String) throws {
+        do { try netlink.setRootTokenBucket(interfaceIndex: link.index, bucket) } catch {
+            throw SwnetError.during("limit \(what) on \(link.name) (tbf)", error)
+        }
     }
 
     /// A port somebody holds fails the ADD before anything changes (publish checks again
