@@ -129,7 +129,7 @@ private struct Invocation {
         }
         let request = CNIAddRequest(container: container, netns: environment.netns, address: address, mac: configuration.mac,
                                     mtu: configuration.mtu, ports: configuration.ports,
-                                    ingress: configuration.ingress, egress: configuration.egress)
+                                    ingress: configuration.ingress, egress: configuration.egress, hairpin: configuration.hairpin)
         let made = try swnet.cniAdd(request, network: network)
         var result = CNIResult()
         result.interfaces = [

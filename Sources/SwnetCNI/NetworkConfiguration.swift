@@ -13,6 +13,7 @@ struct NetworkConfiguration {
     /// An `ipam` section of another plugin's type, which then hands out the address.
     var delegatedIPAM: String?
     var mtu: UInt32?
+    var hairpin = false
     /// From `runtimeConfig` (capabilities) or CNI_ARGS `IP=`/`MAC=`.
     var requestedAddress: String?
     var mac: MACAddress?
@@ -64,7 +65,7 @@ struct NetworkConfiguration {
             self.mtu = UInt32(value)
             spec.mtu = UInt32(value)
         }
-        _ = try Self.bool(json, "hairpinMode", invalid)
+        hairpin = try Self.bool(json, "hairpinMode", invalid) ?? false
 
         // The subnet: top-level `subnet`/`gateway`, or host-local's `ranges` (here or in an
         // `ipam` section of type swnet-cni).

@@ -36,9 +36,12 @@ public struct CNIAddRequest: Sendable {
     /// pair, traffic from it on its own interface.
     public var ingress: TokenBucket?
     public var egress: TokenBucket?
+    /// `hairpinMode`: the bridge port may send frames back where they came from.
+    public var hairpin: Bool
 
     public init(container: CNIContainer, netns: String, address: InterfaceAddress? = nil, mac: MACAddress? = nil,
-                mtu: UInt32? = nil, ports: [PortSpec] = [], ingress: TokenBucket? = nil, egress: TokenBucket? = nil) {
+                mtu: UInt32? = nil, ports: [PortSpec] = [], ingress: TokenBucket? = nil, egress: TokenBucket? = nil,
+                hairpin: Bool = false) {
         self.container = container
         self.netns = netns
         self.address = address
@@ -47,6 +50,7 @@ public struct CNIAddRequest: Sendable {
         self.ports = ports
         self.ingress = ingress
         self.egress = egress
+        self.hairpin = hairpin
     }
 }
 
@@ -127,8 +131,13 @@ extension Swnet {
         var publications: [Publication] = []
         do {
             let target = try resolver.resolve(request.netns, label: attached.attachment.target)
-            if let ingress = request.ingress, let host = try netlink.link(named: attached.attachment.hostInterface) {
-                try shape(host, in: netlink, ingress, what: "traffic to the container")
+            if request.ingress != nil || request.hairpin, let host = try netlink.link(named: attached.attachment.hostInterface) {
+                if let ingress = request.ingress { try shape(host, in: netlink, ingress, what: "traffic to the container") }
+                if request.hairpin {
+                    do { try netlink.setBridgePortHairpin(interfaceIndex: host.index, true) } catch {
+                        throw SwnetError.during("hairpin mode on \(host.name)", error)
+                    }
+                }
             }
             if let egress = request.egress {
                 let inside = try NetlinkHandle(namespace: target.namespace)
