@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CMnl
+import NetlinkTransport
 
 /// A token bucket (tc-tbf) as an interface's root qdisc: it shapes what the interface sends to
 /// `rate` bytes a second, letting `burst` bytes pass at once and queueing up to `limit` bytes.
@@ -42,9 +43,15 @@ enum QdiscMessage {
     }
 }
 
+extension NetlinkRequest {
+    public static func setRootTokenBucket(interfaceIndex: Int32, _ bucket: TokenBucket) -> NetlinkRequest {
+        NetlinkRequest(QdiscMessage.replaceRoot(interfaceIndex: interfaceIndex, with: bucket),
+                       operation: "set tbf qdisc on link \(interfaceIndex)")
+    }
+}
+
 extension NetlinkHandle {
     public func setRootTokenBucket(interfaceIndex: Int32, _ bucket: TokenBucket) throws(NetlinkError) {
-        try execute(QdiscMessage.replaceRoot(interfaceIndex: interfaceIndex, with: bucket),
-                    operation: "set tbf qdisc on link \(interfaceIndex)")
+        try execute(.setRootTokenBucket(interfaceIndex: interfaceIndex, bucket))
     }
 }
