@@ -103,6 +103,24 @@ ip netns del gone
 ok "DEL with an empty netns after the namespace died" cni DEL gone "" "$(config 1.0.0)"
 eq "left no lease or port" "$(leases) $(ports)" "0 0"
 
+# swnet gc knows CNI containers: one whose namespace died without a DEL is collected with its port.
+container lost
+cni ADD lost /run/netns/lost "$(config 1.0.0 ',"runtimeConfig":{"portMappings":[{"hostPort":9107,"containerPort":80}]}')" >/dev/null
+ip netns del lost
+ok "the kernel removed the dead namespace's veth" wait_for sh -c '[ -z "$(ip -o link show master cnet0)" ]'
+eq "swnet gc collects the CNI container" "$(swnet gc --json | json '[a["target"] for a in d["attachments"]]')" "['cni lost']"
+eq "with its lease and port" "$(leases) $(ports)" "0 0"
+
+# A network made by swnet network create, named in a CNI configuration by "network".
+ok "swnet network create made" swnet network create made --subnet 10.98.0.0/24
+container m1
+made_config='{"cniVersion":"1.1.0","name":"any-cni-name","type":"swnet-cni","network":"made","swnetRoot":"'$SWNET_ROOT'"}'
+eq "ADD puts the container on it" "$(cni ADD m1 /run/netns/m1 "$made_config" | json '(d["interfaces"][0]["name"], d["ips"][0]["address"])')" "('made', '10.98.0.2/24')"
+eq "swnet network inspect made shows it" "$(swnet network inspect made --json | json '[a["target"] for a in d["attachments"]]')" "['cni m1']"
+ok "DEL" cni DEL m1 /run/netns/m1 "$made_config"
+ok "and the network goes with swnet network rm" swnet network rm made
+ip netns del m1
+
 # GC with a partial list: only the listed attachments stay; attachments made by swnet attach stay too.
 for name in ga gb gc; do container "$name"; cni ADD "$name" "/run/netns/$name" "$(config 1.1.0)" >/dev/null; done
 container manual; ok "a plain swnet attach on the same network" swnet attach manual cnet
