@@ -207,6 +207,9 @@ extension Swnet {
                     try renderFirewall()
                     network = adopted
                 }
+                if let network, network.bridge != interface.bridge {
+                    throw SwnetError("network \(name) has bridge \(network.bridge), but the previous plugin attached to \(interface.bridge)")
+                }
                 if let existing = try store.attachment(network: name, namespaceID: target.namespaceID) {
                     throw SwnetError("\(target.label) is already recorded on network \(name) (cni \(existing.cni?.containerID ?? "-"))")
                 }
