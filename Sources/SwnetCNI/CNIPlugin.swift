@@ -115,10 +115,18 @@ private struct Invocation {
 
     /// The usual ADD: swnet makes the veth pair on its network, with the address and ports.
     private func attach(address given: InterfaceAddress?, spec: CNINetworkSpec, dns: JSON?) throws -> CNIResult {
-        let network: NetworkDefinition
-        do { network = try swnet.cniNetwork(spec) } catch let error as SwnetError {
+        let network: NetworkDefinition, created: Bool
+        do { (network, created) = try swnet.cniNetwork(spec) } catch let error as SwnetError {
             throw CNIError(.invalidConfiguration, error.message)
         }
+        do { return try attach(to: network, address: given, dns: dns) } catch {
+            // The first ADD made the network: a failed one leaves none (unless another ADD is on it now).
+            if created { try? swnet.removeNetworks([network.name], force: false) }
+            throw error
+        }
+    }
+
+    private func attach(to network: NetworkDefinition, address given: InterfaceAddress?, dns: JSON?) throws -> CNIResult {
         var address = given
         if address == nil, let text = configuration.requestedAddress {
             guard let requested = InterfaceAddress(text)

@@ -158,6 +158,8 @@ eq "a configuration contradicting the swnet network (7)" "$(cni ADD t2 /run/netn
 eq "an unsupported version (1)" "$(cni ADD t2 /run/netns/t2 "$(config 0.2.0)" 2>/dev/null | code)" "1"
 eq "CHECK of an unknown container (3)" "$(cni CHECK nosuch /run/netns/t2 "$(config 1.1.0)" 2>/dev/null | code)" "3"
 fails "a failed ADD changes nothing" cni ADD t2 /run/netns/t2 "$(config 1.0.0 ',"runtimeConfig":{"ips":["10.91.1.5/24"]}')"
+fails "a failed first ADD leaves no network behind" cni ADD t2 /run/netns/t2 \
+    '{"cniVersion":"1.0.0","name":"fresh","type":"swnet-cni","subnet":"10.99.0.0/24","runtimeConfig":{"ips":["10.99.1.5/24"]},"swnetRoot":"'"$SWNET_ROOT"'"}'
 ports_config=$(config 1.0.0 ',"runtimeConfig":{"portMappings":[{"hostPort":9103,"containerPort":80}]}')
 ok "t2 publishes 9103" cni ADD t2 /run/netns/t2 "$ports_config"
 container t3

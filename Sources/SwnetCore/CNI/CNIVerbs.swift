@@ -83,18 +83,19 @@ public struct CNIChainedInterface: Sendable {
 /// container id.
 extension Swnet {
     /// The network a configuration names: an existing swnet network (a configuration that
-    /// contradicts it is an error), else one created from the configuration.
-    public func cniNetwork(_ spec: CNINetworkSpec) throws -> NetworkDefinition {
-        if let existing = try existingNetwork(spec.name) { return try checked(existing, against: spec) }
+    /// contradicts it is an error), else one created from the configuration (`created`: the
+    /// caller removes it again if its ADD fails).
+    public func cniNetwork(_ spec: CNINetworkSpec) throws -> (network: NetworkDefinition, created: Bool) {
+        if let existing = try existingNetwork(spec.name) { return (try checked(existing, against: spec), false) }
         guard let subnet = spec.subnet else {
             throw SwnetError("network \(spec.name) does not exist and the configuration gives no subnet")
         }
         do {
-            return try createNetwork(NetworkRequest(name: spec.name, subnet: subnet, gateway: spec.gateway, bridge: spec.bridge,
-                                                    mtu: spec.mtu, masquerade: spec.masquerade ?? true))
+            return (try createNetwork(NetworkRequest(name: spec.name, subnet: subnet, gateway: spec.gateway, bridge: spec.bridge,
+                                                     mtu: spec.mtu, masquerade: spec.masquerade ?? true)), true)
         } catch {
             // Another ADD created it meanwhile.
-            if let existing = try existingNetwork(spec.name) { return try checked(existing, against: spec) }
+            if let existing = try existingNetwork(spec.name) { return (try checked(existing, against: spec), false) }
             throw error
         }
     }
