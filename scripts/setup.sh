@@ -12,6 +12,7 @@ packages=(
     libssl-dev openssl etcd-server etcd-client       # TLS to etcd; the cluster store overlays share, and a CA for tests
     ethtool                                          # offloads off for MTU tests
     containernetworking-plugins                      # the reference CNI plugins swnet-cni chains with and is measured against
+    dnsmasq-base iperf3                              # a real DHCP server for attach ... dhcp; --rate measured
     "$@"
 )
 missing=()

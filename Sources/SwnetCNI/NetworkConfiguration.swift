@@ -122,7 +122,7 @@ struct NetworkConfiguration {
             throw CNIError(.invalidConfiguration, "bandwidth: \(direction)Rate and \(direction)Burst must both be positive numbers of bits (burst below 32 Gbit)")
         }
         let rateBytes = UInt64(rate / 8), burstBytes = UInt32(burst / 8)
-        return TokenBucket(rate: rateBytes, burst: burstBytes, limit: UInt32(clamping: rateBytes / 40 + UInt64(burstBytes)))
+        return TokenBucket(bytesPerSecond: rateBytes, burstBytes: burstBytes, limitBytes: UInt32(clamping: rateBytes / 40 + UInt64(burstBytes)))
     }
 
     /// A `portMappings` entry: `{hostPort, containerPort, protocol, hostIP}`.

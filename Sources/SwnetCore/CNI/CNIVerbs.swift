@@ -157,7 +157,7 @@ extension Swnet {
     }
 
     private func shape(_ link: Link, in netlink: NetlinkHandle, _ bucket: TokenBucket, what: String) throws {
-        do { try netlink.setRootTokenBucket(interfaceIndex: link.index, bucket) } catch {
+        do { try netlink.setTokenBucket(interfaceIndex: link.index, bucket) } catch {
             throw SwnetError.during("limit \(what) on \(link.name) (tbf)", error)
         }
     }
