@@ -279,8 +279,9 @@ extension Swnet {
         }
     }
 
-    /// GC: drops the CNI attachments of `network` that the runtime no longer lists as valid,
-    /// then what crashed or dead containers left anywhere (`swnet gc`).
+    /// GC: drops the CNI attachments of `network` that the runtime no longer lists as valid and
+    /// the temporary files of writes killed half way, then what crashed or dead containers left
+    /// anywhere (`swnet gc`).
     @discardableResult
     public func cniCollect(network: String, valid: Set<CNIContainer>) throws -> [Attachment] {
         try requireNetworkPrivileges(for: "CNI GC")
@@ -295,6 +296,7 @@ extension Swnet {
             for attachment in stale { try removePublicationsLocked(namespaceID: attachment.namespaceID, network: network) }
             try deleteLinks(named: stale.filter { $0.cni?.chained != true }.map(\.hostInterface))
             for attachment in stale { try release(attachment) }
+            try store.removeAbandonedTemporaryFiles(network: network)
         }
         return stale + (try collectGarbage().attachments)
     }
