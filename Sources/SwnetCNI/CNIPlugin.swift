@@ -11,7 +11,8 @@ import SwnetCore
 public enum CNIPlugin {
     public static func run() -> Int32 {
         let input = StandardInput.readAll()
-        let requested = NetworkConfiguration.version(in: input)
+        let document = NetworkConfiguration.parse(input)
+        let requested = (try? document.get())?["cniVersion"]?.string
         var version = requested.flatMap { CNIVersion.supported.contains($0) ? $0 : nil } ?? CNIVersion.latest
         var command = "?"
         do {
@@ -22,7 +23,7 @@ public enum CNIPlugin {
                 print(JSON.object(["cniVersion": .string(requested ?? CNIVersion.latest), "supportedVersions": supported]).serialized())
                 return 0
             }
-            let configuration = try NetworkConfiguration(parsing: input, arguments: environment.arguments)
+            let configuration = try NetworkConfiguration(document, arguments: environment.arguments)
             version = configuration.cniVersion
             let invocation = Invocation(environment: environment, configuration: configuration, input: input)
             if let result = try invocation.run() { print(result.json(version: version).serialized()) }

@@ -30,15 +30,16 @@ struct NetworkConfiguration {
     var stateRoot: String?
     var raw: JSON
 
-    /// Only the version, for VERSION and for answering errors in the runtime's version.
-    static func version(in input: [UInt8]) -> String? {
-        (try? JSON(parsing: input))?["cniVersion"]?.string
+    /// Parses stdin once: the version alone also serves VERSION and errors in the runtime's version.
+    static func parse(_ input: [UInt8]) -> Result<JSON, JSONError> {
+        Result { () throws(JSONError) -> JSON in try JSON(parsing: input) }
     }
 
-    init(parsing input: [UInt8], arguments: [String: String]) throws(CNIError) {
+    init(_ document: Result<JSON, JSONError>, arguments: [String: String]) throws(CNIError) {
         let json: JSON
-        do { json = try JSON(parsing: input) } catch {
-            throw CNIError(.decodingFailure, "the network configuration is not valid JSON: \(error)")
+        switch document {
+        case .success(let parsed): json = parsed
+        case .failure(let error): throw CNIError(.decodingFailure, "the network configuration is not valid JSON: \(error)")
         }
         func invalid(_ message: String) -> CNIError { CNIError(.invalidConfiguration, message) }
         guard json.object != nil else { throw invalid("the network configuration is not a JSON object") }

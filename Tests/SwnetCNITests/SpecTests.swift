@@ -52,7 +52,7 @@ import Testing
     }
 
     static func configuration(_ text: String) throws(CNIError) -> NetworkConfiguration {
-        try NetworkConfiguration(parsing: Array(text.utf8), arguments: [:])
+        try NetworkConfiguration(NetworkConfiguration.parse(Array(text.utf8)), arguments: [:])
     }
 
     @Test func configurationWithCapabilities() throws {
