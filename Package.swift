@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "swnet", targets: ["swnet"]),
+        .executable(name: "swnet-cni", targets: ["swnet-cni"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "NFTables", targets: ["NFTables"]),
@@ -36,6 +37,9 @@ let package = Package(
         // `swnet --version` names the git commit it was built from.
         .plugin(name: "BuildCommit", capability: .buildTool()),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
+        // The CNI plugin: spec types and verbs over SwnetCore, and its two-line main.
+        .target(name: "SwnetCNI", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
+        .executableTarget(name: "swnet-cni", dependencies: ["SwnetCNI"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
         .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM", "Etcd"]),
 
@@ -48,6 +52,7 @@ let package = Package(
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetlinkTransport", "IPAM", "Netlink", "SwnetTestSupport"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),
+        .testTarget(name: "SwnetCNITests", dependencies: ["SwnetCNI", "IPAM", "JSON"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,6 +22,8 @@ public struct Attachment: Sendable, Equatable {
     public var mtu: UInt32
     public var phase: Phase
     public var created: Int64
+    /// Set when a CNI runtime made it: its container id, by which DEL finds it without a netns.
+    public var cni: CNIMembership? = nil
 }
 
 extension Attachment: JSONRepresentable {
@@ -40,6 +42,7 @@ extension Attachment: JSONRepresentable {
         ]
         object["mac"] = mac.map { .string($0) } ?? .null
         object["gateway"] = gateway.map { .string($0.description) } ?? .null
+        if let cni { object["cni"] = cni.json }
         return .object(object)
     }
 
@@ -63,5 +66,6 @@ extension Attachment: JSONRepresentable {
         gateway = json["gateway"]?.string.flatMap(IPAddress.init)
         mtu = UInt32(clamping: json["mtu"]?.int ?? 0)
         created = json["created"]?.int ?? 0
+        cni = json["cni"].flatMap(CNIMembership.init(json:))
     }
 }

@@ -67,6 +67,16 @@ extension StateTransaction {
         try attachments("SELECT record FROM attachments WHERE namespace = ? ORDER BY network", .text(namespaceID))
     }
 
+    /// A CNI container's attachments on a network (one per interface).
+    func attachments(network: String, cniContainerID: String) throws -> [Attachment] {
+        try attachments("SELECT record FROM attachments WHERE network = ? AND cni_container = ?", .text(network), .text(cniContainerID))
+    }
+
+    /// The network's attachments that a CNI runtime made.
+    func cniAttachments(network: String) throws -> [Attachment] {
+        try attachments("SELECT record FROM attachments WHERE network = ? AND cni_container IS NOT NULL", .text(network))
+    }
+
     func allAttachments() throws -> [Attachment] {
         try attachments("SELECT record FROM attachments ORDER BY network, namespace")
     }
@@ -84,8 +94,9 @@ extension StateTransaction {
     }
 
     func save(_ attachment: Attachment) throws {
-        try database.run("INSERT OR REPLACE INTO attachments (network, namespace, record) VALUES (?, ?, ?)",
-                         .text(attachment.network), .text(attachment.namespaceID), .text(attachment.json.serialized()))
+        try database.run("INSERT OR REPLACE INTO attachments (network, namespace, cni_container, record) VALUES (?, ?, ?, ?)",
+                         .text(attachment.network), .text(attachment.namespaceID), SQLValue(attachment.cni?.containerID),
+                         .text(attachment.json.serialized()))
     }
 
     func removeAttachment(network: String, namespaceID: String) throws {
@@ -98,6 +109,12 @@ extension StateTransaction {
     func claimLease(network: String, address: IPAddress, owner: String) throws -> Bool {
         try database.run("INSERT OR IGNORE INTO leases (network, address, owner) VALUES (?, ?, ?)",
                          .text(network), .text(address.description), .text(owner)) == 1
+    }
+
+    func leaseCount(network: String) throws -> Int {
+        var count = 0
+        try database.query("SELECT count(*) FROM leases WHERE network = ?", .text(network)) { count = Int($0.integer(0)) }
+        return count
     }
 
     func leaseOwner(network: String, address: IPAddress) throws -> String? {

@@ -195,7 +195,7 @@ struct StateTransaction: ~Copyable {
 
 /// The tables, created on first use; `user_version` tells a file that has them.
 enum StateSchema {
-    static let version: Int64 = 3
+    static let version: Int64 = 4
 
     /// Whether both files have the current tables and the runtime state is from `boot`.
     static func isCurrent(in database: Database, boot: String) throws -> Bool {
@@ -214,9 +214,10 @@ enum StateSchema {
             PRAGMA lib.user_version = \(version);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS attachments (
-                network TEXT NOT NULL, namespace TEXT NOT NULL, record TEXT NOT NULL,
+                network TEXT NOT NULL, namespace TEXT NOT NULL, cni_container TEXT, record TEXT NOT NULL,
                 PRIMARY KEY (network, namespace)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS attachments_by_namespace ON attachments (namespace);
+            CREATE INDEX IF NOT EXISTS attachments_by_cni_container ON attachments (network, cni_container);
             CREATE TABLE IF NOT EXISTS leases (
                 network TEXT NOT NULL, address TEXT NOT NULL, owner TEXT NOT NULL,
                 PRIMARY KEY (network, address)) WITHOUT ROWID;
