@@ -17,16 +17,20 @@ let package = Package(
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
-        .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("cap")]),
+        // C by job: kernel helpers for the bindings, the container launcher (the one user of
+        // libcap's C API besides capability checks, linked once through CCap), TLS.
+        .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "CSwnetLauncher", dependencies: ["CCap"], cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "CSwnetTLS", cSettings: [.define("_GNU_SOURCE")]),
 
         .target(name: "IPAM"),
         .target(name: "JSON"),
-        .target(name: "Etcd", dependencies: ["JSON", "CSwnetShims"]),
+        .target(name: "Etcd", dependencies: ["JSON", "CSwnetTLS"]),
         .target(name: "Netlink", dependencies: ["CMnl", "CSwnetShims", "IPAM"]),
         .target(name: "NFTables", dependencies: ["CNftnl", "CMnl", "CSwnetShims", "IPAM", "Netlink"]),
-        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims"]),
+        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSwnetLauncher"]),
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"]),
-        .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
+        .executableTarget(name: "swnet", dependencies: ["SwnetCommands", "SwnetCore"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
         .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM"]),
 

@@ -164,6 +164,7 @@ struct LauncherTests {
             Issue.record("create should have failed")
         } catch {
             #expect(error.message == "command 'no-such-command-here' not found")
+            #expect(error.exitStatus == 127)
         }
     }
 
@@ -177,8 +178,9 @@ struct LauncherTests {
             Issue.record("release should have failed")
         } catch {
             #expect(error.message == "exec \(script): Permission denied")
+            #expect(error.exitStatus == 126)
         }
-        #expect(container.process.wait() == 127)
+        #expect(container.process.wait() == 126)
     }
 
     @Test func initForwardsSignalsToTheCommand() throws {
@@ -219,7 +221,7 @@ struct LauncherTests {
     @Test(.enabled(if: hasBusybox, "needs busybox-static"))
     func rootfsMustExistAndHoldTheCommand() throws {
         let rootfs = try BusyboxRootfs()
-        #expect(throws: SwnetError.self) { try ContainerProcess.validate(ContainerSpec(command: ["sh"], hostname: "b", rootfs: "/nonexistent")) }
+        #expect(throws: LaunchError.self) { try ContainerProcess.validate(ContainerSpec(command: ["sh"], hostname: "b", rootfs: "/nonexistent")) }
         do {
             try ContainerProcess.validate(ContainerSpec(command: ["bash"], hostname: "b", rootfs: rootfs.path))
             Issue.record("bash is not in the rootfs")
@@ -264,6 +266,7 @@ struct LauncherTests {
             Issue.record("exec should have failed")
         } catch {
             #expect(error.message == "exec no-such-command-here: No such file or directory")
+            #expect(error.exitStatus == 127)
         }
     }
 
