@@ -149,6 +149,23 @@ struct LauncherTests {
         #expect(FileManager.default.fileExists(atPath: marker))
     }
 
+    @Test func initDiesWithTheThreadThatCreatedIt() throws {
+        final class Started: @unchecked Sendable { var process: ContainerProcess? }
+        let started = Started()
+        let created = DispatchSemaphore(value: 0)
+        Thread {
+            started.process = try? ContainerProcess.create(ContainerSpec(
+                command: ["sleep", "30"], hostname: "box", standardInput: -1, diesWithCaller: true))
+            try? started.process?.release()
+            created.signal()
+        }.start()
+        created.wait()
+        let process = try #require(started.process)
+        // The thread ends after its block: the kernel's parent-death signal kills the init,
+        // long before the command's 30 seconds.
+        #expect(process.wait() == 128 + SIGKILL)
+    }
+
     @Test func linkAddedBeforeReleaseIsThereFromTheFirstInstruction() throws {
         let container = try TestContainer(["ip", "-o", "link", "show", "gate0"])
         let inside = try NetlinkHandle(namespace: NetworkNamespace(processID: container.process.pid))
