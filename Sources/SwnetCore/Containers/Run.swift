@@ -26,6 +26,8 @@ public struct RunRequest: Sendable {
     public var capabilitiesToAdd: [String]
     public var capabilitiesToDrop: [String]
     public var userNamespace: Bool
+    /// `-d`: starts this executable again as the container's monitor, so its main must hand
+    /// `ContainerMonitor.argument` to `ContainerMonitor.main` before anything else (swnet's does).
     public var detach: Bool
     public var autoRemove: Bool
     /// Ports to publish once the networks are attached (`-p`, and `-P` for exposed ports).
