@@ -74,3 +74,7 @@ pid_t swnet_spawn_self(char *const *argv, int channel_fd) {
     posix_spawnattr_destroy(&attributes);
     return result == 0 ? pid : -result;
 }
+
+int swnet_pipe(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC) == 0 ? 0 : -errno;
+}

@@ -19,6 +19,10 @@ int swnet_outlive_parent(void);
 // nothing of the caller runs in the child. Returns the child's pid or -errno.
 pid_t swnet_spawn_self(char *const *argv, int channel_fd);
 
+// pipe2(fds, O_CLOEXEC), which Swift's Glibc module does not export: no child of another thread
+// inherits either end. Returns 0 or -errno.
+int swnet_pipe(int fds[2]);
+
 // Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (call it before any other thread
 // exists) and returns a signalfd (O_CLOEXEC) that becomes readable when one arrives, or -errno.
 // Returns which signal arrived through swnet_read_signal: the signal number, 0 if none, or -errno.
