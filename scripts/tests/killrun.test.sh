@@ -6,7 +6,8 @@ ok "network" swnet network create kn --subnet 10.74.0.0/16
 # ps sees the whole machine: this scenario's commands sleep for a time no one else uses.
 nap=300.$$
 
-# What a killed run may leave behind, all of which must be gone at the end.
+# What a killed run may leave behind, all of which must be gone at the end (gc removes the
+# hidden temporary files of writers killed before their rename).
 leftovers() {
     echo "containers: $(swnet ps -a -q | wc -l)"
     echo "names: $(ls "$SWNET_ROOT/run/container-names" 2>/dev/null | wc -l)"
@@ -14,9 +15,10 @@ leftovers() {
     echo "leases: $(ls "$SWNET_ROOT/run/networks/kn/leases" 2>/dev/null | wc -l)"
     echo "published: $(nft -j list map inet swnet publish_any | json 'len([e for x in d["nftables"] if "map" in x for e in x["map"].get("elem", [])])')"
     echo "links: $(ip -o link show | grep -cv -e ': lo:' -e ': kn:')"
+    echo "unfinished writes: $(find "$SWNET_ROOT" -name '.*.tmp.*' | wc -l)"
     echo "processes: $(ps -eo stat=,args= | awk -v nap="$nap" '$1 !~ /^Z/ && (($2 == "sleep" && $3 == nap) || / __container-monitor [0-9]+ k[rf][0-9]+$/)' | wc -l)"
 }
-empty=$'containers: 0\nnames: 0\nattachments: 0\nleases: 0\npublished: 0\nlinks: 0\nprocesses: 0'
+empty=$'containers: 0\nnames: 0\nattachments: 0\nleases: 0\npublished: 0\nlinks: 0\nunfinished writes: 0\nprocesses: 0'
 # The kernel deletes a dead namespace's veths in the background: links may take a moment.
 nothing_left() { [[ "$(leftovers)" == "$empty" ]]; }
 

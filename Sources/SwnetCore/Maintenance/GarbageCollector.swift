@@ -41,6 +41,8 @@ extension Swnet {
         defer { withExtendedLifetime(lock) {} }
         let netlink = try hostNetlink()
         var report = CollectionReport()
+        try Files.removeAbandonedTemporaries(under: location.run)
+        try Files.removeAbandonedTemporaries(under: location.lib)
         try collectContainers(into: &report)
         for network in try store.networkNames() {
             for attachment in try store.attachments(network: network) {

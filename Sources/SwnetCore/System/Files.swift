@@ -119,6 +119,22 @@ enum Files {
         return names
     }
 
+    /// Removes the hidden temporary files (see `writeTemporary`) of writers that died before
+    /// their rename or link, anywhere under `root`.
+    static func removeAbandonedTemporaries(under root: String) throws(SystemError) {
+        for name in try list(root, includingHidden: true) {
+            let path = "\(root)/\(name)"
+            if isDirectory(path) {
+                try removeAbandonedTemporaries(under: path)
+                continue
+            }
+            let parts = name.split(separator: ".")  // ".NAME.tmp.PID"
+            guard name.hasPrefix("."), parts.count >= 3, parts[parts.count - 2] == "tmp", let writer = Int32(parts[parts.count - 1])
+            else { continue }
+            if kill(writer, 0) != 0 && errno == ESRCH { try remove(path) }
+        }
+    }
+
     /// rm -r of a directory tree swnet owns.
     static func removeTree(_ path: String) throws(SystemError) {
         if Files.isDirectory(path) {
