@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, bottom to top: C system libraries and shims → kernel bindings (Netlink, NFTables)
+// Layers, bottom to top: C system libraries and shims → NetlinkTransport → kernel bindings (Netlink, NFTables)
 // and pure-Swift IPAM/JSON → SwnetCore (the verbs) → SwnetCommands (CLI) → swnet (main).
 let package = Package(
     name: "swnet",
@@ -26,8 +26,11 @@ let package = Package(
         .target(name: "IPAM"),
         .target(name: "JSON"),
         .target(name: "Etcd", dependencies: ["JSON", "CSwnetTLS"]),
-        .target(name: "Netlink", dependencies: ["CMnl", "CSwnetShims", "IPAM"]),
-        .target(name: "NFTables", dependencies: ["CNftnl", "CMnl", "CSwnetShims", "IPAM", "Netlink"]),
+        // Opening netlink sockets in a namespace, sequenced request/reply, dump retry, extended
+        // acks: what rtnetlink (Netlink), nftables and conntrack share.
+        .target(name: "NetlinkTransport", dependencies: ["CMnl", "CSwnetShims"]),
+        .target(name: "Netlink", dependencies: ["NetlinkTransport", "CMnl", "CSwnetShims", "IPAM"]),
+        .target(name: "NFTables", dependencies: ["NetlinkTransport", "CNftnl", "CMnl", "IPAM"]),
         .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSwnetLauncher"]),
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"]),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands", "SwnetCore"]),
@@ -39,8 +42,8 @@ let package = Package(
         .testTarget(name: "EtcdTests", dependencies: ["Etcd", "SwnetTestSupport"]),
         // Shared by the privileged test suites: the capability gate, spawning tools in namespaces.
         .target(name: "SwnetTestSupport", path: "Tests/SwnetTestSupport"),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
-        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "IPAM", "Netlink", "SwnetTestSupport"]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkTransport", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetlinkTransport", "IPAM", "Netlink", "SwnetTestSupport"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),
     ],
