@@ -89,13 +89,15 @@ extension Swnet {
     /// Drops publications (their map elements and records). The caller holds the lock.
     func removePublicationsLocked(_ publications: [Publication]) throws {
         guard !publications.isEmpty else { return }
-        for publication in publications { try store.remove(publication) }
+        // Elements first, records after: a swnet killed in between leaves records whose
+        // elements are gone, which the next removal (gc) handles, never an element without a
+        // record, which nothing would find again.
         var batch = NFTablesBatch()
         deleteElements(for: publications, to: &batch)
-        do { _ = try firewall().apply(batch) } catch {
-            // A table somebody flushed: rebuild it from what is left.
-            try renderFirewall()
-        }
+        let deleted = (try? firewall().apply(batch)) != nil
+        for publication in publications { try store.remove(publication) }
+        // A table somebody flushed, or elements already gone: rebuild it from what is left.
+        if !deleted { try renderFirewall() }
         forgetFlows(to: publications)
     }
 
