@@ -52,10 +52,8 @@ extension Swnet {
             // Read again under the lock: a start may have gone on meanwhile. An init that is
             // still there (released since, or at its gate) is killed; its start then fails.
             let container = try store.container(id: read.id) ?? read
-            if let pid = container.pid, ProcessTable.startTime(of: pid) == container.pidStartTime {
-                Glibc.kill(pid, SIGKILL)
-                _ = waitForExit(container, seconds: 10)
-            }
+            container.killInit()
+            _ = waitForExit(container, seconds: 10)
             try releaseNetworksLocked(of: container)
             try store.removeContainer(container)
         }

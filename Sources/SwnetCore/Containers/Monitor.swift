@@ -176,7 +176,7 @@ extension Swnet {
             var status: Int32 = 0
             while waitpid(monitor.pid, &status, 0) < 0 && errno == EINTR {}
             if let left = try? store.container(id: container.id) {
-                if let pid = left.pid, ProcessTable.startTime(of: pid) == left.pidStartTime { Glibc.kill(pid, SIGKILL) }
+                left.killInit()
                 undoStart(left, process: nil)
             }
             throw error

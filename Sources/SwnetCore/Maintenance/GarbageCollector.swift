@@ -79,7 +79,7 @@ extension Swnet {
         for var container in try store.containers() {
             switch container.status {
             case .created where !container.ownerIsAlive:
-                if let pid = container.pid, ProcessTable.startTime(of: pid) == container.pidStartTime { Glibc.kill(pid, SIGKILL) }
+                container.killInit()
                 try releaseNetworksLocked(of: container)
                 try store.removeContainer(container)
                 report.removedContainers.append(container.name)
