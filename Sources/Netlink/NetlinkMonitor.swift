@@ -2,17 +2,17 @@ import CMnl
 import Glibc
 import NetlinkTransport
 
-/// Tells when a namespace's IPv4 addresses change (an rtnetlink multicast group), so a
-/// long-running caller reacts at once instead of polling. It only says "something changed":
-/// the caller reads again what it cares about. Links are left out on purpose: every attach
-/// makes link events, and an address moving is what callers watch for.
+/// Tells when a namespace's IPv4 addresses (or the `events` asked for) change (rtnetlink
+/// multicast groups), so a long-running caller reacts at once instead of polling. It only says
+/// "something changed": the caller reads again what it cares about. Links are left out by
+/// default: every attach makes link events, and an address moving is what the agent watches for.
 public final class NetlinkMonitor {
     private let socket: NetlinkSocket
 
-    public init(namespace: NetworkNamespace? = nil) throws(NetlinkError) {
+    public init(namespace: NetworkNamespace? = nil, events: Events = .ipv4Addresses) throws(NetlinkError) {
         socket = try NetlinkSocket(protocol: NETLINK_ROUTE, namespace: namespace, options: [],
-                                   groups: UInt32(RTMGRP_IPV4_IFADDR), wait: .none, bufferSize: 32 * 1024,
-                                   what: "netlink address")
+                                   groups: events.rawValue, wait: .none, bufferSize: 32 * 1024,
+                                   what: "netlink notification")
     }
 
     /// For poll(2): readable when a change is waiting.

@@ -33,7 +33,8 @@ struct RunCommand: RunnableCommand {
         usage: "swnet run [-d] [--rm] [--name NAME] [--rootfs DIR] [--network N[:IP/LEN]]... [-e K=V]... -- COMMAND [ARG...]",
         arguments: [command],
         options: GlobalOptions.declarations + [detach, remove, name, hostname, rootfs, workdir, networks, environment,
-                                               capAdd, capDrop, userns, publish, publishAll, expose, exposeFrom],
+                                               capAdd, capDrop, userns, publish, publishAll, expose, exposeFrom,
+                                               AttachCommand.rate],
         runs: Self.self)
 
     let global: GlobalOptions
@@ -47,12 +48,16 @@ struct RunCommand: RunnableCommand {
         publishAllExposed = values[Self.publishAll]
         exposed = values[Self.expose]
         exposeFromFile = values[Self.exposeFrom]
-        request = RunRequest(
+        var request = RunRequest(
             command: values[Self.command], name: values[Self.name], hostname: values[Self.hostname],
             rootfs: values[Self.rootfs], workdir: values[Self.workdir], networks: values[Self.networks],
             environment: values[Self.environment], capabilitiesToAdd: values[Self.capAdd],
             capabilitiesToDrop: values[Self.capDrop], userNamespace: values[Self.userns],
             detach: values[Self.detach], autoRemove: values[Self.remove], publish: values[Self.publish])
+        if let rate = values[AttachCommand.rate] {
+            for index in request.networks.indices { request.networks[index].rate = rate }
+        }
+        self.request = request
     }
 
     func run() throws {

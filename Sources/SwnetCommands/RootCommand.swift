@@ -16,6 +16,7 @@ public enum SwnetCommand {
             RunCommand.definition, ExecCommand.definition, PsCommand.definition, InspectCommand.definition,
             StopCommand.definition, KillCommand.definition, RemoveCommand.definition, LogsCommand.definition,
             GCCommand.definition, OverlayCommand.definition,
+            RouteCommand.definition, RuleCommand.definition, TcCommand.definition, WaitCommand.definition,
         ]
     )
 

@@ -81,7 +81,7 @@ private func helpRequested(by arguments: [String]) throws -> String? {
     @Test(arguments: [
         ["attach", "c1", "br0", "10.0.0.300/24"],
         ["attach", "c1", "br0", "10.0.0.5/24@nothere"],
-        ["attach", "c1", "br0", "dhcp"],
+        ["attach", "c1", "br0", "dhclient"],
         ["attach", "c1", "br0", "10.0.0.5/24", "10.0.0.6/24"],
         ["attach", "c1", "br0", "01:00:5e:00:00:01"],
         ["attach", "c1", "br0", "--mtu", "10"],
