@@ -203,10 +203,9 @@ extension Swnet {
         spec.standardError = log
         let process: ContainerProcess
         do {
+            defer { close(log) }  // the init has its own copy
             process = try prepare(&container, spec: spec, networks: start.networks, publish: start.publish)
-            close(log)
         } catch {
-            close(log)
             channel.reportFailure(error)
             return
         }
