@@ -32,7 +32,9 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["NetlinkTransport", "CMnl", "CSwnetShims", "IPAM"]),
         .target(name: "NFTables", dependencies: ["NetlinkTransport", "CNftnl", "CMnl", "IPAM"]),
         .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSwnetLauncher"]),
-        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"]),
+        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"], plugins: ["BuildCommit"]),
+        // `swnet --version` names the git commit it was built from.
+        .plugin(name: "BuildCommit", capability: .buildTool()),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands", "SwnetCore"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
         .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM", "Etcd"]),

@@ -4,8 +4,8 @@ import Netlink
 import SwnetCore
 
 struct AttachCommand: RunnableCommand {
-    static let target = Argument<String>("TARGET", help: "PID, namespace name or namespace path.")
-    static let network = Argument<String>("NETWORK", help: "Network, bridge, or host interface name.")
+    static let target = Argument<String>("TARGET", help: "PID, namespace name or namespace path.", completes: .targets)
+    static let network = Argument<String>("NETWORK", help: "Network, bridge, or host interface name.", completes: .networks)
     static let extras = Argument<[String]>(
         variadic: "ADDRESS-OR-MAC", help: "IP/LEN[@GATEWAY] or dhcp[:OPTIONS], and/or MAC or U:STRING, and/or @VID.")
     static let interface = Option<String?>(
@@ -130,7 +130,7 @@ struct AttachCommand: RunnableCommand {
 
 struct DetachCommand: RunnableCommand {
     static let network = Argument<String?>(
-        optional: "NETWORK", help: "Network name (default: every network the target is on).")
+        optional: "NETWORK", help: "Network name (default: every network the target is on).", completes: .networks)
     static let interface = Option<String?>(short: "i", value: "IFNAME", help: "Only the container interface IFNAME.")
 
     static let definition = CommandDefinition(

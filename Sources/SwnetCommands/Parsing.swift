@@ -37,6 +37,11 @@ enum Parse {
         return RunRequest.NetworkChoice(network: String(parts[0]), address: address)
     }
 
+    static func logLevel(_ text: String) throws(UsageError) -> LogLevel {
+        guard let level = LogLevel(name: text) else { throw UsageError("invalid log level '\(text)': expected error, warn, info or debug") }
+        return level
+    }
+
     static func seconds(_ text: String) throws(UsageError) -> Int {
         guard let seconds = Int(text), seconds >= 0 else { throw UsageError("invalid time '\(text)': expected whole seconds") }
         return seconds

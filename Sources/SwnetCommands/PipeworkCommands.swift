@@ -12,7 +12,8 @@ protocol NamespaceToolCommand: RunnableCommand {
 }
 
 struct NamespaceToolInvocation {
-    static let target = Argument<String>("TARGET", help: "Container, PID, namespace name or namespace path (as for attach).")
+    static let target = Argument<String>(
+        "TARGET", help: "Container, PID, namespace name or namespace path (as for attach).", completes: .targets)
     static let arguments = Argument<[String]>(
         variadic: "ARGS", minimum: 1, help: "The tool's arguments (put -- before ones that start with '-').")
 

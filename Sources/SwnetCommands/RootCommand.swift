@@ -17,6 +17,7 @@ public enum SwnetCommand {
             StopCommand.definition, KillCommand.definition, RemoveCommand.definition, LogsCommand.definition,
             GCCommand.definition, OverlayCommand.definition,
             RouteCommand.definition, RuleCommand.definition, TcCommand.definition, WaitCommand.definition,
+            CompletionCommand.definition, CompleteCommand.definition, ManCommand.definition,
         ]
     )
 
@@ -40,10 +41,13 @@ public enum SwnetCommand {
         case .help(let path):
             print(path.help, terminator: "")
         case .version(let version):
-            print(version)
+            print("swnet \(version) (commit \(buildCommit))")
         case .run(let command):
             do {
                 try command.run()
+            } catch let error as UsageError {
+                printError("swnet: \(error)")  // found only once running, e.g. a template's unknown field
+                exit(64)
             } catch {
                 printError("swnet: \("\(error)".split(separator: "\n").first ?? "failed")")
                 exit((error as? CommandFailure)?.exitStatus ?? 1)
@@ -58,19 +62,35 @@ protocol CommandFailure: Error {
     var exitStatus: Int32 { get }
 }
 
-/// `--root DIR`: every command that touches state takes it.
+/// `--root DIR` and how much to log: every command that touches state takes them.
 struct GlobalOptions {
-    static let root = Option<String?>("root", value: "DIR", help: "Keep all state under DIR (also: $SWNET_ROOT).")
-    static let declarations: [any AnyOption] = [root]
+    static let root = Option<String?>("root", value: "DIR", help: "Keep all state under DIR (also: $SWNET_ROOT).",
+                                      completes: .directories)
+    static let logLevel = Option<LogLevel?>(
+        "log-level", value: "LEVEL", help: "error, warn, info or debug: how much to log (default: warn; info for the overlay agent; also: $SWNET_LOG_LEVEL).",
+        completes: .choices(LogLevel.allCases.map(\.name)), transform: Parse.logLevel)
+    static let debug = Option<Bool>(flag: "debug", help: "Same as --log-level debug.")
+    static let declarations: [any AnyOption] = [root, logLevel, debug]
 
     let root: String?
+    /// nil: $SWNET_LOG_LEVEL, or the command's default.
+    let logLevel: LogLevel?
 
     init(_ values: ParsedValues) {
         root = values[Self.root]
+        logLevel = values[Self.debug] ? .debug : values[Self.logLevel]
     }
 
+    /// The level asked for, by option or $SWNET_LOG_LEVEL (an unknown word there is ignored):
+    /// warnings and errors by default, what a long-running agent does with `.info`.
+    func effectiveLogLevel(default: LogLevel = .warning) -> LogLevel {
+        logLevel ?? environment("SWNET_LOG_LEVEL").flatMap(LogLevel.init(name:)) ?? `default`
+    }
+
+    /// The library for the command to run, logging as asked.
     func makeSwnet() -> Swnet {
-        Swnet(location: StateLocation.resolve(root: root))
+        Log.level = effectiveLogLevel()
+        return Swnet(location: StateLocation.resolve(root: root))
     }
 }
 
@@ -86,13 +106,20 @@ struct OutputOptions {
     }
 }
 
+/// A variable of the environment; nil when unset or empty, as if not given.
+func environment(_ name: String) -> String? {
+    guard let value = getenv(name).map({ String(cString: $0) }), !value.isEmpty else { return nil }
+    return value
+}
+
 func printJSON(_ value: some JSONRepresentable) {
     print(value.json.serialized(pretty: true))
 }
 
 /// One line on stderr, written directly: the C `stderr` global is not concurrency-safe in Swift 6.
+/// Under systemd, with journald's error priority, so `journalctl -p err` shows why a unit failed.
 func printError(_ line: String) {
-    writeLine(line, to: 2)
+    writeLogLine(.error, line, to: 2, plain: "")
 }
 
 /// One line written at once, so that it reaches a file or pipe immediately (stdout's buffer

@@ -105,6 +105,7 @@ extension Swnet {
             let container = try NetlinkHandle(namespace: target.namespace)
             let containerName = try containerInterfaceName(request.containerInterface, in: container, target: target)
             let address = try lease(request.address, network: network, pool: pool, owner: target.namespaceID, rollback: rollback)
+            Log.debug("attach \(target.label): leased \(address) on network \(network.name)")
 
             var attachment = Attachment(
                 network: network.name, namespaceID: target.namespaceID, target: target.label,
@@ -118,6 +119,7 @@ extension Swnet {
             attachment.mtu = request.mtu ?? network.mtu ?? bridge.mtu
             try createVethPair(hostName: hostName, containerName: containerName, mtu: attachment.mtu, mac: request.mac,
                                bridge: bridge, target: target, rollback: rollback)
+            Log.debug("attach \(target.label): veth \(hostName) on bridge \(network.bridge), \(containerName) inside, mtu \(attachment.mtu)")
 
             guard let inside = try container.link(named: containerName) else {
                 throw SwnetError("interface \(containerName) vanished from \(target.label)")
@@ -126,6 +128,7 @@ extension Swnet {
             let defaultRoute = try configureInside(container, interface: inside, address: address,
                                                    gateway: request.gateway ?? network.gateway,
                                                    replacingDefault: request.gateway != nil, target: target)
+            Log.debug("attach \(target.label): \(containerName) up with \(address)\(defaultRoute.map { ", default route via \($0)" } ?? "")")
             if address.family == .v4, let mac = inside.mac {
                 announce(mac: mac, interface: inside, hostInterface: hostName, container: container)
             }

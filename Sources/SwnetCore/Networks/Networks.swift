@@ -89,6 +89,7 @@ extension Swnet {
             try store.save(network)
             rollback.onFailure { [store] in try? store.removeNetwork(named: network.name) }
             _ = try createBridge(for: network, rollback: rollback)
+            Log.debug("network \(network.name): bridge \(bridge) up with \(gateway.map { "gateway \($0)" } ?? "no gateway")")
             try renderFirewall()
         }
         return network
