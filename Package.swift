@@ -19,11 +19,15 @@ let package = Package(
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("cap")]),
+        // C by job: kernel helpers for the bindings, the container launcher (the one user of
+        // libcap's C API besides capability checks, linked once through CCap), TLS.
+        .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "CSwnetLauncher", dependencies: ["CCap"], cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "CSwnetTLS", cSettings: [.define("_GNU_SOURCE")]),
 
         .target(name: "IPAM"),
         .target(name: "JSON"),
-        .target(name: "Etcd", dependencies: ["JSON", "CSwnetShims"]),
+        .target(name: "Etcd", dependencies: ["JSON", "CSwnetTLS"]),
         // Opening netlink sockets in a namespace, sequenced request/reply, dump retry, extended
         // acks: what rtnetlink (Netlink), nftables and conntrack share.
         .target(name: "NetlinkTransport", dependencies: ["CMnl", "CSwnetShims"]),
@@ -31,12 +35,12 @@ let package = Package(
         .target(name: "NFTables", dependencies: ["NetlinkTransport", "CNftnl", "CMnl", "IPAM"]),
         // SQLite from Debian's static archive (libsqlite3-dev ships one): a shared library less
         // for the dynamic loader at every start.
-        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSQLite"],
+        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSwnetLauncher", "CSQLite"],
                 linkerSettings: [.linkedLibrary(":libsqlite3.a")]),
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"], plugins: ["BuildCommit"]),
         // `swnet --version` names the git commit it was built from.
         .plugin(name: "BuildCommit", capability: .buildTool()),
-        .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
+        .executableTarget(name: "swnet", dependencies: ["SwnetCommands", "SwnetCore"]),
         // The CNI plugin: spec types and verbs over SwnetCore, and its two-line main.
         .target(name: "SwnetCNI", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .executableTarget(name: "swnet-cni", dependencies: ["SwnetCNI"]),

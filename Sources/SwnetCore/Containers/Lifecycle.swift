@@ -47,7 +47,12 @@ extension Swnet {
             _ = waitForExit(container, seconds: 10)
         }
         try store.write { state in
-            for container in containers {
+            for read in containers {
+                // Read again under the lock: a start may have gone on meanwhile. An init that is
+                // still there (released since, or at its gate) is killed; its start then fails.
+                let container = try state.container(id: read.id) ?? read
+                container.killInit()
+                _ = waitForExit(container, seconds: 10)
                 try releaseNetworks(of: container, in: state)
                 try state.removeContainer(container)
             }

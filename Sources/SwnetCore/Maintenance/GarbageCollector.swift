@@ -44,6 +44,8 @@ extension Swnet {
         return try store.write { state in
             let netlink = try hostNetlink()
             var report = CollectionReport()
+            try Files.removeAbandonedTemporaries(under: location.run)
+            try Files.removeAbandonedTemporaries(under: location.lib)
             try collectContainers(into: &report, in: state)
             for attachment in try state.allAttachments() {
                 let hostLink = try netlink.link(named: attachment.hostInterface)
@@ -74,7 +76,7 @@ extension Swnet {
         for var container in try state.containers() {
             switch container.status {
             case .created where !container.ownerIsAlive:
-                if let pid = container.pid, ProcessTable.startTime(of: pid) == container.pidStartTime { Glibc.kill(pid, SIGKILL) }
+                container.killInit()
                 try releaseNetworks(of: container, in: state)
                 try state.removeContainer(container)
                 report.removedContainers.append(container.name)

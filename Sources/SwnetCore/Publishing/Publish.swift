@@ -44,13 +44,8 @@ extension Swnet {
     func checkPortsFree(_ specs: [PortSpec], in state: borrowing StateTransaction) throws {
         var chosen = ChosenPorts()
         for spec in specs {
+            let address = try Self.hostAddress(of: spec)
             guard let hostPorts = spec.hostPorts, hostPorts.count == spec.containerPorts.count else { continue }
-            let address: IPv4Address?
-            switch spec.hostAddress {
-            case .v4(let hostAddress)?: address = hostAddress
-            case .v6?: continue
-            case nil: address = nil
-            }
             for port in hostPorts.first...hostPorts.last {
                 try checkFree(port, spec.transport, address, chosen: chosen, in: state)
                 chosen.add(Publication(hostAddress: address, hostPort: port, portProtocol: spec.transport,
@@ -123,13 +118,15 @@ extension Swnet {
     /// Drops publications: their records and map elements.
     func removePublications(_ publications: [Publication], in state: borrowing StateTransaction) throws {
         guard !publications.isEmpty else { return }
-        for publication in publications { try state.remove(publication) }
+        // Elements first, records after: a swnet killed in between leaves records whose
+        // elements are gone, which the next removal (gc) handles, never an element without a
+        // record, which nothing would find again.
         var batch = NFTablesBatch()
         deleteElements(for: publications, to: &batch)
-        do { _ = try firewall().apply(batch) } catch {
-            // A table somebody flushed: rebuild it from what is left.
-            try renderFirewall(in: state)
-        }
+        let deleted = (try? firewall().apply(batch)) != nil
+        for publication in publications { try state.remove(publication) }
+        // A table somebody flushed, or elements already gone: rebuild it from what is left.
+        if !deleted { try renderFirewall(in: state) }
         forgetFlows(to: publications)
     }
 
@@ -157,15 +154,18 @@ extension Swnet {
         }
     }
 
+    private static func hostAddress(of spec: PortSpec) throws -> IPv4Address? {
+        switch spec.hostAddress {
+        case .v4(let address)?: return address
+        case .v6?: throw SwnetError("publishing on an IPv6 host address is not supported yet: \(spec)")
+        case nil: return nil
+        }
+    }
+
     /// One publication per port of a spec; ephemeral host ports are picked here.
     private func expand(_ spec: PortSpec, to containerAddress: IPv4Address, attachment: Attachment,
                         target: ResolvedTarget, into chosen: inout ChosenPorts, in state: borrowing StateTransaction) throws {
-        let hostAddress: IPv4Address?
-        switch spec.hostAddress {
-        case .v4(let address)?: hostAddress = address
-        case .v6?: throw SwnetError("publishing on an IPv6 host address is not supported yet: \(spec)")
-        case nil: hostAddress = nil
-        }
+        let hostAddress = try Self.hostAddress(of: spec)
         for offset in 0..<spec.containerPorts.count {
             let containerPort = spec.containerPorts.first + UInt16(offset)
             let hostPort: UInt16

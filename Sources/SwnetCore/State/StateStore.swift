@@ -142,16 +142,6 @@ final class StateStore {
         prepared = true
     }
 
-    /// In a forked child: the lock's open file description and SQLite's descriptors are
-    /// shared with the parent (a flock through it would not exclude the parent), so the child
-    /// opens its own on its next transaction.
-    func reopenAfterFork() {
-        database = nil
-        prepared = false
-        if lockDescriptor >= 0 { close(lockDescriptor) }
-        lockDescriptor = -1
-    }
-
     var containersDirectory: String { "\(location.run)/containers" }
 
     func containerLogPath(id: String) -> String { "\(containersDirectory)/\(id).log" }
