@@ -133,7 +133,7 @@ struct PsCommand: RunnableCommand {
     static let definition = CommandDefinition(
         "ps", abstract: "List containers.",
         discussion: "Filters: id=PREFIX, name=PART (names containing PART), status=created|running|exited, network=NAME.",
-        options: GlobalOptions.declarations + [all] + ListOptions.declarations + [filter], runs: Self.self)
+        options: GlobalOptions.declarations + [all] + ListOptions.declarations(quietPrints: "ids", example: "{{.ID}}\\t{{.Names}}\\t{{.status}}") + [filter], runs: Self.self)
 
     let global: GlobalOptions
     let output: ListOptions
@@ -149,7 +149,7 @@ struct PsCommand: RunnableCommand {
     }
 
     func run() throws {
-        var listing = Listing([("ID", "CONTAINER ID"), ("Names", "NAME"), ("Command", "COMMAND"), ("Status", "STATUS"),
+        var listing = Listing([("ID", "CONTAINER ID"), ("Names", "NAMES"), ("Command", "COMMAND"), ("Status", "STATUS"),
                                ("Networks", "NETWORKS")])
         for container in try global.makeSwnet().listContainers(all: all) {
             guard filters.allows("id", { container.id.hasPrefix($0) }), filters.allows("name", { container.name.contains($0) }),
@@ -186,7 +186,7 @@ struct InspectCommand: RunnableCommand {
 
     static let definition = CommandDefinition(
         "inspect", abstract: "Show containers in detail.",
-        arguments: [targets], options: GlobalOptions.declarations + InspectOptions.declarations, runs: Self.self)
+        arguments: [targets], options: GlobalOptions.declarations + InspectOptions.declarations(example: "{{.name}} {{.pid}} {{json .networks}}"), runs: Self.self)
 
     let global: GlobalOptions
     let output: InspectOptions

@@ -33,6 +33,9 @@ fails "dhclient (its hooks write the host's /etc)" swnet attach srv lan dhclient
 ok "a quiet network" swnet network create quiet --subnet 10.71.0.0/24
 container c3
 fails "no DHCP server answers (udhcpc -n gives up)" swnet attach c3 quiet "dhcp:-n -t 1 -T 1"
+fails "options udhcpc refuses" swnet attach c3 quiet "dhcp:-x"
+eq "...named by udhcpc's own complaint, not the end of its usage text" "$error_line" \
+    "swnet: no DHCP lease for eth0 in netns c3: the client gave up (udhcpc: option requires an argument -- 'x')"
 
 attached_at=$SECONDS attached_epoch=$(date +%s)
 ok "attach c1 with dhcp" swnet attach c1 lan dhcp
