@@ -10,11 +10,19 @@ import SwnetCore
 /// JSON on stdout, a log line on stderr when something fails.
 public enum CNIPlugin {
     public static func run() -> Int32 {
+        // Run by hand (no runtime set CNI_COMMAND): say what this is, as the reference plugins
+        // do, instead of waiting on a terminal's stdin.
+        if CNIEnvironment.read("CNI_COMMAND").map(\.isEmpty) ?? true {
+            let about = "swnet-cni: the swnet CNI plugin (docs/cni.md)\nCNI protocol versions supported: "
+                + CNIVersion.supported.joined(separator: ", ") + "\n"
+            _ = about.withCString { write(2, $0, strlen($0)) }
+            return 0
+        }
         let input = StandardInput.readAll()
         let document = NetworkConfiguration.parse(input)
         let requested = (try? document.get())?["cniVersion"]?.string
         var version = requested.flatMap { CNIVersion.supported.contains($0) ? $0 : nil } ?? CNIVersion.latest
-        var command = "?"
+        var command = ""
         do {
             let environment = try CNIEnvironment.fromProcess()
             command = environment.command.rawValue
@@ -35,8 +43,8 @@ public enum CNIPlugin {
             default: CNIError(.swnetFailure, "\(error)")
             }
             print(failure.json(cniVersion: version).serialized())
-            let id = CNIEnvironment.read("CNI_CONTAINERID").map { " \($0)" } ?? ""
-            let line = "swnet-cni: \(command)\(id): \(failure.message)\n"
+            let context = [command, CNIEnvironment.read("CNI_CONTAINERID") ?? ""].filter { !$0.isEmpty }
+            let line = "swnet-cni: " + (context.isEmpty ? "" : context.joined(separator: " ") + ": ") + failure.message + "\n"
             _ = line.withCString { write(2, $0, strlen($0)) }
             return 1
         }

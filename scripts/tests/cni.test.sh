@@ -149,7 +149,9 @@ eq "STATUS on a configuration whose bridge is taken by another kind of link (50)
 ip link del notabridge
 
 # Errors: JSON on stdout with the spec's code, one line on stderr, nothing changed.
-eq "no CNI_COMMAND (4)" "$(printf '%s' "$(config 1.1.0)" | "$cni_plugin" 2>/dev/null | code)" "4"
+eq "run by hand without CNI_COMMAND, it says what it is (as the reference plugins) without reading stdin" \
+    "$( (sleep 10 | timeout 5 "$cni_plugin" 2>&1 >/dev/null; echo "status $?") | sed -n '1p;$p')" $'swnet-cni: the swnet CNI plugin (docs/cni.md)\nstatus 0'
+eq "an unknown CNI_COMMAND (4)" "$(printf '%s' "$(config 1.1.0)" | CNI_COMMAND=FROB "$cni_plugin" 2>/dev/null | code)" "4"
 eq "an invalid container id (4)" "$(cni ADD '-bad' /run/netns/t2 "$(config 1.1.0)" 2>/dev/null | code)" "4"
 eq "no netns for ADD (4)" "$(cni ADD t2 '' "$(config 1.1.0)" 2>/dev/null | code)" "4"
 eq "a configuration that is not JSON (6)" "$(cni ADD t2 /run/netns/t2 '{"cniVersion":' 2>/dev/null | code)" "6"
