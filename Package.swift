@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "NFTables", targets: ["NFTables"]),
+        .library(name: "BPF", targets: ["BPF"]),
         .library(name: "SwnetCore", targets: ["SwnetCore"]),
     ],
     targets: [
@@ -18,13 +19,17 @@ let package = Package(
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("cap")]),
+        .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        // The fast path's eBPF C (programs/, built by scripts/gen-bpf.sh into fastpath.skel.h) and its loader.
+        .target(name: "CSwnetBPF", dependencies: ["CLibbpf"], exclude: ["programs"], cSettings: [.define("_GNU_SOURCE")]),
 
         .target(name: "IPAM"),
         .target(name: "JSON"),
         .target(name: "Etcd", dependencies: ["JSON", "CSwnetShims"]),
         .target(name: "Netlink", dependencies: ["CMnl", "CSwnetShims", "IPAM"]),
+        .target(name: "BPF", dependencies: ["CSwnetBPF", "IPAM", "Netlink"]),
         .target(name: "NFTables", dependencies: ["CNftnl", "CMnl", "CSwnetShims", "IPAM", "Netlink"]),
-        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims"]),
+        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "BPF", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims"]),
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"]),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
@@ -36,6 +41,7 @@ let package = Package(
         // Shared by the privileged test suites: the capability gate, spawning tools in namespaces.
         .target(name: "SwnetTestSupport", path: "Tests/SwnetTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
+        .testTarget(name: "BPFTests", dependencies: ["BPF", "Netlink", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "IPAM", "Netlink", "SwnetTestSupport"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),

@@ -11,6 +11,7 @@ packages=(
     busybox-static podman runc                       # a rootfs for containers; a real engine to attach into
     libssl-dev openssl etcd-server etcd-client       # TLS to etcd; the cluster store overlays share, and a CA for tests
     ethtool                                          # offloads off for MTU tests
+    libbpf-dev                                       # loads the fast path's eBPF programs
     "$@"
 )
 missing=()
