@@ -78,7 +78,7 @@ public struct FastPathObjects: Sendable {
 
     /// Removes the link of `name` (detaching the program, if the device still exists).
     public func detach(interface name: String) throws(BPFError) {
-        if unlink(linkPath(name)) != 0 && errno != ENOENT { throw BPFError(operation: "remove \(linkPath(name))", errno: errno) }
+        try check("detach the fast path from \(name)", swnet_bpf_detach_link(linkPath(name)))
     }
 
     /// Interfaces with a pinned link.
@@ -134,18 +134,36 @@ public struct FastPathObjects: Sendable {
         try check("update swnet_fp_endpoints", swnet_bpf_map_delete(endpointsPath, &key))
     }
 
+    public func endpoint(network: UInt32, address: IPAddress) -> FastPathEndpoint? {
+        var key = Self.key(network: network, address: address)
+        var value = swnet_fp_endpoint()
+        guard swnet_bpf_map_lookup(endpointsPath, &key, &value) == 0,
+              let mac = MACAddress(bytes: withUnsafeBytes(of: value.mac) { Array($0) }) else { return nil }
+        return FastPathEndpoint(network: network, address: address, hostInterfaceIndex: value.ifindex, mac: mac)
+    }
+
     public func endpoints() throws(BPFError) -> [FastPathEndpoint] {
-        var result: [FastPathEndpoint] = []
-        for var key in try keys(endpointsPath, as: swnet_fp_endpoint_key.self) {
-            var value = swnet_fp_endpoint()
-            guard swnet_bpf_map_lookup(endpointsPath, &key, &value) == 0 else { continue }
+        try keys(endpointsPath, as: swnet_fp_endpoint_key.self).compactMap { key in
             let raw = withUnsafeBytes(of: key.address) { Array($0) }
             let isV4 = raw.prefix(10).allSatisfy { $0 == 0 } && raw[10] == 0xff && raw[11] == 0xff
-            guard let address = IPAddress(bytes: isV4 ? Array(raw.suffix(4)) : raw),
-                  let mac = MACAddress(bytes: withUnsafeBytes(of: value.mac) { Array($0) }) else { continue }
-            result.append(FastPathEndpoint(network: key.network, address: address, hostInterfaceIndex: value.ifindex, mac: mac))
+            return IPAddress(bytes: isV4 ? Array(raw.suffix(4)) : raw).flatMap { endpoint(network: key.network, address: $0) }
         }
-        return result
+    }
+
+    /// Whether the endpoint map is empty: nothing uses the fast path any more.
+    public func hasEndpoints() throws(BPFError) -> Bool {
+        try !keys(endpointsPath, as: swnet_fp_endpoint_key.self, capacity: 1).isEmpty
+    }
+
+    /// Removes every pinned object and the bpf filesystem: the programs detach, the maps go.
+    public func unload() throws(BPFError) {
+        for name in attachedInterfaces() { try detach(interface: name) }
+        for path in [programPath, portsPath, endpointsPath, countersPath] where unlink(path) != 0 && errno != ENOENT {
+            throw BPFError(operation: "remove \(path)", errno: errno)
+        }
+        rmdir(linksDirectory)
+        if umount2(directory, 0) != 0 && errno != EINVAL { throw BPFError(operation: "unmount \(directory)", errno: errno) }
+        rmdir(directory)
     }
 
     /// Packets the program sent straight to a neighbour, and packets it left to the normal path
@@ -166,8 +184,7 @@ public struct FastPathObjects: Sendable {
         return key
     }
 
-    private func keys<Key>(_ path: String, as: Key.Type) throws(BPFError) -> [Key] {
-        let capacity = Int(SWNET_FP_MAX_ENDPOINTS)
+    private func keys<Key>(_ path: String, as: Key.Type, capacity: Int = Int(SWNET_FP_MAX_ENDPOINTS)) throws(BPFError) -> [Key] {
         let buffer = UnsafeMutablePointer<Key>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
         let count = swnet_bpf_map_keys(path, buffer, MemoryLayout<Key>.size, Int32(capacity))

@@ -98,6 +98,16 @@ int swnet_bpf_attach_tcx_ingress(int nsfd, const char *program_path, int ifindex
     return job.result;
 }
 
+int swnet_bpf_detach_link(const char *link_path) {
+    int link = bpf_obj_get(link_path);
+    if (link < 0) return errno == ENOENT ? 0 : -errno;
+    // A link whose device is gone is detached already (ENOLINK): only the pin is left.
+    int err = bpf_link_detach(link) && errno != ENOLINK ? -errno : 0;
+    close(link);
+    if (!err && unlink(link_path) != 0 && errno != ENOENT) err = -errno;
+    return err;
+}
+
 static int map_fd(const char *map_path) {
     int fd = bpf_obj_get(map_path);
     return fd < 0 ? -errno : fd;

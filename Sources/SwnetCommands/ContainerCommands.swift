@@ -174,11 +174,17 @@ struct InspectCommand: RunnableCommand {
     func run() throws {
         let swnet = global.makeSwnet()
         let containers = try targets.map { try swnet.container(matching: $0) }
+        let attachments = try containers.map { try swnet.attachments(of: $0) }
         if output.json {
-            print(JSON.array(containers.map(\.json)).serialized(pretty: true))
+            let objects = zip(containers, attachments).map { container, attachments -> JSON in
+                guard case .object(var object) = container.json else { return container.json }
+                object["attachments"] = .array(attachments.map(\.json))
+                return .object(object)
+            }
+            print(JSON.array(objects).serialized(pretty: true))
             return
         }
-        for container in containers {
+        for (container, attachments) in zip(containers, attachments) {
             print("id:        \(container.id)")
             print("name:      \(container.name)")
             print("command:   \(container.command.joined(separator: " "))")
@@ -187,6 +193,9 @@ struct InspectCommand: RunnableCommand {
             print("hostname:  \(container.hostname)")
             print("rootfs:    \(container.rootfs ?? "(host)")")
             print("networks:  \(container.networks.isEmpty ? "-" : container.networks.joined(separator: ", "))")
+            for attachment in attachments {
+                print("  \(attachment.network): \(attachment.containerInterface) \(attachment.address), data path \(attachment.dataPath)")
+            }
         }
     }
 }

@@ -128,12 +128,15 @@ enum NetworkCommand {
             print("gateway:  \(network.gateway?.description ?? "-")")
             print("bridge:   \(network.bridge)\(network.managesBridge ? "" : " (not managed by swnet)")\(status.bridgeIndex == nil ? " (missing)" : "")")
             print("mtu:      \(network.mtu.map(String.init) ?? "default")")
+            let fastPath = status.fastPath
+            print("fast path: \(fastPath.loaded ? "loaded, \(fastPath.redirectedPackets) packets redirected on this host" : "not loaded")")
             guard !status.attachments.isEmpty else { return }
             print("")
-            var rows = [["TARGET", "INTERFACE", "ADDRESS", "MAC", "HOST INTERFACE"]]
+            var rows = [["TARGET", "INTERFACE", "ADDRESS", "MAC", "HOST INTERFACE", "DATA PATH"]]
             for attachment in status.attachments {
+                let path = attachment.fastPathUnavailable.map { "bridge (fast path unavailable: \($0))" } ?? attachment.dataPath
                 rows.append([attachment.target, attachment.containerInterface, attachment.address.description,
-                             attachment.mac ?? "-", attachment.hostInterface])
+                             attachment.mac ?? "-", attachment.hostInterface, path])
             }
             printTable(rows)
         }

@@ -54,16 +54,22 @@ public enum SwnetCommand {
 /// `--root DIR`: every command that touches state takes it.
 struct GlobalOptions {
     static let root = Option<String?>("root", value: "DIR", help: "Keep all state under DIR (also: $SWNET_ROOT).")
-    static let declarations: [any AnyOption] = [root]
+    static let noFastPath = Option<Bool>(flag: "no-fast-path",
+                                         help: "Attach without the eBPF fast path: neighbours talk through the bridge (also: SWNET_FAST_PATH=off).")
+    static let declarations: [any AnyOption] = [root, noFastPath]
 
     let root: String?
+    let noFastPath: Bool
 
     init(_ values: ParsedValues) {
         root = values[Self.root]
+        noFastPath = values[Self.noFastPath]
     }
 
     func makeSwnet() -> Swnet {
-        Swnet(location: StateLocation.resolve(root: root))
+        let swnet = Swnet(location: StateLocation.resolve(root: root))
+        if noFastPath { swnet.usesFastPath = false }
+        return swnet
     }
 }
 

@@ -11,6 +11,8 @@ public final class Swnet {
     let hostNamespace: NetworkNamespace?
     private var cachedHostHandle: NetlinkHandle?
     var cachedFirewall: NFTablesHandle?
+    /// Whether new attachments go on the eBPF fast path (where the kernel can).
+    public var usesFastPath = FastPathSetting.fromEnvironment()
 
     public init(location: StateLocation, hostNamespace: NetworkNamespace? = nil, resolver: TargetResolver = TargetResolver()) {
         self.location = location

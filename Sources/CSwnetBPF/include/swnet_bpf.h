@@ -19,6 +19,10 @@ int swnet_bpf_load_fastpath(const char *dir, char *message, size_t message_size)
 // lives until that file is removed or the device goes away.
 int swnet_bpf_attach_tcx_ingress(int nsfd, const char *program_path, int ifindex, const char *link_path);
 
+// Detaches the pinned link at `link_path` at once and removes the pin (a missing pin is not an
+// error). Only unpinning would detach it later, from a kernel work queue.
+int swnet_bpf_detach_link(const char *link_path);
+
 int swnet_bpf_map_update(const char *map_path, const void *key, const void *value);
 // Deleting a missing key is not an error.
 int swnet_bpf_map_delete(const char *map_path, const void *key);

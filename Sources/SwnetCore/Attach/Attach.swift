@@ -60,6 +60,7 @@ public struct AttachResult: Sendable, JSONRepresentable {
             "mtu": .int(Int64(attachment.mtu)),
             "addresses": [.string(attachment.address.description)],
             "routes": .array(routes),
+            "dataPath": .string(attachment.dataPath),
         ]
     }
 }
@@ -118,6 +119,7 @@ extension Swnet {
                 announce(mac: mac, interface: inside, hostInterface: hostName, container: container)
             }
 
+            try enableFastPath(&attachment, bridge: bridge, mac: inside.mac, rollback: rollback)
             if created { try renderFirewall() }
             attachment.phase = .active
             try store.save(attachment)
@@ -284,6 +286,7 @@ extension Swnet {
 
     /// Forgets an attachment: its lease and its record (the caller removes its link).
     func release(_ attachment: Attachment) throws {
+        try disableFastPath([attachment])
         if try store.leaseOwner(network: attachment.network, address: attachment.address.address) == attachment.namespaceID {
             try store.releaseLease(network: attachment.network, address: attachment.address.address)
         }

@@ -18,6 +18,8 @@ public struct CollectionReport: Sendable, JSONRepresentable {
     public var exitedContainers: [String] = []
     /// Whether swnet's nftables table had gone missing (a firewall reload) and was rebuilt.
     public var repairedFirewall = false
+    /// Fast path map entries and links nothing owned, e.g. "endpoint 10.0.0.5", "link swab12".
+    public var fastPathEntries: [String] = []
 
     public var json: JSON {
         [
@@ -27,6 +29,7 @@ public struct CollectionReport: Sendable, JSONRepresentable {
             "removedContainers": .array(removedContainers.map { .string($0) }),
             "exitedContainers": .array(exitedContainers.map { .string($0) }),
             "repairedFirewall": .bool(repairedFirewall),
+            "fastPathEntries": .array(fastPathEntries.map { .string($0) }),
         ]
     }
 }
@@ -63,6 +66,7 @@ extension Swnet {
         let attached = Set(try store.networkNames().flatMap { try store.attachments(network: $0).map(\.namespaceID) })
         try removePublicationsLocked(try store.publications().filter { !attached.contains($0.namespaceID) })
         report.repairedFirewall = try repairFirewall()
+        try collectFastPathGarbage(into: &report)
         return report
     }
 

@@ -33,10 +33,13 @@ public struct NetworkStatus: Sendable, JSONRepresentable {
     public var attachments: [Attachment]
     /// nil when the bridge is missing (e.g. after a reboot, until the next attach recreates it).
     public var bridgeIndex: Int32?
+    /// The fast path on this host (shared by all networks).
+    public var fastPath: FastPathStatus
 
     public var json: JSON {
         guard case .object(var object) = definition.json else { return definition.json }
         object["attachments"] = .array(attachments.map(\.json))
+        object["fastPath"] = fastPath.json
         object["bridgePresent"] = .bool(bridgeIndex != nil)
         return .object(object)
     }
@@ -159,7 +162,7 @@ extension Swnet {
     private func status(of network: NetworkDefinition) throws -> NetworkStatus {
         let bridge = try? hostNetlink().link(named: network.bridge)
         return NetworkStatus(definition: network, attachments: try store.attachments(network: network.name),
-                             bridgeIndex: bridge?.index)
+                             bridgeIndex: bridge?.index, fastPath: fastPathStatus())
     }
 
     /// Removes networks. All names are checked before anything changes; with `force`, their
@@ -190,11 +193,13 @@ extension Swnet {
     /// Removes networks with their attachments and publications. The caller holds the state lock.
     func remove(_ networks: [NetworkDefinition]) throws {
         var links: [String] = []
+        var attachments: [Attachment] = []
         for network in networks {
-            links += try store.attachments(network: network.name).map(\.hostInterface)
+            attachments += try store.attachments(network: network.name)
             if network.managesBridge { links.append(network.bridge) }
         }
-        try deleteLinks(named: links)
+        try deleteLinks(named: attachments.map(\.hostInterface) + links)
+        try disableFastPath(attachments)
         let names = Set(networks.map(\.name))
         for publication in try store.publications() where names.contains(publication.network) { try store.remove(publication) }
         for network in networks { try store.removeNetwork(named: network.name) }

@@ -1,0 +1,167 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BPF
+import IPAM
+import JSON
+import Netlink
+
+/// Where an attachment's traffic to its neighbours goes: the eBPF fast path (a tcx program on
+/// its host side that redirects straight into the neighbour's namespace) or the bridge.
+/// Recorded in the attachment, so detach and gc know what to remove.
+public struct FastPathPort: Sendable, Equatable {
+    /// The network's key in the maps: its bridge's ifindex, unique on the host.
+    public var network: UInt32
+    /// The host side's ifindex.
+    public var hostInterfaceIndex: UInt32
+
+    var json: JSON { ["network": .int(Int64(network)), "hostInterfaceIndex": .int(Int64(hostInterfaceIndex))] }
+
+    init(network: UInt32, hostInterfaceIndex: UInt32) {
+        self.network = network
+        self.hostInterfaceIndex = hostInterfaceIndex
+    }
+
+    init?(json: JSON?) {
+        guard let network = json?["network"]?.int, let index = json?["hostInterfaceIndex"]?.int else { return nil }
+        self.init(network: UInt32(clamping: network), hostInterfaceIndex: UInt32(clamping: index))
+    }
+}
+
+/// Whether new attachments use the fast path: on unless `SWNET_FAST_PATH=off` (or `--no-fast-path`).
+/// Where the kernel cannot load the program, attachments take the bridge and say why.
+public enum FastPathSetting {
+    public static func fromEnvironment() -> Bool {
+        guard let value = getenv("SWNET_FAST_PATH").map({ String(cString: $0) }) else { return true }
+        return !["off", "0", "false", "no"].contains(value.lowercased())
+    }
+}
+
+/// What `network inspect` shows of the fast path on this host.
+public struct FastPathStatus: Sendable, JSONRepresentable {
+    public var loaded: Bool
+    public var redirectedPackets: UInt64
+    public var passedPackets: UInt64
+
+    public var json: JSON {
+        ["loaded": .bool(loaded), "redirectedPackets": .int(Int64(clamping: redirectedPackets)),
+         "passedPackets": .int(Int64(clamping: passedPackets))]
+    }
+}
+
+extension Swnet {
+    var fastPathObjects: FastPathObjects { FastPathObjects(directory: "\(location.run)/bpf") }
+
+    /// Puts a new attachment on the fast path: the program on its host side, the port and the
+    /// endpoint in the maps, each undone by `rollback` if the attach fails later. A kernel that
+    /// cannot do it leaves the attachment on the bridge (the normal path), which always works.
+    func enableFastPath(_ attachment: inout Attachment, bridge: Link, mac: MACAddress?, rollback: Rollback) throws {
+        guard usesFastPath, let mac else { return }
+        let objects = fastPathObjects
+        let wasLoaded = objects.isLoaded
+        do { try objects.load() } catch {
+            attachment.fastPathUnavailable = "\(error)"
+            return
+        }
+        if !wasLoaded { rollback.onFailure { try? objects.unload() } }
+        guard let hostSide = try hostNetlink().link(named: attachment.hostInterface) else {
+            throw SwnetError("interface \(attachment.hostInterface) vanished")
+        }
+        let port = FastPathPort(network: UInt32(bitPattern: bridge.index), hostInterfaceIndex: UInt32(bitPattern: hostSide.index))
+        let endpoint = FastPathEndpoint(network: port.network, address: attachment.address.address,
+                                        hostInterfaceIndex: port.hostInterfaceIndex, mac: mac)
+        do {
+            try objects.setEndpoint(endpoint)
+            rollback.onFailure { try? objects.removeEndpoint(network: port.network, address: endpoint.address) }
+            try objects.setPort(interfaceIndex: port.hostInterfaceIndex, network: port.network)
+            rollback.onFailure { try? objects.removePort(interfaceIndex: port.hostInterfaceIndex) }
+            try objects.attach(interface: hostSide.name, index: hostSide.index, namespace: hostNamespace)
+            rollback.onFailure { try? objects.detach(interface: hostSide.name) }
+        } catch {
+            throw SwnetError.during("put \(attachment.hostInterface) on the fast path", error)
+        }
+        attachment.fastPath = port
+    }
+
+    /// Takes released attachments off the fast path: their endpoints, ports and links. When no
+    /// endpoint is left, the program and maps go too (nothing on the host is left pinned).
+    func disableFastPath(_ attachments: [Attachment]) throws {
+        let objects = fastPathObjects
+        guard objects.isLoaded else { return }
+        do {
+            for attachment in attachments {
+                guard let port = attachment.fastPath else { continue }
+                // Only its own: the address may belong to a newer attachment already.
+                if objects.endpoint(network: port.network, address: attachment.address.address)?.hostInterfaceIndex == port.hostInterfaceIndex {
+                    try objects.removeEndpoint(network: port.network, address: attachment.address.address)
+                }
+                try objects.removePort(interfaceIndex: port.hostInterfaceIndex)
+                try objects.detach(interface: attachment.hostInterface)
+            }
+            try unloadFastPathIfUnused(objects)
+        } catch {
+            throw SwnetError.during("take attachments off the fast path", error)
+        }
+    }
+
+    private func unloadFastPathIfUnused(_ objects: FastPathObjects) throws {
+        guard try !objects.hasEndpoints() else { return }
+        try objects.unload()
+    }
+
+    /// gc: the maps and links hold exactly the active attachments whose host side exists;
+    /// anything else (left by a crash, or by a namespace that died) is removed.
+    func collectFastPathGarbage(into report: inout CollectionReport) throws {
+        let objects = fastPathObjects
+        guard objects.isLoaded else { return }
+        let netlink = try hostNetlink()
+        var owned: [String: FastPathPort] = [:]
+        var ownedEndpoints = Set<String>()
+        for network in try store.networkNames() {
+            for attachment in try store.attachments(network: network) where attachment.phase == .active {
+                guard let port = attachment.fastPath,
+                      let link = try netlink.link(named: attachment.hostInterface),
+                      UInt32(bitPattern: link.index) == port.hostInterfaceIndex else { continue }
+                owned[attachment.hostInterface] = port
+                ownedEndpoints.insert("\(port.network)/\(attachment.address.address)/\(port.hostInterfaceIndex)")
+            }
+        }
+        let ownedIndexes = Set(owned.values.map(\.hostInterfaceIndex))
+        do {
+            for endpoint in try objects.endpoints()
+            where !ownedEndpoints.contains("\(endpoint.network)/\(endpoint.address)/\(endpoint.hostInterfaceIndex)") {
+                try objects.removeEndpoint(network: endpoint.network, address: endpoint.address)
+                report.fastPathEntries.append("endpoint \(endpoint.address)")
+            }
+            for port in try objects.ports() where !ownedIndexes.contains(port.interfaceIndex) {
+                try objects.removePort(interfaceIndex: port.interfaceIndex)
+                report.fastPathEntries.append("port \(port.interfaceIndex)")
+            }
+            for name in objects.attachedInterfaces() where owned[name] == nil {
+                try objects.detach(interface: name)
+                report.fastPathEntries.append("link \(name)")
+            }
+            try unloadFastPathIfUnused(objects)
+        } catch {
+            throw SwnetError.during("clean the fast path maps", error)
+        }
+    }
+
+    func fastPathStatus() -> FastPathStatus {
+        let objects = fastPathObjects
+        guard objects.isLoaded, let counters = try? objects.counters() else {
+            return FastPathStatus(loaded: false, redirectedPackets: 0, passedPackets: 0)
+        }
+        return FastPathStatus(loaded: true, redirectedPackets: counters.redirected, passedPackets: counters.passed)
+    }
+}
+
+extension Swnet {
+    /// A container's attachments, for `swnet inspect` (which shows each one's data path).
+    public func attachments(of container: Container) throws -> [Attachment] {
+        guard let namespaceID = container.namespaceID else { return [] }
+        let lock = try store.lock(.shared)
+        defer { withExtendedLifetime(lock) {} }
+        return try container.networks.compactMap { try store.attachment(network: $0, namespaceID: namespaceID) }
+    }
+}
