@@ -34,10 +34,27 @@ public struct FastPathEndpoint: Sendable, Equatable {
     }
 }
 
-/// swnet's fast path objects, pinned in one directory on a bpf filesystem: the program
-/// (`from_container`), its maps (`swnet_fp_ports`, `swnet_fp_endpoints`, `swnet_fp_counters`)
-/// and one tcx link per host-side veth under `links/`, named after the interface. Pinned, they
-/// outlive the swnet process that made them; a link goes when its pin is removed.
+/// An overlay's part on this host, for the fast path: where its containers' packets to other
+/// hosts go, and which sources may come back through it.
+public struct FastPathOverlay: Sendable, Equatable {
+    public var network: UInt32
+    public var tunnelInterfaceIndex: UInt32
+    public var clusterSubnet: IPNetwork
+    public var gatewayMAC: MACAddress
+
+    public init(network: UInt32, tunnelInterfaceIndex: UInt32, clusterSubnet: IPNetwork, gatewayMAC: MACAddress) {
+        self.network = network
+        self.tunnelInterfaceIndex = tunnelInterfaceIndex
+        self.clusterSubnet = clusterSubnet
+        self.gatewayMAC = gatewayMAC
+    }
+}
+
+/// swnet's fast path objects, pinned in one directory on a bpf filesystem: the programs
+/// (`from_container`, `from_tunnel`), their maps (`swnet_fp_ports`, `swnet_fp_networks`,
+/// `swnet_fp_endpoints`, `swnet_fp_counters`) and one tcx link per device under `links/`,
+/// named after the device. Pinned, they outlive the swnet process that made them; a link goes
+/// when its pin is removed.
 public struct FastPathObjects: Sendable {
     public let directory: String
 
@@ -45,8 +62,16 @@ public struct FastPathObjects: Sendable {
         self.directory = directory
     }
 
-    var programPath: String { directory + "/from_container" }
+    public enum Program: String, Sendable {
+        /// On a container's host-side veth.
+        case fromContainer = "from_container"
+        /// On an overlay's VXLAN device or underlay interface.
+        case fromTunnel = "from_tunnel"
+    }
+
+    var programPath: String { directory + "/" + Program.fromContainer.rawValue }
     var portsPath: String { directory + "/swnet_fp_ports" }
+    var networksPath: String { directory + "/swnet_fp_networks" }
     var endpointsPath: String { directory + "/swnet_fp_endpoints" }
     var countersPath: String { directory + "/swnet_fp_counters" }
     var linksDirectory: String { directory + "/links" }
@@ -61,6 +86,8 @@ public struct FastPathObjects: Sendable {
         var message = [CChar](repeating: 0, count: 512)
         let result = swnet_bpf_load_fastpath(directory, &message, message.count)
         if result < 0 {
+            // Nothing half-loaded stays behind (the maps are pinned before the programs load).
+            try? unload()
             throw BPFError(operation: "load the fast path programs", errno: -result,
                            detail: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
@@ -69,11 +96,12 @@ public struct FastPathObjects: Sendable {
         }
     }
 
-    /// Attaches the program to the tcx ingress of `interfaceIndex` (an index in `namespace`, the
+    /// Attaches `program` to the tcx ingress of `index` (an ifindex in `namespace`, the
     /// caller's own when nil) and pins the link as `links/NAME`.
-    public func attach(interface name: String, index: Int32, namespace: NetworkNamespace?) throws(BPFError) {
+    public func attach(_ program: Program = .fromContainer, interface name: String, index: Int32,
+                       namespace: NetworkNamespace?) throws(BPFError) {
         try check("attach the fast path to \(name)",
-                  swnet_bpf_attach_tcx_ingress(namespace?.fd ?? -1, programPath, index, linkPath(name)))
+                  swnet_bpf_attach_tcx_ingress(namespace?.fd ?? -1, directory + "/" + program.rawValue, index, linkPath(name)))
     }
 
     /// Removes the link of `name` (detaching the program, if the device still exists).
@@ -121,6 +149,27 @@ public struct FastPathObjects: Sendable {
         return result
     }
 
+    public func setOverlay(_ overlay: FastPathOverlay) throws(BPFError) {
+        var key = overlay.network
+        var value = swnet_fp_network()
+        value.tunnel_ifindex = overlay.tunnelInterfaceIndex
+        withUnsafeMutableBytes(of: &value.cluster_address) { $0.copyBytes(from: overlay.clusterSubnet.address.bytes) }
+        let mask = UInt32.max << (32 - UInt32(overlay.clusterSubnet.prefixLength))
+        value.cluster_mask = overlay.clusterSubnet.prefixLength == 0 ? 0 : mask.bigEndian
+        withUnsafeMutableBytes(of: &value.gateway_mac) { $0.copyBytes(from: overlay.gatewayMAC.bytes) }
+        try check("update swnet_fp_networks", swnet_bpf_map_update(networksPath, &key, &value))
+    }
+
+    public func removeOverlay(network: UInt32) throws(BPFError) {
+        var key = network
+        try check("update swnet_fp_networks", swnet_bpf_map_delete(networksPath, &key))
+    }
+
+    /// Networks with an overlay entry.
+    public func overlayNetworks() throws(BPFError) -> [UInt32] {
+        try keys(networksPath, as: UInt32.self)
+    }
+
     public func setEndpoint(_ endpoint: FastPathEndpoint) throws(BPFError) {
         var key = Self.key(network: endpoint.network, address: endpoint.address)
         var value = swnet_fp_endpoint()
@@ -158,7 +207,8 @@ public struct FastPathObjects: Sendable {
     /// Removes every pinned object and the bpf filesystem: the programs detach, the maps go.
     public func unload() throws(BPFError) {
         for name in attachedInterfaces() { try detach(interface: name) }
-        for path in [programPath, portsPath, endpointsPath, countersPath] where unlink(path) != 0 && errno != ENOENT {
+        let programs = [Program.fromContainer, .fromTunnel].map { directory + "/" + $0.rawValue }
+        for path in programs + [portsPath, networksPath, endpointsPath, countersPath] where unlink(path) != 0 && errno != ENOENT {
             throw BPFError(operation: "remove \(path)", errno: errno)
         }
         rmdir(linksDirectory)
@@ -166,14 +216,24 @@ public struct FastPathObjects: Sendable {
         rmdir(directory)
     }
 
-    /// Packets the program sent straight to a neighbour, and packets it left to the normal path
-    /// (counted only on ports, for IP packets it looked up), since the program was loaded.
-    public func counters() throws(BPFError) -> (redirected: UInt64, passed: UInt64) {
-        var redirected: UInt64 = 0
-        var passed: UInt64 = 0
-        try check("read swnet_fp_counters", swnet_bpf_percpu_sum(countersPath, UInt32(SWNET_FP_REDIRECTED), &redirected))
-        try check("read swnet_fp_counters", swnet_bpf_percpu_sum(countersPath, UInt32(SWNET_FP_PASSED), &passed))
-        return (redirected, passed)
+    /// Packets since the programs were loaded: sent straight to a neighbour on this host, to the
+    /// tunnel, from the tunnel into a container, and left to the normal path (counted for the
+    /// IP packets the programs looked up).
+    public struct Counters: Sendable, Equatable {
+        public var redirected: UInt64
+        public var toTunnel: UInt64
+        public var fromTunnel: UInt64
+        public var passed: UInt64
+    }
+
+    public func counters() throws(BPFError) -> Counters {
+        func read(_ index: Int) throws(BPFError) -> UInt64 {
+            var sum: UInt64 = 0
+            try check("read swnet_fp_counters", swnet_bpf_percpu_sum(countersPath, UInt32(index), &sum))
+            return sum
+        }
+        return Counters(redirected: try read(Int(SWNET_FP_REDIRECTED)), toTunnel: try read(Int(SWNET_FP_TO_TUNNEL)),
+                        fromTunnel: try read(Int(SWNET_FP_FROM_TUNNEL)), passed: try read(Int(SWNET_FP_PASSED)))
     }
 
     static func key(network: UInt32, address: IPAddress) -> swnet_fp_endpoint_key {

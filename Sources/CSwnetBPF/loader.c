@@ -54,8 +54,16 @@ int swnet_bpf_load_fastpath(const char *dir, char *message, size_t message_size)
     struct bpf_object *object = bpf_object__open_mem(swnet_fastpath_object, sizeof swnet_fastpath_object, &options);
     int err = object ? 0 : -errno;
     if (!err) err = bpf_object__load(object);
+    struct bpf_program *program;
+    // from_container last: its pin says everything is loaded.
+    if (!err) bpf_object__for_each_program(program, object) {
+        if (strcmp(bpf_program__name(program), "from_container") == 0) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, bpf_program__name(program));
+        if ((err = bpf_program__pin(program, path)) != 0) break;
+    }
     if (!err) {
-        struct bpf_program *program = bpf_object__find_program_by_name(object, "from_container");
+        program = bpf_object__find_program_by_name(object, "from_container");
         err = program ? bpf_program__pin(program, program_path) : -ENOENT;
     }
     if (object) bpf_object__close(object);

@@ -128,8 +128,12 @@ enum NetworkCommand {
             print("gateway:  \(network.gateway?.description ?? "-")")
             print("bridge:   \(network.bridge)\(network.managesBridge ? "" : " (not managed by swnet)")\(status.bridgeIndex == nil ? " (missing)" : "")")
             print("mtu:      \(network.mtu.map(String.init) ?? "default")")
-            let fastPath = status.fastPath
-            print("fast path: \(fastPath.loaded ? "loaded, \(fastPath.redirectedPackets) packets redirected on this host" : "not loaded")")
+            if let counters = status.fastPath.counters {
+                print("fast path: loaded; packets on this host: \(counters.redirected) container to container, "
+                      + "\(counters.toTunnel) to other hosts, \(counters.fromTunnel) from other hosts, \(counters.passed) left to the normal path")
+            } else {
+                print("fast path: not loaded")
+            }
             guard !status.attachments.isEmpty else { return }
             print("")
             var rows = [["TARGET", "INTERFACE", "ADDRESS", "MAC", "HOST INTERFACE", "DATA PATH"]]

@@ -10,7 +10,7 @@
 int swnet_bpf_ensure_fs(const char *dir);
 
 // Loads the fast path programs and maps from the bytecode built into swnet and pins them in
-// `dir` (maps by name, the program as "from_container"); does nothing when they are pinned.
+// `dir` (maps and programs by name); does nothing when they are pinned.
 // `message` gets libbpf's reason on failure.
 int swnet_bpf_load_fastpath(const char *dir, char *message, size_t message_size);
 

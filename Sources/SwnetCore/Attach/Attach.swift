@@ -119,7 +119,7 @@ extension Swnet {
                 announce(mac: mac, interface: inside, hostInterface: hostName, container: container)
             }
 
-            try enableFastPath(&attachment, bridge: bridge, mac: inside.mac, rollback: rollback)
+            try enableFastPath(&attachment, network: network, bridge: bridge, mac: inside.mac, rollback: rollback)
             if created { try renderFirewall() }
             attachment.phase = .active
             try store.save(attachment)

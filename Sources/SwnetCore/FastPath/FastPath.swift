@@ -40,12 +40,17 @@ public enum FastPathSetting {
 /// What `network inspect` shows of the fast path on this host.
 public struct FastPathStatus: Sendable, JSONRepresentable {
     public var loaded: Bool
-    public var redirectedPackets: UInt64
-    public var passedPackets: UInt64
+    /// Packets since the programs were loaded: container to container on this host, to
+    /// containers on other hosts through the overlay device, from the overlay device into
+    /// containers, and left to the normal path.
+    public var counters: FastPathObjects.Counters?
 
     public var json: JSON {
-        ["loaded": .bool(loaded), "redirectedPackets": .int(Int64(clamping: redirectedPackets)),
-         "passedPackets": .int(Int64(clamping: passedPackets))]
+        guard let counters else { return ["loaded": .bool(loaded)] }
+        return ["loaded": .bool(loaded), "redirectedPackets": .int(Int64(clamping: counters.redirected)),
+                "toTunnelPackets": .int(Int64(clamping: counters.toTunnel)),
+                "fromTunnelPackets": .int(Int64(clamping: counters.fromTunnel)),
+                "passedPackets": .int(Int64(clamping: counters.passed))]
     }
 }
 
@@ -55,7 +60,8 @@ extension Swnet {
     /// Puts a new attachment on the fast path: the program on its host side, the port and the
     /// endpoint in the maps, each undone by `rollback` if the attach fails later. A kernel that
     /// cannot do it leaves the attachment on the bridge (the normal path), which always works.
-    func enableFastPath(_ attachment: inout Attachment, bridge: Link, mac: MACAddress?, rollback: Rollback) throws {
+    func enableFastPath(_ attachment: inout Attachment, network: NetworkDefinition, bridge: Link, mac: MACAddress?,
+                        rollback: Rollback) throws {
         guard usesFastPath, let mac else { return }
         let objects = fastPathObjects
         let wasLoaded = objects.isLoaded
@@ -77,10 +83,44 @@ extension Swnet {
             rollback.onFailure { try? objects.removePort(interfaceIndex: port.hostInterfaceIndex) }
             try objects.attach(interface: hostSide.name, index: hostSide.index, namespace: hostNamespace)
             rollback.onFailure { try? objects.detach(interface: hostSide.name) }
+            if let overlay = network.overlay { try enableFastPath(overlay, bridge: bridge, objects: objects, rollback: rollback) }
         } catch {
             throw SwnetError.during("put \(attachment.hostInterface) on the fast path", error)
         }
         attachment.fastPath = port
+    }
+
+    /// An overlay's containers reach the other hosts through the overlay's device directly, and
+    /// packets from there come straight in: the network's entry (device, cluster subnet, gateway
+    /// MAC) and from_tunnel on the device. Refreshed at every attach, so a device the agent
+    /// recreated (a changed underlay) is picked up; until then its traffic takes the normal path.
+    private func enableFastPath(_ overlay: OverlayMembership, bridge: Link, objects: FastPathObjects, rollback: Rollback) throws {
+        guard let tunnel = try hostNetlink().link(named: overlay.tunnel), let gatewayMAC = bridge.mac else { return }
+        let network = UInt32(bitPattern: bridge.index)
+        let tunnelIndex = UInt32(bitPattern: tunnel.index)
+        let entry = FastPathOverlay(network: network, tunnelInterfaceIndex: tunnelIndex,
+                                    clusterSubnet: overlay.clusterSubnet, gatewayMAC: gatewayMAC)
+        try objects.setOverlay(entry)
+        if try objects.ports().contains(where: { $0.interfaceIndex == tunnelIndex && $0.network == network }) { return }
+        try objects.setPort(interfaceIndex: tunnelIndex, network: network)
+        rollback.onFailure { try? objects.removePort(interfaceIndex: tunnelIndex) }
+        try objects.attach(.fromTunnel, interface: tunnel.name, index: tunnel.index, namespace: hostNamespace)
+        rollback.onFailure { try? objects.detach(interface: tunnel.name) }
+    }
+
+    /// A network going away (network rm, overlay leave): its overlay entry, its device's port
+    /// and link. The caller removes the attachments' own entries.
+    func disableFastPath(network: NetworkDefinition) throws {
+        let objects = fastPathObjects
+        guard objects.isLoaded, let overlay = network.overlay, let bridge = try hostNetlink().link(named: network.bridge) else { return }
+        let id = UInt32(bitPattern: bridge.index)
+        do {
+            try objects.removeOverlay(network: id)
+            for port in try objects.ports() where port.network == id { try objects.removePort(interfaceIndex: port.interfaceIndex) }
+            try objects.detach(interface: overlay.tunnel)
+        } catch {
+            throw SwnetError.during("take network \(network.name) off the fast path", error)
+        }
     }
 
     /// Takes released attachments off the fast path: their endpoints, ports and links. When no
@@ -117,13 +157,19 @@ extension Swnet {
         let netlink = try hostNetlink()
         var owned: [String: FastPathPort] = [:]
         var ownedEndpoints = Set<String>()
-        for network in try store.networkNames() {
-            for attachment in try store.attachments(network: network) where attachment.phase == .active {
+        var ownedOverlays = Set<UInt32>()
+        for network in try store.networks() {
+            for attachment in try store.attachments(network: network.name) where attachment.phase == .active {
                 guard let port = attachment.fastPath,
                       let link = try netlink.link(named: attachment.hostInterface),
                       UInt32(bitPattern: link.index) == port.hostInterfaceIndex else { continue }
                 owned[attachment.hostInterface] = port
                 ownedEndpoints.insert("\(port.network)/\(attachment.address.address)/\(port.hostInterfaceIndex)")
+                // An overlay's device belongs to the fast path while one of its containers does.
+                if let overlay = network.overlay, let tunnel = try netlink.link(named: overlay.tunnel) {
+                    owned[overlay.tunnel] = FastPathPort(network: port.network, hostInterfaceIndex: UInt32(bitPattern: tunnel.index))
+                    ownedOverlays.insert(port.network)
+                }
             }
         }
         let ownedIndexes = Set(owned.values.map(\.hostInterfaceIndex))
@@ -137,6 +183,10 @@ extension Swnet {
                 try objects.removePort(interfaceIndex: port.interfaceIndex)
                 report.fastPathEntries.append("port \(port.interfaceIndex)")
             }
+            for network in try objects.overlayNetworks() where !ownedOverlays.contains(network) {
+                try objects.removeOverlay(network: network)
+                report.fastPathEntries.append("overlay \(network)")
+            }
             for name in objects.attachedInterfaces() where owned[name] == nil {
                 try objects.detach(interface: name)
                 report.fastPathEntries.append("link \(name)")
@@ -149,10 +199,8 @@ extension Swnet {
 
     func fastPathStatus() -> FastPathStatus {
         let objects = fastPathObjects
-        guard objects.isLoaded, let counters = try? objects.counters() else {
-            return FastPathStatus(loaded: false, redirectedPackets: 0, passedPackets: 0)
-        }
-        return FastPathStatus(loaded: true, redirectedPackets: counters.redirected, passedPackets: counters.passed)
+        guard objects.isLoaded, let counters = try? objects.counters() else { return FastPathStatus(loaded: false) }
+        return FastPathStatus(loaded: true, counters: counters)
     }
 }
 

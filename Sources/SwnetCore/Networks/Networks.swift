@@ -198,6 +198,7 @@ extension Swnet {
             attachments += try store.attachments(network: network.name)
             if network.managesBridge { links.append(network.bridge) }
         }
+        for network in networks { try disableFastPath(network: network) }
         try deleteLinks(named: attachments.map(\.hostInterface) + links)
         try disableFastPath(attachments)
         let names = Set(networks.map(\.name))
