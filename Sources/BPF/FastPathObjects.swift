@@ -50,101 +50,102 @@ public struct FastPathOverlay: Sendable, Equatable {
     }
 }
 
-/// swnet's fast path objects, pinned in one directory on a bpf filesystem: the programs
-/// (`from_container`, `from_tunnel`), their maps (`swnet_fp_ports`, `swnet_fp_networks`,
-/// `swnet_fp_endpoints`, `swnet_fp_counters`) and one tcx link per device under `links/`,
-/// named after the device. Pinned, they outlive the swnet process that made them; a link goes
-/// when its pin is removed.
-public struct FastPathObjects: Sendable {
-    public let directory: String
+/// swnet's fast path objects in the kernel: the program (`swnet_fastpath`) and its maps (`swnet_fp_ports`, `swnet_fp_networks`, `swnet_fp_endpoints`, `swnet_fp_counters`).
+/// Nothing is pinned: the program attached to devices keeps itself and their maps alive in any
+/// mount namespace, and later processes find them by the ids kept in `idFile` (runtime state).
+/// When the last device with a program goes, the kernel frees everything.
+public final class FastPathObjects {
+    let idFile: String
+    private var fds: [Int32] = []
 
-    public init(directory: String) {
-        self.directory = directory
+    public init(idFile: String) {
+        self.idFile = idFile
     }
 
-    public enum Program: String, Sendable {
-        /// On a container's host-side veth.
-        case fromContainer = "from_container"
-        /// On an overlay's VXLAN device or underlay interface.
-        case fromTunnel = "from_tunnel"
+    deinit {
+        for fd in fds where fd >= 0 { close(fd) }
     }
 
-    var programPath: String { directory + "/" + Program.fromContainer.rawValue }
-    var portsPath: String { directory + "/swnet_fp_ports" }
-    var networksPath: String { directory + "/swnet_fp_networks" }
-    var endpointsPath: String { directory + "/swnet_fp_endpoints" }
-    var countersPath: String { directory + "/swnet_fp_counters" }
-    var linksDirectory: String { directory + "/links" }
+    private var portsFD: Int32 { fds[Int(SWNET_FP_PORTS)] }
+    private var networksFD: Int32 { fds[Int(SWNET_FP_NETWORKS)] }
+    private var endpointsFD: Int32 { fds[Int(SWNET_FP_ENDPOINTS)] }
+    private var countersFD: Int32 { fds[Int(SWNET_FP_COUNTER_MAP)] }
 
-    /// Whether the program is loaded and pinned.
-    public var isLoaded: Bool { access(programPath, F_OK) == 0 }
+    /// Opens the objects an earlier swnet loaded, if they still exist; false when there are none.
+    /// Ids of objects the kernel freed (the last device with the program went) are forgotten.
+    public func open() -> Bool {
+        if !fds.isEmpty { return true }
+        guard let text = try? readText(idFile) else { return false }
+        let ids = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { UInt32($0) }
+        var opened = [Int32](repeating: -1, count: Int(SWNET_FP_OBJECTS))
+        guard ids.count == Int(SWNET_FP_OBJECTS), swnet_bpf_open_fastpath(ids, &opened) == 0 else {
+            unlink(idFile)
+            return false
+        }
+        fds = opened
+        return true
+    }
 
-    /// Mounts the bpf filesystem when needed and loads the program and maps once; a kernel
-    /// without tcx or bpf_redirect_peer fails here (the verifier or the first attach says why).
+    /// Opens the objects, or loads them from the bytecode built into swnet and records their ids.
+    /// A kernel without what they need (tcx, kfuncs, BTF) fails here with the verifier's reason.
     public func load() throws(BPFError) {
-        try check("mount a bpf filesystem on \(directory)", swnet_bpf_ensure_fs(directory))
+        if open() { return }
+        var loaded = [Int32](repeating: -1, count: Int(SWNET_FP_OBJECTS))
+        var ids = [UInt32](repeating: 0, count: Int(SWNET_FP_OBJECTS))
         var message = [CChar](repeating: 0, count: 512)
-        let result = swnet_bpf_load_fastpath(directory, &message, message.count)
+        let result = swnet_bpf_load_fastpath(&loaded, &ids, &message, message.count)
         if result < 0 {
-            // Nothing half-loaded stays behind (the maps are pinned before the programs load).
-            try? unload()
             throw BPFError(operation: "load the fast path programs", errno: -result,
                            detail: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
-        if mkdir(linksDirectory, 0o700) != 0 && errno != EEXIST {
-            throw BPFError(operation: "create \(linksDirectory)", errno: errno)
-        }
+        fds = loaded
+        try writeText(ids.map(String.init).joined(separator: " ") + "\n", to: idFile)
     }
 
-    /// Attaches `program` to the tcx ingress of `index` (an ifindex in `namespace`, the
-    /// caller's own when nil) and pins the link as `links/NAME`.
-    public func attach(_ program: Program = .fromContainer, interface name: String, index: Int32,
-                       namespace: NetworkNamespace?) throws(BPFError) {
+    /// Forgets the objects: detaches the programs from every port and removes the id file; the
+    /// kernel frees them when this process closes its descriptors.
+    public func unload(namespace: NetworkNamespace?) throws(BPFError) {
+        if open() {
+            for port in try ports() { try detach(index: Int32(bitPattern: port.interfaceIndex), namespace: namespace) }
+        }
+        if unlink(idFile) != 0 && errno != ENOENT { throw BPFError(operation: "remove \(idFile)", errno: errno) }
+    }
+
+    /// Attaches the program to the tcx ingress of `index` (an ifindex in `namespace`, the
+    /// caller's own when nil). The objects must be loaded.
+    public func attach(interface name: String, index: Int32, namespace: NetworkNamespace?) throws(BPFError) {
         try check("attach the fast path to \(name)",
-                  swnet_bpf_attach_tcx_ingress(namespace?.fd ?? -1, directory + "/" + program.rawValue, index, linkPath(name)))
+                  swnet_bpf_attach_tcx_ingress(namespace?.fd ?? -1, fds[Int(SWNET_FP_PROGRAM)], index))
     }
 
-    /// Removes the link of `name` (detaching the program, if the device still exists).
-    public func detach(interface name: String) throws(BPFError) {
-        try check("detach the fast path from \(name)", swnet_bpf_detach_link(linkPath(name)))
+    /// Detaches the program from `index`; a device that is gone, or without it, is fine.
+    public func detach(index: Int32, namespace: NetworkNamespace?) throws(BPFError) {
+        guard !fds.isEmpty else { return }
+        try check("detach the fast path from interface \(index)",
+                  swnet_bpf_detach_tcx_ingress(namespace?.fd ?? -1, fds[Int(SWNET_FP_PROGRAM)], index))
     }
-
-    /// Interfaces with a pinned link.
-    public func attachedInterfaces() -> [String] {
-        guard let directory = opendir(linksDirectory) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
-    }
-
-    public func isAttached(interface name: String) -> Bool { access(linkPath(name), F_OK) == 0 }
-
-    private func linkPath(_ name: String) -> String { linksDirectory + "/" + name }
 
     // MARK: maps
 
-    /// Marks a host-side veth as a port of `network` (the program runs only for ports).
-    public func setPort(interfaceIndex: UInt32, network: UInt32) throws(BPFError) {
+    /// Marks a device as a port of `network` (the program acts only on ports): a container's
+    /// host-side veth, or (`tunnel`) an overlay's VXLAN device or underlay interface.
+    public func setPort(interfaceIndex: UInt32, network: UInt32, tunnel: Bool = false) throws(BPFError) {
         var key = interfaceIndex
-        var value = swnet_fp_port(network: network, flags: 0)
-        try check("update swnet_fp_ports", swnet_bpf_map_update(portsPath, &key, &value))
+        var value = swnet_fp_port(network: network, flags: tunnel ? UInt32(SWNET_FP_PORT_TUNNEL) : 0)
+        try check("update swnet_fp_ports", swnet_bpf_map_update(portsFD, &key, &value))
     }
 
     public func removePort(interfaceIndex: UInt32) throws(BPFError) {
         var key = interfaceIndex
-        try check("update swnet_fp_ports", swnet_bpf_map_delete(portsPath, &key))
+        try check("update swnet_fp_ports", swnet_bpf_map_delete(portsFD, &key))
     }
 
     /// Ports as (host-side ifindex, network).
     public func ports() throws(BPFError) -> [(interfaceIndex: UInt32, network: UInt32)] {
         var result: [(UInt32, UInt32)] = []
-        for var key in try keys(portsPath, as: UInt32.self) {
+        for var key in try keys(portsFD, as: UInt32.self) {
             var value = swnet_fp_port()
-            if swnet_bpf_map_lookup(portsPath, &key, &value) == 0 { result.append((key, value.network)) }
+            if swnet_bpf_map_lookup(portsFD, &key, &value) == 0 { result.append((key, value.network)) }
         }
         return result
     }
@@ -157,17 +158,17 @@ public struct FastPathObjects: Sendable {
         let mask = UInt32.max << (32 - UInt32(overlay.clusterSubnet.prefixLength))
         value.cluster_mask = overlay.clusterSubnet.prefixLength == 0 ? 0 : mask.bigEndian
         withUnsafeMutableBytes(of: &value.gateway_mac) { $0.copyBytes(from: overlay.gatewayMAC.bytes) }
-        try check("update swnet_fp_networks", swnet_bpf_map_update(networksPath, &key, &value))
+        try check("update swnet_fp_networks", swnet_bpf_map_update(networksFD, &key, &value))
     }
 
     public func removeOverlay(network: UInt32) throws(BPFError) {
         var key = network
-        try check("update swnet_fp_networks", swnet_bpf_map_delete(networksPath, &key))
+        try check("update swnet_fp_networks", swnet_bpf_map_delete(networksFD, &key))
     }
 
     /// Networks with an overlay entry.
     public func overlayNetworks() throws(BPFError) -> [UInt32] {
-        try keys(networksPath, as: UInt32.self)
+        try keys(networksFD, as: UInt32.self)
     }
 
     public func setEndpoint(_ endpoint: FastPathEndpoint) throws(BPFError) {
@@ -175,24 +176,24 @@ public struct FastPathObjects: Sendable {
         var value = swnet_fp_endpoint()
         value.ifindex = endpoint.hostInterfaceIndex
         withUnsafeMutableBytes(of: &value.mac) { $0.copyBytes(from: endpoint.mac.bytes) }
-        try check("update swnet_fp_endpoints", swnet_bpf_map_update(endpointsPath, &key, &value))
+        try check("update swnet_fp_endpoints", swnet_bpf_map_update(endpointsFD, &key, &value))
     }
 
     public func removeEndpoint(network: UInt32, address: IPAddress) throws(BPFError) {
         var key = Self.key(network: network, address: address)
-        try check("update swnet_fp_endpoints", swnet_bpf_map_delete(endpointsPath, &key))
+        try check("update swnet_fp_endpoints", swnet_bpf_map_delete(endpointsFD, &key))
     }
 
     public func endpoint(network: UInt32, address: IPAddress) -> FastPathEndpoint? {
         var key = Self.key(network: network, address: address)
         var value = swnet_fp_endpoint()
-        guard swnet_bpf_map_lookup(endpointsPath, &key, &value) == 0,
+        guard swnet_bpf_map_lookup(endpointsFD, &key, &value) == 0,
               let mac = MACAddress(bytes: withUnsafeBytes(of: value.mac) { Array($0) }) else { return nil }
         return FastPathEndpoint(network: network, address: address, hostInterfaceIndex: value.ifindex, mac: mac)
     }
 
     public func endpoints() throws(BPFError) -> [FastPathEndpoint] {
-        try keys(endpointsPath, as: swnet_fp_endpoint_key.self).compactMap { key in
+        try keys(endpointsFD, as: swnet_fp_endpoint_key.self).compactMap { key in
             let raw = withUnsafeBytes(of: key.address) { Array($0) }
             let isV4 = raw.prefix(10).allSatisfy { $0 == 0 } && raw[10] == 0xff && raw[11] == 0xff
             return IPAddress(bytes: isV4 ? Array(raw.suffix(4)) : raw).flatMap { endpoint(network: key.network, address: $0) }
@@ -201,19 +202,7 @@ public struct FastPathObjects: Sendable {
 
     /// Whether the endpoint map is empty: nothing uses the fast path any more.
     public func hasEndpoints() throws(BPFError) -> Bool {
-        try !keys(endpointsPath, as: swnet_fp_endpoint_key.self, capacity: 1).isEmpty
-    }
-
-    /// Removes every pinned object and the bpf filesystem: the programs detach, the maps go.
-    public func unload() throws(BPFError) {
-        for name in attachedInterfaces() { try detach(interface: name) }
-        let programs = [Program.fromContainer, .fromTunnel].map { directory + "/" + $0.rawValue }
-        for path in programs + [portsPath, networksPath, endpointsPath, countersPath] where unlink(path) != 0 && errno != ENOENT {
-            throw BPFError(operation: "remove \(path)", errno: errno)
-        }
-        rmdir(linksDirectory)
-        if umount2(directory, 0) != 0 && errno != EINVAL { throw BPFError(operation: "unmount \(directory)", errno: errno) }
-        rmdir(directory)
+        try !keys(endpointsFD, as: swnet_fp_endpoint_key.self, capacity: 1).isEmpty
     }
 
     /// Packets since the programs were loaded: sent straight to a neighbour on this host, to the
@@ -229,7 +218,7 @@ public struct FastPathObjects: Sendable {
     public func counters() throws(BPFError) -> Counters {
         func read(_ index: Int) throws(BPFError) -> UInt64 {
             var sum: UInt64 = 0
-            try check("read swnet_fp_counters", swnet_bpf_percpu_sum(countersPath, UInt32(index), &sum))
+            try check("read swnet_fp_counters", swnet_bpf_percpu_sum(countersFD, UInt32(index), &sum))
             return sum
         }
         return Counters(redirected: try read(Int(SWNET_FP_REDIRECTED)), toTunnel: try read(Int(SWNET_FP_TO_TUNNEL)),
@@ -244,15 +233,36 @@ public struct FastPathObjects: Sendable {
         return key
     }
 
-    private func keys<Key>(_ path: String, as: Key.Type, capacity: Int = Int(SWNET_FP_MAX_ENDPOINTS)) throws(BPFError) -> [Key] {
+    private func keys<Key>(_ fd: Int32, as: Key.Type, capacity: Int = Int(SWNET_FP_MAX_ENDPOINTS)) throws(BPFError) -> [Key] {
         let buffer = UnsafeMutablePointer<Key>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
-        let count = swnet_bpf_map_keys(path, buffer, MemoryLayout<Key>.size, Int32(capacity))
-        if count < 0 { throw BPFError(operation: "list \(path)", errno: -count) }
+        let count = swnet_bpf_map_keys(fd, buffer, MemoryLayout<Key>.size, Int32(capacity))
+        if count < 0 { throw BPFError(operation: "list a fast path map", errno: -count) }
         return Array(UnsafeBufferPointer(start: buffer, count: Int(count)))
     }
 
     private func check(_ operation: @autoclosure () -> String, _ result: Int32) throws(BPFError) {
         if result < 0 { throw BPFError(operation: operation(), errno: -result) }
     }
+}
+
+private func readText(_ path: String) throws(BPFError) -> String {
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { throw BPFError(operation: "read \(path)", errno: errno) }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 256)
+    let count = read(fd, &buffer, buffer.count)
+    if count < 0 { throw BPFError(operation: "read \(path)", errno: errno) }
+    return String(decoding: buffer.prefix(count), as: UTF8.self)
+}
+
+/// Written to a temporary file and renamed: a reader never sees half the ids.
+private func writeText(_ text: String, to path: String) throws(BPFError) {
+    let temporary = path + ".tmp"
+    let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    if fd < 0 { throw BPFError(operation: "write \(temporary)", errno: errno) }
+    let bytes = Array(text.utf8)
+    let written = write(fd, bytes, bytes.count)
+    close(fd)
+    if written != bytes.count || rename(temporary, path) != 0 { throw BPFError(operation: "write \(path)", errno: errno) }
 }

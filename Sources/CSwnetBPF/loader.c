@@ -4,26 +4,62 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 // Not in Debian 12's uapi headers (kernel 6.1); tcx arrived in 6.6.
 #define SWNET_BPF_TCX_INGRESS 46
 
-int swnet_bpf_ensure_fs(const char *dir) {
-    struct statfs fs;
-    if (statfs(dir, &fs) == 0 && fs.f_type == BPF_FS_MAGIC) return 0;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) return -errno;
-    if (mount("swnet-bpf", dir, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") != 0) return -errno;
+// Object names as the kernel keeps them (BPF_OBJ_NAME_LEN: 15 characters).
+static const char *const object_names[SWNET_FP_OBJECTS] = {
+    "swnet_fastpath", "swnet_fp_ports", "swnet_fp_networks", "swnet_fp_endpoints", "swnet_fp_counters",
+};
+
+static int is_program(int index) { return index == SWNET_FP_PROGRAM; }
+
+static void close_all(int fds[SWNET_FP_OBJECTS]) {
+    for (int i = 0; i < SWNET_FP_OBJECTS; i++) {
+        if (fds[i] >= 0) close(fds[i]);
+        fds[i] = -1;
+    }
+}
+
+int swnet_bpf_open_fastpath(const uint32_t ids[SWNET_FP_OBJECTS], int fds[SWNET_FP_OBJECTS]) {
+    for (int i = 0; i < SWNET_FP_OBJECTS; i++) fds[i] = -1;
+    for (int i = 0; i < SWNET_FP_OBJECTS; i++) {
+        fds[i] = is_program(i) ? bpf_prog_get_fd_by_id(ids[i]) : bpf_map_get_fd_by_id(ids[i]);
+        if (fds[i] < 0) {
+            int err = errno == ENOENT ? -ENOENT : -errno;
+            close_all(fds);
+            return err;
+        }
+        char name[16];
+        __u32 length;
+        int matches;
+        if (is_program(i)) {
+            struct bpf_prog_info info;
+            memset(&info, 0, sizeof info);
+            length = sizeof info;
+            matches = bpf_obj_get_info_by_fd(fds[i], &info, &length) == 0 && info.type == BPF_PROG_TYPE_SCHED_CLS;
+            memcpy(name, info.name, sizeof name);
+        } else {
+            struct bpf_map_info info;
+            memset(&info, 0, sizeof info);
+            length = sizeof info;
+            matches = bpf_obj_get_info_by_fd(fds[i], &info, &length) == 0;
+            memcpy(name, info.name, sizeof name);
+        }
+        name[15] = 0;
+        if (!matches || strncmp(name, object_names[i], 15) != 0) {
+            close_all(fds);
+            return -ENOENT;
+        }
+    }
     return 0;
 }
 
@@ -41,40 +77,46 @@ static int capture_libbpf_output(enum libbpf_print_level level, const char *form
     return 0;
 }
 
-int swnet_bpf_load_fastpath(const char *dir, char *message, size_t message_size) {
-    char program_path[4096];
-    if (snprintf(program_path, sizeof program_path, "%s/from_container", dir) >= (int)sizeof program_path) return -ENAMETOOLONG;
-    if (access(program_path, F_OK) == 0) return 0;
-
+int swnet_bpf_load_fastpath(int fds[SWNET_FP_OBJECTS], uint32_t ids[SWNET_FP_OBJECTS], char *message, size_t message_size) {
+    for (int i = 0; i < SWNET_FP_OBJECTS; i++) fds[i] = -1;
     if (message_size) message[0] = 0;
     libbpf_message = message;
     libbpf_message_size = message_size;
     libbpf_print_fn_t previous = libbpf_set_print(capture_libbpf_output);
-    LIBBPF_OPTS(bpf_object_open_opts, options, .object_name = "swnet_fastpath", .pin_root_path = dir);
+    LIBBPF_OPTS(bpf_object_open_opts, options, .object_name = "swnet_fastpath");
     struct bpf_object *object = bpf_object__open_mem(swnet_fastpath_object, sizeof swnet_fastpath_object, &options);
     int err = object ? 0 : -errno;
     if (!err) err = bpf_object__load(object);
-    struct bpf_program *program;
-    // from_container last: its pin says everything is loaded.
-    if (!err) bpf_object__for_each_program(program, object) {
-        if (strcmp(bpf_program__name(program), "from_container") == 0) continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, bpf_program__name(program));
-        if ((err = bpf_program__pin(program, path)) != 0) break;
-    }
-    if (!err) {
-        program = bpf_object__find_program_by_name(object, "from_container");
-        err = program ? bpf_program__pin(program, program_path) : -ENOENT;
+    for (int i = 0; !err && i < SWNET_FP_OBJECTS; i++) {
+        int fd = -1;
+        if (is_program(i)) {
+            struct bpf_program *program = bpf_object__find_program_by_name(object, object_names[i]);
+            if (program) fd = bpf_program__fd(program);
+        } else {
+            struct bpf_map *map = bpf_object__find_map_by_name(object, object_names[i]);
+            if (map) fd = bpf_map__fd(map);
+        }
+        if (fd < 0) { err = -ENOENT; break; }
+        // Our own descriptor: closing the object closes its.
+        fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (fds[i] < 0) { err = -errno; break; }
+        struct bpf_prog_info program_info;
+        struct bpf_map_info map_info;
+        memset(&program_info, 0, sizeof program_info);
+        memset(&map_info, 0, sizeof map_info);
+        __u32 length = is_program(i) ? sizeof program_info : sizeof map_info;
+        if (bpf_obj_get_info_by_fd(fds[i], is_program(i) ? (void *)&program_info : (void *)&map_info, &length) != 0) { err = -errno; break; }
+        ids[i] = is_program(i) ? program_info.id : map_info.id;
     }
     if (object) bpf_object__close(object);
     libbpf_set_print(previous);
     libbpf_message = NULL;
+    if (err) close_all(fds);
     return err < 0 ? err : 0;
 }
 
 struct tcx_job {
-    int nsfd, ifindex;
-    const char *program_path, *link_path;
+    int nsfd, program_fd, ifindex, attach;
     int result;
 };
 
@@ -83,88 +125,63 @@ struct tcx_job {
 static void *tcx_job_run(void *arg) {
     struct tcx_job *job = arg;
     if (job->nsfd >= 0 && setns(job->nsfd, CLONE_NEWNET) != 0) { job->result = -errno; return NULL; }
-    int program = bpf_obj_get(job->program_path);
-    if (program < 0) { job->result = -errno; return NULL; }
-    int link = bpf_link_create(program, job->ifindex, SWNET_BPF_TCX_INGRESS, NULL);
-    job->result = link < 0 ? -errno : 0;
-    if (link >= 0) {
-        unlink(job->link_path);
-        if (bpf_obj_pin(link, job->link_path) != 0) job->result = -errno;
-        close(link);
+    if (job->attach) {
+        job->result = bpf_prog_attach(job->program_fd, job->ifindex, SWNET_BPF_TCX_INGRESS, 0) == 0 || errno == EEXIST ? 0 : -errno;
+    } else {
+        int failed = bpf_prog_detach2(job->program_fd, job->ifindex, SWNET_BPF_TCX_INGRESS) != 0;
+        job->result = !failed || errno == ENOENT || errno == ENODEV ? 0 : -errno;
     }
-    close(program);
     return NULL;
 }
 
-int swnet_bpf_attach_tcx_ingress(int nsfd, const char *program_path, int ifindex, const char *link_path) {
-    struct tcx_job job = { nsfd, ifindex, program_path, link_path, -EINVAL };
-    if (nsfd < 0) { tcx_job_run(&job); return job.result; }
+static int tcx_job_execute(struct tcx_job *job) {
+    if (job->nsfd < 0) { tcx_job_run(job); return job->result; }
     pthread_t thread;
-    int err = pthread_create(&thread, NULL, tcx_job_run, &job);
+    int err = pthread_create(&thread, NULL, tcx_job_run, job);
     if (err != 0) return -err;
     pthread_join(thread, NULL);
-    return job.result;
+    return job->result;
 }
 
-int swnet_bpf_detach_link(const char *link_path) {
-    int link = bpf_obj_get(link_path);
-    if (link < 0) return errno == ENOENT ? 0 : -errno;
-    // A link whose device is gone is detached already (ENOLINK): only the pin is left.
-    int err = bpf_link_detach(link) && errno != ENOLINK ? -errno : 0;
-    close(link);
-    if (!err && unlink(link_path) != 0 && errno != ENOENT) err = -errno;
-    return err;
+int swnet_bpf_attach_tcx_ingress(int nsfd, int program_fd, int ifindex) {
+    struct tcx_job job = { nsfd, program_fd, ifindex, 1, -EINVAL };
+    return tcx_job_execute(&job);
 }
 
-static int map_fd(const char *map_path) {
-    int fd = bpf_obj_get(map_path);
-    return fd < 0 ? -errno : fd;
+int swnet_bpf_detach_tcx_ingress(int nsfd, int program_fd, int ifindex) {
+    struct tcx_job job = { nsfd, program_fd, ifindex, 0, -EINVAL };
+    return tcx_job_execute(&job);
 }
 
-int swnet_bpf_map_update(const char *map_path, const void *key, const void *value) {
-    int fd = map_fd(map_path);
-    if (fd < 0) return fd;
-    int err = bpf_map_update_elem(fd, key, value, BPF_ANY) ? -errno : 0;
-    close(fd);
-    return err;
+int swnet_bpf_map_update(int map_fd, const void *key, const void *value) {
+    return bpf_map_update_elem(map_fd, key, value, BPF_ANY) ? -errno : 0;
 }
 
-int swnet_bpf_map_delete(const char *map_path, const void *key) {
-    int fd = map_fd(map_path);
-    if (fd < 0) return fd;
-    int err = bpf_map_delete_elem(fd, key) && errno != ENOENT ? -errno : 0;
-    close(fd);
-    return err;
+int swnet_bpf_map_delete(int map_fd, const void *key) {
+    return bpf_map_delete_elem(map_fd, key) && errno != ENOENT ? -errno : 0;
 }
 
-int swnet_bpf_map_lookup(const char *map_path, const void *key, void *value) {
-    int fd = map_fd(map_path);
-    if (fd < 0) return fd;
-    int err = bpf_map_lookup_elem(fd, key, value) ? -errno : 0;
-    close(fd);
-    return err;
+int swnet_bpf_map_lookup(int map_fd, const void *key, void *value) {
+    return bpf_map_lookup_elem(map_fd, key, value) ? -errno : 0;
 }
 
-int swnet_bpf_map_keys(const char *map_path, void *keys, size_t key_size, int capacity) {
-    int fd = map_fd(map_path);
-    if (fd < 0) return fd;
+int swnet_bpf_map_keys(int map_fd, void *keys, size_t key_size, int capacity) {
     int count = 0;
     char *out = keys;
     const void *previous = NULL;
-    while (count < capacity && bpf_map_get_next_key(fd, previous, out + (size_t)count * key_size) == 0) {
+    while (count < capacity && bpf_map_get_next_key(map_fd, previous, out + (size_t)count * key_size) == 0) {
         previous = out + (size_t)count * key_size;
         count++;
     }
-    close(fd);
     return count;
 }
 
-int swnet_bpf_percpu_sum(const char *map_path, uint32_t index, uint64_t *sum) {
+int swnet_bpf_percpu_sum(int map_fd, uint32_t index, uint64_t *sum) {
     int cpus = libbpf_num_possible_cpus();
     if (cpus <= 0) return cpus ? cpus : -EINVAL;
     uint64_t *values = calloc((size_t)cpus, sizeof *values);
     if (!values) return -ENOMEM;
-    int err = swnet_bpf_map_lookup(map_path, &index, values);
+    int err = swnet_bpf_map_lookup(map_fd, &index, values);
     *sum = 0;
     for (int cpu = 0; !err && cpu < cpus; cpu++) *sum += values[cpu];
     free(values);

@@ -24,18 +24,19 @@ struct FastPathKernelTests {
         }
     }
 
-    /// A bpf filesystem of the test's own, unmounted afterwards (the suite runs in a private
-    /// mount namespace; nothing is pinned in the machine's).
-    final class PinDirectory {
-        let path: String
+    /// Where the objects' ids are kept, removed afterwards. Nothing is pinned: the programs
+    /// live on the devices of the test's namespaces and go with them.
+    final class IDFile {
+        let directory: String
+        var path: String { directory + "/fastpath-ids" }
         init() throws {
             var template = Array("/tmp/swnet-bpf-test-XXXXXX".utf8CString)
             let made = try #require(mkdtemp(&template))
-            path = String(cString: made)
+            directory = String(cString: made)
         }
         deinit {
-            umount2(path, Int32(MNT_DETACH))
-            rmdir(path)
+            unlink(path)
+            rmdir(directory)
         }
     }
 
@@ -58,11 +59,10 @@ struct FastPathKernelTests {
     @Test func redirectsBetweenContainersOfOneNetworkOnly() throws {
         let hostNamespace = try NetworkNamespace.create()
         let host = try NetlinkHandle(namespace: hostNamespace)
-        let pins = try PinDirectory()
-        let objects = FastPathObjects(directory: pins.path)
+        let ids = try IDFile()
+        let objects = FastPathObjects(idFile: ids.path)
         try objects.load()
-        #expect(objects.isLoaded)
-        try objects.load()  // a second load reuses the pinned objects
+        #expect(FastPathObjects(idFile: ids.path).open(), "another process finds them by id")
 
         let a = try makeContainer(1, host: host, address: "10.9.0.2")
         let b = try makeContainer(2, host: host, address: "10.9.0.3")
@@ -80,7 +80,7 @@ struct FastPathKernelTests {
             try objects.setEndpoint(FastPathEndpoint(network: network, address: container.address,
                                                      hostInterfaceIndex: UInt32(container.hostSide.index), mac: container.mac))
         }
-        #expect(objects.attachedInterfaces() == ["host1", "host2"])
+        #expect(try Set(objects.ports().map(\.interfaceIndex)) == [UInt32(a.hostSide.index), UInt32(b.hostSide.index)])
         #expect(try Set(objects.endpoints().map(\.address)) == [a.address, b.address])
         let before = try objects.counters().redirected
         #expect(try a.ping(b.address))
@@ -97,8 +97,12 @@ struct FastPathKernelTests {
         try objects.setEndpoint(FastPathEndpoint(network: network, address: b.address,
                                                  hostInterfaceIndex: UInt32(b.hostSide.index), mac: b.mac))
         #expect(try a.ping(b.address))
-        try objects.detach(interface: a.hostSide.name)
+        try objects.detach(index: a.hostSide.index, namespace: hostNamespace)
         #expect(try !a.ping(b.address))
-        #expect(objects.attachedInterfaces() == ["host2"])
+
+        // Unloading detaches everything and forgets the ids.
+        try objects.unload(namespace: hostNamespace)
+        #expect(try !b.ping(a.address))
+        #expect(!FastPathObjects(idFile: ids.path).open())
     }
 }

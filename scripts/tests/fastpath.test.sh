@@ -10,10 +10,7 @@ eq "attach c1: on the fast path" "$(swnet attach c1 fp1 10.70.0.2/24 --json | js
 eq "attach c2: on the fast path" "$(swnet attach c2 fp1 10.70.0.3/24 --json | json 'd["dataPath"]')" "fast-path"
 eq "attach c4 with --no-fast-path: on the bridge" "$(swnet attach --no-fast-path c4 fp1 10.70.0.4/24 --json | json 'd["dataPath"]')" "bridge"
 ok "attach c3 to the other network" swnet attach c3 fp2 10.71.0.2/24
-h1=$(swnet network inspect fp1 --json | json '[a["hostInterface"] for a in d["attachments"] if a["address"] == "10.70.0.2/24"][0]')
-h2=$(swnet network inspect fp1 --json | json '[a["hostInterface"] for a in d["attachments"] if a["address"] == "10.70.0.3/24"][0]')
-eq "one pinned tcx link per fast path attachment" "$(ls "$SWNET_ROOT/run/bpf/links" | sort | tr '\n' ' ')" "$(printf '%s\n' "$h1" "$h2" "$(swnet network inspect fp2 --json | json 'd["attachments"][0]["hostInterface"]')" | sort | tr '\n' ' ')"
-eq "the bpf filesystem is mounted in this namespace only" "$(findmnt -n -t bpf -o TARGET "$SWNET_ROOT/run/bpf")" "$SWNET_ROOT/run/bpf"
+eq "the programs are loaded, nothing is pinned" "$(swnet network inspect fp1 --json | json 'd["fastPath"]["loaded"]') $(findmnt -n -t bpf | wc -l)" "True 0"
 
 ok "c1 reaches c2" ip netns exec c1 ping -c1 -W2 10.70.0.3
 ok "c1 reaches c4 (one side on the bridge)" ip netns exec c1 ping -c1 -W2 10.70.0.4
@@ -40,7 +37,6 @@ eq "c2 reaches c1's published port through the gateway (hairpin NAT)" \
 eq "network inspect says the path" "$(swnet network inspect fp1 | grep -c 'fast-path')" "2"
 
 ok "detach c2" swnet detach c2 fp1
-eq "its link is unpinned" "$(ls "$SWNET_ROOT/run/bpf/links" | grep -c "$h2")" "0"
 ok "c1 and c4 still talk" ip netns exec c1 ping -c1 -W2 10.70.0.4
 ok "reattach c2" swnet attach c2 fp1 10.70.0.3/24
 ok "c1 reaches c2 again" ip netns exec c1 ping -c1 -W2 10.70.0.3
@@ -50,16 +46,16 @@ c2_record=$(swnet network inspect fp1 --json | json '[(a["namespace"], a["hostIn
 read -r c2_namespace c2_host < <(echo "$c2_record" | tr -d "(),'")
 rm "$SWNET_ROOT/run/networks/fp1/attachments/$c2_namespace.json"
 eq "gc removes the orphan endpoint, port and link" \
-    "$(swnet gc --json | json 'sorted(e.split()[0] for e in d["fastPathEntries"])')" "['endpoint', 'link', 'port']"
+    "$(swnet gc --json | json 'sorted(e.split()[0] for e in d["fastPathEntries"])')" "['endpoint', 'port']"
 ok "remove c2's orphan veth" ip link del "$c2_host"
 
 ok "network rm --force fp1" swnet network rm --force fp1
 ok "detach c3" swnet detach c3
-eq "nothing uses the fast path: nothing is pinned, the bpf filesystem is gone" \
-    "$(ls "$SWNET_ROOT/run/bpf" 2>/dev/null | wc -l) $(findmnt -n -t bpf | wc -l)" "0 0"
+eq "nothing uses the fast path: the programs are gone with their ids" \
+    "$(ls "$SWNET_ROOT/run/fastpath-ids" 2>/dev/null | wc -l) $(swnet network inspect fp2 --json | json 'd["fastPath"]["loaded"]')" "0 False"
 
 SWNET_FAST_PATH=off
 export SWNET_FAST_PATH
 eq "SWNET_FAST_PATH=off: attach takes the bridge" "$(swnet attach c1 fp2 --json | json 'd["dataPath"]')" "bridge"
-eq "and loads nothing" "$(findmnt -n -t bpf | wc -l)" "0"
+eq "and loads nothing" "$(ls "$SWNET_ROOT/run/fastpath-ids" 2>/dev/null | wc -l)" "0"
 unset SWNET_FAST_PATH

@@ -9,11 +9,12 @@
 
 enum { SWNET_FP_REDIRECTED = 0, SWNET_FP_PASSED = 1, SWNET_FP_TO_TUNNEL = 2, SWNET_FP_FROM_TUNNEL = 3, SWNET_FP_COUNTERS = 4 };
 
-// A device with a program attached, and the network it belongs to: a container's host-side
-// veth (from_container) or an overlay's VXLAN/underlay device (from_tunnel).
+// A device with the program attached, and the network it belongs to: a container's host-side
+// veth, or an overlay's VXLAN/underlay device (SWNET_FP_PORT_TUNNEL).
+#define SWNET_FP_PORT_TUNNEL 1
 struct swnet_fp_port {
     __u32 network;               // the network's bridge ifindex
-    __u32 flags;                 // reserved, 0
+    __u32 flags;
 };
 
 // A network whose containers may leave the host directly: an overlay's part on this host.

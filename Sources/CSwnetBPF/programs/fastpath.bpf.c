@@ -1,15 +1,16 @@
-// swnet's eBPF fast path: tcx ingress programs (see docs/fastpath.md).
+// swnet's eBPF fast path: one tcx ingress program, swnet_fastpath (see docs/fastpath.md). It
+// runs on two kinds of devices, told apart by their entry in swnet_fp_ports.
 //
-// from_container runs on the host side of every container's veth pair, where the container's
-// packets enter the host:
+// On the host side of every container's veth pair, where the container's packets enter the
+// host (from_container):
 // - a packet addressed, by MAC and IP, to another container of the same network on this host
 //   goes straight into that container's namespace with bpf_redirect_peer: no bridge, no
 //   netfilter, no second veth crossing;
 // - on an overlay, a packet for the gateway whose destination is in the overlay but on another
 //   host is routed here (FIB lookup, TTL, MACs) and handed to the VXLAN device (or, host-gw,
 //   the underlay interface) with bpf_redirect, skipping the bridge and the forward path.
-// from_tunnel runs on the overlay's VXLAN device (or underlay interface) and delivers packets
-// from other hosts of the overlay straight into the destination container (bpf_redirect_peer).
+// On an overlay's VXLAN device (or underlay interface), from_tunnel delivers packets from
+// other hosts of the overlay straight into the destination container (bpf_redirect_peer).
 //
 // Everything else (ARP, broadcast, the gateway itself, other networks, the way out) continues
 // on the normal path, so NAT, isolation and --internal behave exactly as without the programs.
@@ -55,7 +56,6 @@ struct {
     __uint(max_entries, SWNET_FP_MAX_PORTS);
     __type(key, __u32);                         // ifindex
     __type(value, struct swnet_fp_port);
-    __uint(pinning, LIBBPF_PIN_BY_NAME);
 } swnet_fp_ports SEC(".maps");
 
 struct {
@@ -63,7 +63,6 @@ struct {
     __uint(max_entries, SWNET_FP_MAX_NETWORKS);
     __type(key, __u32);                         // network (bridge ifindex)
     __type(value, struct swnet_fp_network);
-    __uint(pinning, LIBBPF_PIN_BY_NAME);
 } swnet_fp_networks SEC(".maps");
 
 struct {
@@ -71,7 +70,6 @@ struct {
     __uint(max_entries, SWNET_FP_MAX_ENDPOINTS);
     __type(key, struct swnet_fp_endpoint_key);
     __type(value, struct swnet_fp_endpoint);
-    __uint(pinning, LIBBPF_PIN_BY_NAME);
 } swnet_fp_endpoints SEC(".maps");
 
 // Packets per outcome, per CPU: what `network inspect` shows as proof the fast path carries traffic.
@@ -80,7 +78,6 @@ struct {
     __uint(max_entries, SWNET_FP_COUNTERS);
     __type(key, __u32);
     __type(value, __u64);
-    __uint(pinning, LIBBPF_PIN_BY_NAME);
 } swnet_fp_counters SEC(".maps");
 
 static __always_inline void count(__u32 which) {
@@ -202,12 +199,10 @@ static __always_inline int to_other_host(struct __sk_buff *skb, struct packet *p
     return bpf_redirect(fib.ifindex, 0);
 }
 
-SEC("tc")
-int from_container(struct __sk_buff *skb) {
+static __always_inline int from_container(struct __sk_buff *skb, struct swnet_fp_port *port) {
     __u32 ingress = skb->ingress_ifindex;
-    struct swnet_fp_port *port = bpf_map_lookup_elem(&swnet_fp_ports, &ingress);
     struct packet packet = {};
-    if (!port || parse(skb, &packet) != 0) return TC_ACT_UNSPEC;
+    if (parse(skb, &packet) != 0) return TC_ACT_UNSPEC;
     packet.key.network = port->network;
     struct swnet_fp_endpoint *endpoint = bpf_map_lookup_elem(&swnet_fp_endpoints, &packet.key);
     if (!endpoint) return to_other_host(skb, &packet, port->network);
@@ -222,12 +217,9 @@ int from_container(struct __sk_buff *skb) {
     return bpf_redirect_peer(endpoint->ifindex, 0);
 }
 
-SEC("tc")
-int from_tunnel(struct __sk_buff *skb) {
-    __u32 ingress = skb->ingress_ifindex;
-    struct swnet_fp_port *port = bpf_map_lookup_elem(&swnet_fp_ports, &ingress);
+static __always_inline int from_tunnel(struct __sk_buff *skb, struct swnet_fp_port *port) {
     struct packet packet = {};
-    if (!port || parse(skb, &packet) != 0 || !packet.ip) return TC_ACT_UNSPEC;
+    if (parse(skb, &packet) != 0 || !packet.ip) return TC_ACT_UNSPEC;
     __u32 network = port->network;
     struct swnet_fp_network *overlay = bpf_map_lookup_elem(&swnet_fp_networks, &network);
     if (!overlay) return TC_ACT_UNSPEC;
@@ -244,6 +236,16 @@ int from_tunnel(struct __sk_buff *skb) {
     bpf_skb_change_type(skb, PACKET_HOST);
     count(SWNET_FP_FROM_TUNNEL);
     return bpf_redirect_peer(endpoint->ifindex, 0);
+}
+
+// One program for both kinds of devices: a program attached nowhere would be freed by the kernel
+// (nothing is pinned), so it must be the one every port holds.
+SEC("tc")
+int swnet_fastpath(struct __sk_buff *skb) {
+    __u32 ingress = skb->ingress_ifindex;
+    struct swnet_fp_port *port = bpf_map_lookup_elem(&swnet_fp_ports, &ingress);
+    if (!port) return TC_ACT_UNSPEC;
+    return port->flags & SWNET_FP_PORT_TUNNEL ? from_tunnel(skb, port) : from_container(skb, port);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -55,7 +55,13 @@ public struct FastPathStatus: Sendable, JSONRepresentable {
 }
 
 extension Swnet {
-    var fastPathObjects: FastPathObjects { FastPathObjects(directory: "\(location.run)/bpf") }
+    /// The fast path's objects; their ids are runtime state, like the attachments.
+    var fastPathObjects: FastPathObjects {
+        if let cachedFastPathObjects { return cachedFastPathObjects }
+        let objects = FastPathObjects(idFile: "\(location.run)/fastpath-ids")
+        cachedFastPathObjects = objects
+        return objects
+    }
 
     /// Puts a new attachment on the fast path: the program on its host side, the port and the
     /// endpoint in the maps, each undone by `rollback` if the attach fails later. A kernel that
@@ -64,12 +70,12 @@ extension Swnet {
                         rollback: Rollback) throws {
         guard usesFastPath, let mac else { return }
         let objects = fastPathObjects
-        let wasLoaded = objects.isLoaded
+        let wasLoaded = objects.open()
         do { try objects.load() } catch {
             attachment.fastPathUnavailable = "\(error)"
             return
         }
-        if !wasLoaded { rollback.onFailure { try? objects.unload() } }
+        if !wasLoaded { rollback.onFailure { [hostNamespace] in try? objects.unload(namespace: hostNamespace) } }
         guard let hostSide = try hostNetlink().link(named: attachment.hostInterface) else {
             throw SwnetError("interface \(attachment.hostInterface) vanished")
         }
@@ -82,7 +88,7 @@ extension Swnet {
             try objects.setPort(interfaceIndex: port.hostInterfaceIndex, network: port.network)
             rollback.onFailure { try? objects.removePort(interfaceIndex: port.hostInterfaceIndex) }
             try objects.attach(interface: hostSide.name, index: hostSide.index, namespace: hostNamespace)
-            rollback.onFailure { try? objects.detach(interface: hostSide.name) }
+            rollback.onFailure { [hostNamespace] in try? objects.detach(index: hostSide.index, namespace: hostNamespace) }
             if let overlay = network.overlay { try enableFastPath(overlay, bridge: bridge, objects: objects, rollback: rollback) }
         } catch {
             throw SwnetError.during("put \(attachment.hostInterface) on the fast path", error)
@@ -102,22 +108,24 @@ extension Swnet {
                                     clusterSubnet: overlay.clusterSubnet, gatewayMAC: gatewayMAC)
         try objects.setOverlay(entry)
         if try objects.ports().contains(where: { $0.interfaceIndex == tunnelIndex && $0.network == network }) { return }
-        try objects.setPort(interfaceIndex: tunnelIndex, network: network)
+        try objects.setPort(interfaceIndex: tunnelIndex, network: network, tunnel: true)
         rollback.onFailure { try? objects.removePort(interfaceIndex: tunnelIndex) }
-        try objects.attach(.fromTunnel, interface: tunnel.name, index: tunnel.index, namespace: hostNamespace)
-        rollback.onFailure { try? objects.detach(interface: tunnel.name) }
+        try objects.attach(interface: tunnel.name, index: tunnel.index, namespace: hostNamespace)
+        rollback.onFailure { [hostNamespace] in try? objects.detach(index: tunnel.index, namespace: hostNamespace) }
     }
 
     /// A network going away (network rm, overlay leave): its overlay entry, its device's port
     /// and link. The caller removes the attachments' own entries.
     func disableFastPath(network: NetworkDefinition) throws {
         let objects = fastPathObjects
-        guard objects.isLoaded, let overlay = network.overlay, let bridge = try hostNetlink().link(named: network.bridge) else { return }
+        guard network.overlay != nil, objects.open(), let bridge = try hostNetlink().link(named: network.bridge) else { return }
         let id = UInt32(bitPattern: bridge.index)
         do {
             try objects.removeOverlay(network: id)
-            for port in try objects.ports() where port.network == id { try objects.removePort(interfaceIndex: port.interfaceIndex) }
-            try objects.detach(interface: overlay.tunnel)
+            for port in try objects.ports() where port.network == id {
+                try objects.detach(index: Int32(bitPattern: port.interfaceIndex), namespace: hostNamespace)
+                try objects.removePort(interfaceIndex: port.interfaceIndex)
+            }
         } catch {
             throw SwnetError.during("take network \(network.name) off the fast path", error)
         }
@@ -127,7 +135,7 @@ extension Swnet {
     /// endpoint is left, the program and maps go too (nothing on the host is left pinned).
     func disableFastPath(_ attachments: [Attachment]) throws {
         let objects = fastPathObjects
-        guard objects.isLoaded else { return }
+        guard attachments.contains(where: { $0.fastPath != nil }), objects.open() else { return }
         do {
             for attachment in attachments {
                 guard let port = attachment.fastPath else { continue }
@@ -136,7 +144,7 @@ extension Swnet {
                     try objects.removeEndpoint(network: port.network, address: attachment.address.address)
                 }
                 try objects.removePort(interfaceIndex: port.hostInterfaceIndex)
-                try objects.detach(interface: attachment.hostInterface)
+                try objects.detach(index: Int32(bitPattern: port.hostInterfaceIndex), namespace: hostNamespace)
             }
             try unloadFastPathIfUnused(objects)
         } catch {
@@ -146,14 +154,14 @@ extension Swnet {
 
     private func unloadFastPathIfUnused(_ objects: FastPathObjects) throws {
         guard try !objects.hasEndpoints() else { return }
-        try objects.unload()
+        try objects.unload(namespace: hostNamespace)
     }
 
     /// gc: the maps and links hold exactly the active attachments whose host side exists;
     /// anything else (left by a crash, or by a namespace that died) is removed.
     func collectFastPathGarbage(into report: inout CollectionReport) throws {
         let objects = fastPathObjects
-        guard objects.isLoaded else { return }
+        guard objects.open() else { return }
         let netlink = try hostNetlink()
         var owned: [String: FastPathPort] = [:]
         var ownedEndpoints = Set<String>()
@@ -180,16 +188,13 @@ extension Swnet {
                 report.fastPathEntries.append("endpoint \(endpoint.address)")
             }
             for port in try objects.ports() where !ownedIndexes.contains(port.interfaceIndex) {
+                try objects.detach(index: Int32(bitPattern: port.interfaceIndex), namespace: hostNamespace)
                 try objects.removePort(interfaceIndex: port.interfaceIndex)
                 report.fastPathEntries.append("port \(port.interfaceIndex)")
             }
             for network in try objects.overlayNetworks() where !ownedOverlays.contains(network) {
                 try objects.removeOverlay(network: network)
                 report.fastPathEntries.append("overlay \(network)")
-            }
-            for name in objects.attachedInterfaces() where owned[name] == nil {
-                try objects.detach(interface: name)
-                report.fastPathEntries.append("link \(name)")
             }
             try unloadFastPathIfUnused(objects)
         } catch {
@@ -199,7 +204,7 @@ extension Swnet {
 
     func fastPathStatus() -> FastPathStatus {
         let objects = fastPathObjects
-        guard objects.isLoaded, let counters = try? objects.counters() else { return FastPathStatus(loaded: false) }
+        guard objects.open(), let counters = try? objects.counters() else { return FastPathStatus(loaded: false) }
         return FastPathStatus(loaded: true, counters: counters)
     }
 }
