@@ -1,10 +1,14 @@
 # shellcheck shell=bash
-# Data path: what the eBPF fast path gives same-host container-to-container traffic, against a
-# bare veth pair between two namespaces (the floor: one veth crossing) and against the bridge
-# path (swnet --no-fast-path: veth, bridge, veth, with swnet's nftables table loaded so the
-# kernel tracks connections, as on any swnet host). TCP throughput with iperf3, one stream and
-# four, CONN_SECONDS s per run, DATAPATH_ROUNDS rounds with the three paths interleaved in each
-# (the machine is shared and noisy: compare within one run); RTT from 20 pings 20 ms apart.
+# Data path: what the eBPF fast path gives container traffic.
+# - Same host: against a bare veth pair between two namespaces (the floor: one veth crossing)
+#   and against the bridge path (attach --no-fast-path: veth, bridge, veth, with swnet's
+#   nftables table loaded so the kernel tracks connections, as on any swnet host).
+# - Across hosts (overlay-lab.sh: host1 and host2 are namespaces on one bridge, etcd here): a
+#   VXLAN and a host-gw overlay, container on host1 to container on host2, with and without the
+#   fast path (two pairs of containers on the same overlay), against the underlay host1 → host2.
+# TCP throughput with iperf3, one stream and four, CONN_SECONDS s per run, DATAPATH_ROUNDS
+# rounds with the paths interleaved in each (the machine is shared and noisy: compare within
+# one run); RTT from 20 pings 20 ms apart.
 # Section contract: scripts/bench/lib.sh (sample, target); runs inside the driver's throwaway
 # namespace, uses $SWNET and $BENCH_WORK.
 
@@ -19,15 +23,36 @@ try: print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] 
 except Exception: print("-")'
 }
 
-# datapath_rtt FROM_NS TO_ADDRESS: one sample per ping reply, in µs.
+# datapath_rtt FROM_NS TO_ADDRESS TOOL METRIC: one sample per ping reply, in µs.
 datapath_rtt() {
-    local tool=$3
+    local tool=$3 metric=$4
     ip netns exec "$1" ping -c 20 -i 0.02 "$2" 2>/dev/null | sed -n 's/.*time=\([0-9.]*\) ms/\1/p' |
-        while read -r ms; do sample datapath rtt "$tool" us "$(python3 -c "print(round($ms * 1000, 1))")"; done
+        while read -r ms; do sample datapath "$metric" "$tool" us "$(python3 -c "print(round($ms * 1000, 1))")"; done
+}
+
+# datapath_measure SECTION-PREFIX TOOL...: the rounds over the tools named in the associative
+# arrays client, server address (set by the caller), then RTT; servers must run.
+datapath_measure() {
+    local prefix=$1 round streams tool
+    shift
+    for ((round = 1; round <= datapath_rounds; round++)); do
+        for streams in 1 4; do
+            for tool in "$@"; do
+                log "datapath: round $round, $tool, $streams stream(s)"
+                sample datapath "${prefix}tcp_${streams}stream" "$tool" Gbit/s "$(datapath_iperf "${client[$tool]}" "${address[$tool]}" "$streams")"
+            done
+        done
+    done
+    for tool in "$@"; do datapath_rtt "${client[$tool]}" "${address[$tool]}" "$tool" "${prefix}rtt"; done
 }
 
 datapath_section() {
     "$BENCH_LIB/../setup.sh" iperf3 >/dev/null
+    datapath_same_host
+    datapath_overlays
+}
+
+datapath_same_host() {
     # The floor: two namespaces on one veth pair.
     ip netns add dpva && ip netns add dpvb
     ip link add veth0 netns dpva type veth peer name veth0 netns dpvb
@@ -57,16 +82,7 @@ datapath_section() {
         pids+=($!)
     done
     sleep 0.5
-    local round streams
-    for ((round = 1; round <= datapath_rounds; round++)); do
-        for streams in 1 4; do
-            for tool in veth fast-path bridge; do
-                log "datapath: round $round, $tool, $streams stream(s)"
-                sample datapath "tcp_${streams}stream" "$tool" Gbit/s "$(datapath_iperf "${client[$tool]}" "${address[$tool]}" "$streams")"
-            done
-        done
-    done
-    for tool in veth fast-path bridge; do datapath_rtt "${client[$tool]}" "${address[$tool]}" "$tool"; done
+    datapath_measure "" veth fast-path bridge
     kill "${pids[@]}" 2>/dev/null
     wait "${pids[@]}" 2>/dev/null
     local redirected
@@ -83,4 +99,53 @@ datapath_section() {
     target datapath "bridge / fast path, TCP 4 streams" tcp_4stream bridge tcp_4stream fast-path -
     target datapath "RTT fast path / bare veth" rtt fast-path rtt veth -
     target datapath "RTT bridge / bare veth" rtt bridge rtt veth -
+}
+
+datapath_overlays() {
+    # shellcheck source=../../tests/overlay-lab.sh
+    source "$BENCH_LIB/../tests/overlay-lab.sh"
+    # One agent per host: the VXLAN overlay on host1 and host2, the host-gw one on host3 and host4.
+    lab_underlay && lab_host 1 && lab_host 2 && lab_host 3 && lab_host 4 && lab_etcd ||
+        { log "datapath: the overlay lab did not start"; return 0; }
+    local -A server=([underlay]=host2) client=([underlay]=host1) address=([underlay]=$(lab_host_ip 2))
+    local mode ov n first tools=(underlay)
+    for mode in vxlan host-gw; do
+        ov=dp-$mode first=$([[ $mode == vxlan ]] && echo 1 || echo 3)
+        lab_swnet "$first" overlay create "$ov" --subnet "10.$([[ $mode == vxlan ]] && echo 161 || echo 162).0.0/16" --mode "$mode" >/dev/null
+        for n in $first $((first + 1)); do lab_agent "$n" "$ov" || return 0; done
+        for n in 1 2; do lab_container "dp${mode}f$n"; lab_container "dp${mode}b$n"; done
+        for n in 1 2; do
+            lab_attach $((first + n - 1)) "dp${mode}f$n" "$ov" >/dev/null
+            lab_attach $((first + n - 1)) "dp${mode}b$n" "$ov" --no-fast-path >/dev/null
+        done
+        server[$mode-fast-path]=dp${mode}f2 client[$mode-fast-path]=dp${mode}f1 address[$mode-fast-path]=$(lab_addr "dp${mode}f2")
+        server[$mode-bridge]=dp${mode}b2 client[$mode-bridge]=dp${mode}b1 address[$mode-bridge]=$(lab_addr "dp${mode}b2")
+        tools+=("$mode-fast-path" "$mode-bridge")
+        lab_reach "dp${mode}f1" "${address[$mode-fast-path]}" 10 >/dev/null || log "datapath: $mode: the fast path pair does not reach"
+        lab_reach "dp${mode}b1" "${address[$mode-bridge]}" 10 >/dev/null || log "datapath: $mode: the bridge pair does not reach"
+    done
+    local tool
+    for tool in "${tools[@]}"; do
+        ip netns exec "${server[$tool]}" iperf3 -s >/dev/null 2>&1 &
+        LAB_PIDS+=($!)
+    done
+    sleep 0.5
+    datapath_measure overlay_ "${tools[@]}"
+    for n in 1 2 3 4; do
+        ov=dp-$( ((n <= 2)) && echo vxlan || echo host-gw)
+        log "datapath: host$n $ov fast path: $(lab_swnet "$n" network inspect "$ov" --json |
+            python3 -c 'import json, sys; print(json.load(sys.stdin)["fastPath"])')"
+    done
+    # lab_cleanup (on exit) stops the agents, servers and namespaces.
+
+    local streams
+    for streams in 1 4; do
+        target datapath "underlay / VXLAN fast path, TCP $streams stream(s) (>= 0.85)" "overlay_tcp_${streams}stream" underlay "overlay_tcp_${streams}stream" vxlan-fast-path 1.176
+        target datapath "underlay / host-gw fast path, TCP $streams stream(s) (>= 0.95)" "overlay_tcp_${streams}stream" underlay "overlay_tcp_${streams}stream" host-gw-fast-path 1.053
+        target datapath "underlay / VXLAN without fast path, TCP $streams stream(s)" "overlay_tcp_${streams}stream" underlay "overlay_tcp_${streams}stream" vxlan-bridge -
+        target datapath "underlay / host-gw without fast path, TCP $streams stream(s)" "overlay_tcp_${streams}stream" underlay "overlay_tcp_${streams}stream" host-gw-bridge -
+    done
+    target datapath "RTT VXLAN fast path / underlay" overlay_rtt vxlan-fast-path overlay_rtt underlay -
+    target datapath "RTT VXLAN without fast path / underlay" overlay_rtt vxlan-bridge overlay_rtt underlay -
+    target datapath "RTT host-gw fast path / underlay" overlay_rtt host-gw-fast-path overlay_rtt underlay -
 }
