@@ -98,8 +98,9 @@ extension Swnet {
 
     /// An overlay's containers reach the other hosts through the overlay's device directly, and
     /// packets from there come straight in: the network's entry (device, cluster subnet, gateway
-    /// MAC) and from_tunnel on the device. Refreshed at every attach, so a device the agent
-    /// recreated (a changed underlay) is picked up; until then its traffic takes the normal path.
+    /// MAC) and the program on the device, as a tunnel port. Refreshed at every attach and when
+    /// the agent sets up the devices again; a device that changed meanwhile leaves the traffic
+    /// on the normal path, which always works.
     private func enableFastPath(_ overlay: OverlayMembership, bridge: Link, objects: FastPathObjects, rollback: Rollback) throws {
         guard let tunnel = try hostNetlink().link(named: overlay.tunnel), let gatewayMAC = bridge.mac else { return }
         let network = UInt32(bitPattern: bridge.index)
@@ -112,6 +113,17 @@ extension Swnet {
         rollback.onFailure { try? objects.removePort(interfaceIndex: tunnelIndex) }
         try objects.attach(interface: tunnel.name, index: tunnel.index, namespace: hostNamespace)
         rollback.onFailure { [hostNamespace] in try? objects.detach(index: tunnel.index, namespace: hostNamespace) }
+    }
+
+    /// The agent (re)made an overlay's devices (a changed underlay replaces the VXLAN device):
+    /// containers already on the fast path keep it across hosts.
+    func refreshFastPath(for network: NetworkDefinition, rollback: Rollback) throws {
+        guard let overlay = network.overlay, fastPathObjects.open(),
+              try store.attachments(network: network.name).contains(where: { $0.fastPath != nil }),
+              let bridge = try hostNetlink().link(named: network.bridge) else { return }
+        do { try enableFastPath(overlay, bridge: bridge, objects: fastPathObjects, rollback: rollback) } catch {
+            throw SwnetError.during("put overlay \(network.name)'s device on the fast path", error)
+        }
     }
 
     /// A network going away (network rm, overlay leave): its overlay entry, its device's port

@@ -94,6 +94,7 @@ extension Swnet {
                 try ensureTunnel(configuration, underlay: underlay, mac: vtepMAC, mtu: mtu,
                                  transmitChecksumOffload: transmitChecksumOffload)
             }
+            try refreshFastPath(for: network, rollback: rollback)
             try renderFirewall()
         }
         return network
