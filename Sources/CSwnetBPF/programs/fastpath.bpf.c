@@ -26,6 +26,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
+#include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -96,6 +97,7 @@ struct packet {
     struct iphdr *ip;                 // NULL for IPv6
     struct swnet_fp_endpoint_key key; // its destination, network still to fill in
     struct bpf_sock_tuple tuple;
+    void *l4, *end;
     __u8 protocol;
 };
 
@@ -106,6 +108,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct packet *packet) {
     struct ethhdr *eth = data;
     if ((void *)(eth + 1) > end) return -1;
     packet->eth = eth;
+    packet->end = end;
     void *l4;
     if (eth->h_proto == bpf_htons(ETH_P_IP)) {
         struct iphdr *ip = (void *)(eth + 1);
@@ -118,7 +121,10 @@ static __always_inline int parse(struct __sk_buff *skb, struct packet *packet) {
         packet->tuple.ipv4.daddr = ip->daddr;
         packet->protocol = ip->protocol;
         l4 = (void *)ip + ip->ihl * 4;
-        if (ip->protocol == IPPROTO_ICMP) return 0;
+        if (ip->protocol == IPPROTO_ICMP) {
+            packet->l4 = l4;
+            return 0;
+        }
     } else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
         struct ipv6hdr *ip6 = (void *)(eth + 1);
         if ((void *)(ip6 + 1) > end) return -1;
@@ -132,6 +138,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct packet *packet) {
     } else {
         return -1;
     }
+    packet->l4 = l4;
     if (packet->protocol != IPPROTO_TCP && packet->protocol != IPPROTO_UDP) return -1;
     __be16 *ports = l4;
     if ((void *)(ports + 2) > end) return -1;
@@ -192,6 +199,18 @@ static __always_inline int to_other_host(struct __sk_buff *skb, struct packet *p
     // a route elsewhere) is the normal path's to handle.
     if (bpf_fib_lookup(skb, &fib, sizeof fib, 0) != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != overlay->tunnel_ifindex)
         return pass();
+    // Too big for the device: the normal path fragments it, or answers "fragmentation needed"
+    // when DF is set. The kernel's own check leaves 4 bytes of slack, so the size is checked
+    // here: the packet itself, or each segment of a TCP GSO packet.
+    __u32 mtu = fib.mtu_result;
+    if (skb->gso_size) {
+        struct tcphdr *tcp = packet->l4;
+        if (ip->protocol != IPPROTO_TCP || (void *)(tcp + 1) > packet->end
+            || ip->ihl * 4 + tcp->doff * 4 + skb->gso_size > mtu)
+            return pass();
+    } else if (bpf_ntohs(ip->tot_len) > mtu) {
+        return pass();
+    }
     decrease_ttl(ip);
     __builtin_memcpy(packet->eth->h_dest, fib.dmac, ETH_ALEN);
     __builtin_memcpy(packet->eth->h_source, fib.smac, ETH_ALEN);
