@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"]),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
-        .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM"]),
+        .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM", "Etcd"]),
 
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),

@@ -13,12 +13,17 @@
 //   swnet-bench delete-links NAME...
 //       Deletes each named link with one RTM_DELLINK, timing only that request
 //       (`dellink i µs`); the index lookup happens before the clock starts.
+//   swnet-bench register-peers --etcd URL --overlay NAME --count N --ttl SECONDS
+//       Registers N simulated hosts in an overlay through SwnetCore's OverlayHost, as agents
+//       would: host I gets the overlay's I-th host subnet, underlay address 192.168.201.I and
+//       VTEP MAC 02:5e:00:00:II:II, all under one new lease of SECONDS, whose id (hex) it prints.
 //   swnet-bench noop
 //       Does nothing: process start of a binary that links SwnetCore.
 
 #if canImport(Glibc)
 import Glibc
 #endif
+import Etcd
 import IPAM
 import Netlink
 import SwnetCore
@@ -125,14 +130,41 @@ func runDeleteLinks(_ names: ArraySlice<String>) throws {
     }
 }
 
+func runRegisterPeers(_ options: Options) throws {
+    let etcd = EtcdConfiguration(endpoints: [options.required("etcd")])
+    let overlay = options.required("overlay")
+    let count = options.integer("count")
+    let swnet = Swnet(location: StateLocation.resolve(root: nil))
+    let configuration = try swnet.inspectOverlay(overlay, etcd: etcd).configuration
+    let hostBits = configuration.subnet.family == .v4 ? 32 : 128
+    guard let underlay = IPNetwork("192.168.201.0/24"), count < 255,
+          count < 1 << (configuration.hostPrefix - configuration.subnet.prefixLength)
+    else { fail("\(count) simulated peers do not fit") }
+    let client = try EtcdClient(etcd)
+    let lease = try client.grantLease(ttl: Int64(options.integer("ttl"))).id
+    for index in stride(from: 1, through: count, by: 1) {
+        let offset = UInt128(index) << (hostBits - configuration.hostPrefix)
+        guard let address = configuration.subnet.address(atOffset: offset),
+              let subnet = IPNetwork(address: address, prefixLength: configuration.hostPrefix),
+              let underlayIP = underlay.address(atOffset: UInt128(index)),
+              let mac = MACAddress(bytes: [0x02, 0x5e, 0, 0, UInt8(index >> 8), UInt8(index & 0xff)])
+        else { fail("no subnet for simulated peer \(index)") }
+        let host = OverlayHost(subnet: subnet, underlayIP: underlayIP, vtepMAC: mac,
+                               hostID: "simulated-\(index)", hostname: "sim\(index)")
+        guard try host.register(in: overlay, lease: lease, client: client) else { fail("subnet \(subnet) is taken") }
+    }
+    print(String(lease, radix: 16))
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    fail("usage: swnet-bench attach --root DIR --network NAME --subnet CIDR --targets PREFIX --count N [--detach K] [--remove] | delete-links NAME... | noop")
+    fail("usage: swnet-bench attach --root DIR --network NAME --subnet CIDR --targets PREFIX --count N [--detach K] [--remove] | delete-links NAME... | register-peers --etcd URL --overlay NAME --count N --ttl SECONDS | noop")
 }
 do {
     switch arguments[1] {
     case "attach": try runAttach(Options(arguments.dropFirst(2), flags: ["remove"]))
     case "delete-links": try runDeleteLinks(arguments.dropFirst(2))
+    case "register-peers": try runRegisterPeers(Options(arguments.dropFirst(2), flags: []))
     case "noop": break
     default: fail("unknown mode \(arguments[1])")
     }

@@ -1,0 +1,23 @@
+import Etcd
+import IPAM
+import Netlink
+
+extension OverlayHost {
+    public init(subnet: IPNetwork, underlayIP: IPAddress, vtepMAC: MACAddress?, hostID: String, hostname: String) {
+        self.subnet = subnet
+        self.underlayIP = underlayIP
+        self.vtepMAC = vtepMAC
+        self.hostID = hostID
+        self.hostname = hostname
+    }
+
+    /// Registers this host in `overlay` under `lease`, with the key and value an agent writes when
+    /// it claims a free subnet; for tools that stand in for other hosts (swnet-bench's simulated
+    /// peers). False when the subnet is already registered.
+    public func register(in overlay: String, lease: Int64, client: EtcdClient) throws -> Bool {
+        let key = OverlayKeys(name: overlay).host(subnet)
+        return try client.txn(compare: [.absent(key: key)],
+                              success: [.put(key: key, value: registration.serialized(), lease: lease)],
+                              failure: []).succeeded
+    }
+}
