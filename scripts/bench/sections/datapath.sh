@@ -46,12 +46,6 @@ datapath_measure() {
     for tool in "$@"; do datapath_rtt "${client[$tool]}" "${address[$tool]}" "$tool" "${prefix}rtt"; done
 }
 
-datapath_section() {
-    "$BENCH_LIB/../setup.sh" iperf3 >/dev/null
-    datapath_same_host
-    datapath_overlays
-}
-
 datapath_same_host() {
     # The floor: two namespaces on one veth pair.
     ip netns add dpva && ip netns add dpvb
@@ -83,8 +77,8 @@ datapath_same_host() {
     done
     sleep 0.5
     datapath_measure "" veth fast-path bridge
-    kill "${pids[@]}" 2>/dev/null
-    wait "${pids[@]}" 2>/dev/null
+    kill "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
     local redirected
     redirected=$("$SWNET" network inspect dpfast --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["fastPath"]["redirectedPackets"])')
     log "datapath: the fast path redirected $redirected packets"
@@ -149,3 +143,6 @@ datapath_overlays() {
     target datapath "RTT VXLAN without fast path / underlay" overlay_rtt vxlan-bridge overlay_rtt underlay -
     target datapath "RTT host-gw fast path / underlay" overlay_rtt host-gw-fast-path overlay_rtt underlay -
 }
+
+datapath_same_host
+datapath_overlays
