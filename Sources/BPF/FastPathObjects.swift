@@ -102,11 +102,13 @@ public final class FastPathObjects {
         try writeText(ids.map(String.init).joined(separator: " ") + "\n", to: idFile)
     }
 
-    /// Forgets the objects: detaches the programs from every port and removes the id file; the
-    /// kernel frees them when this process closes its descriptors.
-    public func unload(namespace: NetworkNamespace?) throws(BPFError) {
+    /// Forgets the objects: detaches the program from every port and from `bridge` (the device
+    /// that holds it), and removes the id file; the kernel frees them when this process closes
+    /// its descriptors.
+    public func unload(namespace: NetworkNamespace?, bridge: Int32? = nil) throws(BPFError) {
         if open() {
             for port in try ports() { try detach(index: Int32(bitPattern: port.interfaceIndex), namespace: namespace) }
+            if let bridge { try detach(index: bridge, namespace: namespace) }
         }
         if unlink(idFile) != 0 && errno != ENOENT { throw BPFError(operation: "remove \(idFile)", errno: errno) }
     }
@@ -198,11 +200,6 @@ public final class FastPathObjects {
             let isV4 = raw.prefix(10).allSatisfy { $0 == 0 } && raw[10] == 0xff && raw[11] == 0xff
             return IPAddress(bytes: isV4 ? Array(raw.suffix(4)) : raw).flatMap { endpoint(network: key.network, address: $0) }
         }
-    }
-
-    /// Whether the endpoint map is empty: nothing uses the fast path any more.
-    public func hasEndpoints() throws(BPFError) -> Bool {
-        try !keys(endpointsFD, as: swnet_fp_endpoint_key.self, capacity: 1).isEmpty
     }
 
     /// Packets since the programs were loaded: sent straight to a neighbour on this host, to the

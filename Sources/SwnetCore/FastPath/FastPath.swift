@@ -75,7 +75,7 @@ extension Swnet {
             attachment.fastPathUnavailable = "\(error)"
             return
         }
-        if !wasLoaded { rollback.onFailure { [hostNamespace] in try? objects.unload(namespace: hostNamespace) } }
+        if !wasLoaded { rollback.onFailure { [hostNamespace] in try? objects.unload(namespace: hostNamespace, bridge: bridge.index) } }
         guard let hostSide = try hostNetlink().link(named: attachment.hostInterface) else {
             throw SwnetError("interface \(attachment.hostInterface) vanished")
         }
@@ -83,6 +83,10 @@ extension Swnet {
         let endpoint = FastPathEndpoint(network: port.network, address: attachment.address.address,
                                         hostInterfaceIndex: port.hostInterfaceIndex, mac: mac)
         do {
+            // The bridge holds the program (it has no port entry, so the program passes its
+            // packets at once): loading costs ~30 ms (vmlinux BTF, the verifier), and without
+            // a holder the kernel would free it whenever the network's last container goes.
+            try objects.attach(interface: bridge.name, index: bridge.index, namespace: hostNamespace)
             try objects.setEndpoint(endpoint)
             rollback.onFailure { try? objects.removeEndpoint(network: port.network, address: endpoint.address) }
             try objects.setPort(interfaceIndex: port.hostInterfaceIndex, network: port.network)
@@ -126,13 +130,16 @@ extension Swnet {
         }
     }
 
-    /// A network going away (network rm, overlay leave): its overlay entry, its device's port
-    /// and link. The caller removes the attachments' own entries.
+    /// A network going away (network rm, overlay leave): the program off its bridge (an adopted
+    /// bridge stays), its overlay entry, its device's port and program. The caller removes the
+    /// attachments' own entries. With the last holder gone, the kernel frees program and maps.
     func disableFastPath(network: NetworkDefinition) throws {
         let objects = fastPathObjects
-        guard network.overlay != nil, objects.open(), let bridge = try hostNetlink().link(named: network.bridge) else { return }
+        guard objects.open(), let bridge = try hostNetlink().link(named: network.bridge) else { return }
         let id = UInt32(bitPattern: bridge.index)
         do {
+            try objects.detach(index: bridge.index, namespace: hostNamespace)
+            guard network.overlay != nil else { return }
             try objects.removeOverlay(network: id)
             for port in try objects.ports() where port.network == id {
                 try objects.detach(index: Int32(bitPattern: port.interfaceIndex), namespace: hostNamespace)
@@ -143,8 +150,8 @@ extension Swnet {
         }
     }
 
-    /// Takes released attachments off the fast path: their endpoints, ports and links. When no
-    /// endpoint is left, the program and maps go too (nothing on the host is left pinned).
+    /// Takes released attachments off the fast path: their endpoints, ports and the program on
+    /// their host sides (when those still exist).
     func disableFastPath(_ attachments: [Attachment]) throws {
         let objects = fastPathObjects
         guard attachments.contains(where: { $0.fastPath != nil }), objects.open() else { return }
@@ -158,15 +165,9 @@ extension Swnet {
                 try objects.removePort(interfaceIndex: port.hostInterfaceIndex)
                 try objects.detach(index: Int32(bitPattern: port.hostInterfaceIndex), namespace: hostNamespace)
             }
-            try unloadFastPathIfUnused(objects)
         } catch {
             throw SwnetError.during("take attachments off the fast path", error)
         }
-    }
-
-    private func unloadFastPathIfUnused(_ objects: FastPathObjects) throws {
-        guard try !objects.hasEndpoints() else { return }
-        try objects.unload(namespace: hostNamespace)
     }
 
     /// gc: the maps and links hold exactly the active attachments whose host side exists;
@@ -208,7 +209,6 @@ extension Swnet {
                 try objects.removeOverlay(network: network)
                 report.fastPathEntries.append("overlay \(network)")
             }
-            try unloadFastPathIfUnused(objects)
         } catch {
             throw SwnetError.during("clean the fast path maps", error)
         }
