@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, bottom to top: C system libraries and shims → kernel bindings (Netlink, NFTables)
+// Layers, bottom to top: C system libraries and shims → NetlinkTransport → kernel bindings (Netlink, NFTables)
 // and pure-Swift IPAM/JSON → SwnetCore (the verbs) → SwnetCommands (CLI) → swnet (main).
 let package = Package(
     name: "swnet",
@@ -26,11 +26,16 @@ let package = Package(
         .target(name: "IPAM"),
         .target(name: "JSON"),
         .target(name: "Etcd", dependencies: ["JSON", "CSwnetShims"]),
-        .target(name: "Netlink", dependencies: ["CMnl", "CSwnetShims", "IPAM"]),
+        // Opening netlink sockets in a namespace, sequenced request/reply, dump retry, extended
+        // acks: what rtnetlink (Netlink), nftables and conntrack share.
+        .target(name: "NetlinkTransport", dependencies: ["CMnl", "CSwnetShims"]),
+        .target(name: "Netlink", dependencies: ["NetlinkTransport", "CMnl", "CSwnetShims", "IPAM"]),
         .target(name: "BPF", dependencies: ["CSwnetBPF", "IPAM", "Netlink"]),
-        .target(name: "NFTables", dependencies: ["CNftnl", "CMnl", "CSwnetShims", "IPAM", "Netlink"]),
+        .target(name: "NFTables", dependencies: ["NetlinkTransport", "CNftnl", "CMnl", "IPAM"]),
         .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "BPF", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims"]),
-        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"]),
+        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"], plugins: ["BuildCommit"]),
+        // `swnet --version` names the git commit it was built from.
+        .plugin(name: "BuildCommit", capability: .buildTool()),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
         .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM", "Etcd"]),
@@ -40,9 +45,9 @@ let package = Package(
         .testTarget(name: "EtcdTests", dependencies: ["Etcd", "SwnetTestSupport"]),
         // Shared by the privileged test suites: the capability gate, spawning tools in namespaces.
         .target(name: "SwnetTestSupport", path: "Tests/SwnetTestSupport"),
-        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
+        .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkTransport", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
         .testTarget(name: "BPFTests", dependencies: ["BPF", "Netlink", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
-        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "IPAM", "Netlink", "SwnetTestSupport"]),
+        .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetlinkTransport", "IPAM", "Netlink", "SwnetTestSupport"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),
     ],

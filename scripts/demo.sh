@@ -28,6 +28,7 @@ step "$swnet" network create demo --subnet 10.88.0.0/24 --root "$root"
 step "$swnet" attach web demo 10.88.0.10/24 --root "$root"
 step "$swnet" attach client demo --json --root "$root"
 step "$swnet" network ls --root "$root"
+step "$swnet" network inspect demo --root "$root" --format '{{.name}}: bridge {{.bridge}}, {{.subnet}} via {{.gateway}}'
 step ip -n web addr show eth0
 step ip -n web route
 

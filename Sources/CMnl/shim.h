@@ -10,5 +10,6 @@
 #include <linux/if_bridge.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/pkt_sched.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>

@@ -86,13 +86,11 @@ extension NetlinkHandle {
     /// Adds an address (IFA_LOCAL and IFA_ADDRESS, plus the broadcast for IPv4). `noDAD`
     /// skips IPv6 duplicate address detection so the address is usable at once.
     public func addAddress(_ address: InterfaceAddress, interfaceIndex: Int32, noDAD: Bool = false) throws(NetlinkError) {
-        try execute(AddressMessage.add(address, interfaceIndex: interfaceIndex, noDAD: noDAD),
-                    operation: "add address \(address) to link \(interfaceIndex)")
+        try execute(.addAddress(address, interfaceIndex: interfaceIndex, noDAD: noDAD))
     }
 
     public func deleteAddress(_ address: InterfaceAddress, interfaceIndex: Int32) throws(NetlinkError) {
-        try execute(AddressMessage.delete(address, interfaceIndex: interfaceIndex),
-                    operation: "delete address \(address) from link \(interfaceIndex)")
+        try execute(.deleteAddress(address, interfaceIndex: interfaceIndex))
     }
 
     public func addresses(family: IPFamily? = nil, interfaceIndex: Int32? = nil) throws(NetlinkError) -> [AddressEntry] {

@@ -273,13 +273,13 @@ extension NetlinkHandle {
     }
 
     public func setLink(index: Int32, _ changes: LinkChanges) throws(NetlinkError) {
-        let operation = "change link \(index)"
-        if let name = changes.name { try checkInterfaceName(name, operation: operation) }
-        try execute(LinkMessage.change(index: index, changes), operation: operation)
+        let request = NetlinkRequest.setLink(index: index, changes)
+        if let name = changes.name { try checkInterfaceName(name, operation: request.operation) }
+        try execute(request)
     }
 
     public func deleteLink(index: Int32) throws(NetlinkError) {
-        try execute(LinkMessage.delete(index: index), operation: "delete link \(index)")
+        try execute(.deleteLink(index: index))
     }
 
     /// Whether the link has carrier, asked through ethtool: the kernel first applies the link's
@@ -287,7 +287,7 @@ extension NetlinkHandle {
     /// peer just came up is forwarding when this returns.
     @discardableResult
     public func synchronizeCarrier(named name: String) throws(NetlinkError) -> Bool {
-        let result = swnet_ethtool_get_link(mnl_socket_get_fd(socket), name)
+        let result = swnet_ethtool_get_link(ioctlDescriptor, name)
         guard result >= 0 else { throw NetlinkError(operation: "read carrier of \(name)", errno: -result) }
         return result == 1
     }
@@ -295,13 +295,13 @@ extension NetlinkHandle {
     /// Transmit checksum offload on or off: off works around NICs and drivers that compute
     /// wrong checksums for VXLAN-encapsulated packets (flannel#1279).
     public func setTransmitChecksumOffload(named name: String, enabled: Bool) throws(NetlinkError) {
-        let result = swnet_ethtool_set_tx_checksum(mnl_socket_get_fd(socket), name, enabled ? 1 : 0)
+        let result = swnet_ethtool_set_tx_checksum(ioctlDescriptor, name, enabled ? 1 : 0)
         guard result >= 0 else { throw NetlinkError(operation: "set tx checksum offload of \(name)", errno: -result) }
     }
 
     /// Deletes a link by name (a veth's peer goes with it).
     public func deleteLink(named name: String) throws(NetlinkError) {
-        try execute(LinkMessage.delete(named: name), operation: "delete link \(name)")
+        try execute(.deleteLink(named: name))
     }
 
     /// Deletes every link of a group in one request and one kernel unregister batch,

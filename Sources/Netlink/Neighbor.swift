@@ -195,16 +195,16 @@ enum NeighborMessage {
 extension NetlinkHandle {
     /// Adds or replaces a neighbour entry (what overlays use to pin a remote's MAC).
     public func setNeighbor(_ neighbor: Neighbor) throws(NetlinkError) {
-        try execute(NeighborMessage.add(neighbor, replace: true), operation: "set neighbour \(neighbor.address)")
+        try execute(.setNeighbor(neighbor))
     }
 
     /// Adds a neighbour entry; fails with `isExists` when there is one for the address.
     public func addNeighbor(_ neighbor: Neighbor) throws(NetlinkError) {
-        try execute(NeighborMessage.add(neighbor, replace: false), operation: "add neighbour \(neighbor.address)")
+        try execute(.addNeighbor(neighbor))
     }
 
     public func deleteNeighbor(_ neighbor: Neighbor) throws(NetlinkError) {
-        try execute(NeighborMessage.delete(neighbor), operation: "delete neighbour \(neighbor.address)")
+        try execute(.deleteNeighbor(neighbor))
     }
 
     public func neighbors(family: IPFamily? = nil, interfaceIndex: Int32? = nil) throws(NetlinkError) -> [Neighbor] {
@@ -220,18 +220,18 @@ extension NetlinkHandle {
     /// the all-zeros MAC with one `addFDB` per remote VTEP is the flood list of an overlay.
     /// Adding a destination that is there already changes nothing.
     public func addFDB(_ entry: FDBEntry) throws(NetlinkError) {
-        try execute(NeighborMessage.addFDB(entry, replace: false), operation: "add fdb entry \(entry.mac)")
+        try execute(.addFDB(entry))
     }
 
     /// Adds an FDB entry or replaces it so this is its only destination (NLM_F_REPLACE):
     /// for a MAC that moved to another VTEP.
     public func setFDB(_ entry: FDBEntry) throws(NetlinkError) {
-        try execute(NeighborMessage.addFDB(entry, replace: true), operation: "set fdb entry \(entry.mac)")
+        try execute(.setFDB(entry))
     }
 
     /// Deletes an FDB entry; with a destination, only that destination of a VXLAN entry.
     public func deleteFDB(_ entry: FDBEntry) throws(NetlinkError) {
-        try execute(NeighborMessage.deleteFDB(entry), operation: "delete fdb entry \(entry.mac)")
+        try execute(.deleteFDB(entry))
     }
 
     /// The FDB entries of a VXLAN device or bridge port: its own (`.device`) and, for a

@@ -161,18 +161,18 @@ enum RouteMessage {
 extension NetlinkHandle {
     /// Adds a route; fails with `isExists` when it is there already.
     public func addRoute(_ route: Route) throws(NetlinkError) {
-        try execute(RouteMessage.add(route, replace: false), operation: "add route \(route.destination)")
+        try execute(.addRoute(route))
     }
 
     /// Adds the route or replaces the one with the same destination, table and metric.
     public func replaceRoute(_ route: Route) throws(NetlinkError) {
-        try execute(RouteMessage.add(route, replace: true), operation: "replace route \(route.destination)")
+        try execute(.replaceRoute(route))
     }
 
     /// Deletes the route matching destination, table and, where given, gateway,
     /// output interface and metric.
     public func deleteRoute(_ route: Route) throws(NetlinkError) {
-        try execute(RouteMessage.delete(route), operation: "delete route \(route.destination)")
+        try execute(.deleteRoute(route))
     }
 
     /// The kernel's route to one address; nil when it has none (unreachable).

@@ -19,13 +19,15 @@ struct CommandDefinition: Sendable {
     let options: [OptionDefinition]
     let arguments: [ArgumentDefinition]
     let subcommands: [CommandDefinition]
+    /// Left out of help, completion and man pages: the machinery the shells and install use.
+    let isHidden: Bool
     /// Builds the command from parsed values; it may still reject them as a usage error.
     let makeCommand: (@Sendable (ParsedValues) throws(UsageError) -> any RunnableCommand)?
 
     /// A leaf command.
     init<Command: RunnableCommand>(
         _ name: String, aliases: [String] = [], abstract: String, discussion: String? = nil, usage: String? = nil,
-        arguments: [any AnyArgument] = [], options: [any AnyOption] = [], runs command: Command.Type
+        hidden: Bool = false, arguments: [any AnyArgument] = [], options: [any AnyOption] = [], runs command: Command.Type
     ) {
         self.name = name
         self.aliases = aliases
@@ -36,6 +38,7 @@ struct CommandDefinition: Sendable {
         self.options = options.map(\.definition)
         self.arguments = arguments.map(\.definition)
         self.subcommands = []
+        self.isHidden = hidden
         self.makeCommand = { values throws(UsageError) in try Command(from: values) }
     }
 
@@ -50,12 +53,16 @@ struct CommandDefinition: Sendable {
         self.options = []
         self.arguments = []
         self.subcommands = subcommands
+        self.isHidden = false
         self.makeCommand = nil
     }
 
     func subcommand(named name: String) -> CommandDefinition? {
         subcommands.first { $0.name == name || $0.aliases.contains(name) }
     }
+
+    /// The subcommands a person is shown: in help, completion and man pages.
+    var visibleSubcommands: [CommandDefinition] { subcommands.filter { !$0.isHidden } }
 }
 
 /// What a leaf command does once its arguments are parsed. (`SendableMetatype`: the command
@@ -83,6 +90,8 @@ struct OptionDefinition: Sendable {
     let help: String
     let isRequired: Bool
     let isRepeatable: Bool
+    /// What the shell offers for the value.
+    let completion: Completion
 
     /// How errors and `ParsedValues` refer to the option.
     var key: String {
@@ -106,7 +115,7 @@ extension Option where Value == Bool {
     /// `--long` / `-s`: true when given.
     init(flag long: String?, short: Character? = nil, help: String) {
         definition = OptionDefinition(long: long, short: short, kind: .flag, help: help,
-                                      isRequired: false, isRepeatable: false)
+                                      isRequired: false, isRepeatable: false, completion: .none)
         read = { !$0.isEmpty }
     }
 }
@@ -114,24 +123,25 @@ extension Option where Value == Bool {
 extension Option {
     /// An option that may be left out, given at most once.
     init<Wrapped: Sendable>(
-        _ long: String? = nil, short: Character? = nil, value valueName: String, help: String,
+        _ long: String? = nil, short: Character? = nil, value valueName: String, help: String, completes: Completion = .none,
         transform: @escaping @Sendable (String) throws(UsageError) -> Wrapped
     ) where Value == Wrapped? {
         definition = OptionDefinition(long: long, short: short, kind: .value(name: valueName, convert: transform),
-                                      help: help, isRequired: false, isRepeatable: false)
+                                      help: help, isRequired: false, isRepeatable: false, completion: completes)
         read = { $0.first as? Wrapped }
     }
 
     /// A string option that may be left out.
-    init(_ long: String? = nil, short: Character? = nil, value valueName: String, help: String) where Value == String? {
-        self.init(long, short: short, value: valueName, help: help) { $0 }
+    init(_ long: String? = nil, short: Character? = nil, value valueName: String, help: String,
+         completes: Completion = .none) where Value == String? {
+        self.init(long, short: short, value: valueName, help: help, completes: completes) { $0 }
     }
 
     /// An option the command cannot do without; the parser rejects a command line that lacks it.
-    init(required long: String, short: Character? = nil, value valueName: String, help: String,
+    init(required long: String, short: Character? = nil, value valueName: String, help: String, completes: Completion = .none,
          transform: @escaping @Sendable (String) throws(UsageError) -> Value) where Value: Sendable {
         definition = OptionDefinition(long: long, short: short, kind: .value(name: valueName, convert: transform),
-                                      help: help, isRequired: true, isRepeatable: false)
+                                      help: help, isRequired: true, isRepeatable: false, completion: completes)
         read = { values in
             guard let value = values.first as? Value else { preconditionFailure("the parser checks required options") }
             return value
@@ -141,10 +151,10 @@ extension Option {
     /// An option that may be given any number of times; its values in the order given.
     init<Element: Sendable>(
         repeatable long: String?, short: Character? = nil, value valueName: String, help: String,
-        transform: @escaping @Sendable (String) throws(UsageError) -> Element
+        completes: Completion = .none, transform: @escaping @Sendable (String) throws(UsageError) -> Element
     ) where Value == [Element] {
         definition = OptionDefinition(long: long, short: short, kind: .value(name: valueName, convert: transform),
-                                      help: help, isRequired: false, isRepeatable: true)
+                                      help: help, isRequired: false, isRepeatable: true, completion: completes)
         read = { $0.compactMap { $0 as? Element } }
     }
 }
@@ -163,6 +173,7 @@ struct ArgumentDefinition: Sendable {
     let name: String
     let help: String
     let arity: Arity
+    let completion: Completion
 }
 
 /// Lets a command list arguments of different arities together.
@@ -177,23 +188,49 @@ struct Argument<Value>: AnyArgument {
 }
 
 extension Argument where Value == String {
-    init(_ name: String, help: String) {
-        definition = ArgumentDefinition(name: name, help: help, arity: .required)
+    init(_ name: String, help: String, completes: Completion = .none) {
+        definition = ArgumentDefinition(name: name, help: help, arity: .required, completion: completes)
         read = { $0.first ?? "" }  // never empty: the parser checks required arguments
     }
 }
 
 extension Argument where Value == String? {
-    init(optional name: String, help: String) {
-        definition = ArgumentDefinition(name: name, help: help, arity: .optional)
+    init(optional name: String, help: String, completes: Completion = .none) {
+        definition = ArgumentDefinition(name: name, help: help, arity: .optional, completion: completes)
         read = { $0.first }
     }
 }
 
 extension Argument where Value == [String] {
-    init(variadic name: String, minimum: Int = 0, help: String) {
-        definition = ArgumentDefinition(name: name, help: help, arity: .variadic(minimum: minimum))
+    init(variadic name: String, minimum: Int = 0, help: String, completes: Completion = .none) {
+        definition = ArgumentDefinition(name: name, help: help, arity: .variadic(minimum: minimum), completion: completes)
         read = { $0 }
+    }
+}
+
+// MARK: - Completion
+
+/// What the shell offers for an argument or an option's value.
+enum Completion: Sendable {
+    case none
+    /// The shell's own file name completion.
+    case files
+    case directories
+    /// A fixed set, e.g. `--mode vxlan|host-gw`.
+    case choices([String])
+    /// Names that exist only at run time (networks, containers, ...), looked up with what the
+    /// command line holds so far (its `--root`, `--etcd`).
+    case live(@Sendable (ParsedValues) -> [CompletionCandidate])
+}
+
+/// One word the shell may offer, and what it is (zsh and fish show it beside the word).
+struct CompletionCandidate: Sendable, Equatable {
+    let word: String
+    let description: String
+
+    init(_ word: String, _ description: String = "") {
+        self.word = word
+        self.description = description
     }
 }
 

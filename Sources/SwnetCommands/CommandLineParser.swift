@@ -81,7 +81,8 @@ private struct CommandLineParser {
             return
         }
         guard let subcommand = command.subcommand(named: token) else {
-            throw UsageError("unknown subcommand '\(token)' for '\(path.name)'", seeHelpOf: path)
+            let names = command.visibleSubcommands.flatMap { [$0.name] + $0.aliases }
+            throw unknown("subcommand", token, closest: closestWord(to: token, among: names + ["help"]))
         }
         path = path.appending(subcommand)
     }
@@ -126,7 +127,9 @@ private struct CommandLineParser {
             wantsVersion = true
         default:
             guard let option = command.options.first(where: { $0.long == name }) else {
-                throw UsageError("unknown option '--\(name)' for '\(path.name)'", seeHelpOf: path)
+                var names = command.options.compactMap(\.long) + ["help"]
+                if command.version != nil { names.append("version") }
+                throw unknown("option", "--\(name)", closest: closestWord(to: name, among: names).map { "--\($0)" })
             }
             if case .flag = option.kind, attachedValue != nil {
                 throw UsageError("option '--\(name)' takes no value", seeHelpOf: path)
@@ -145,7 +148,10 @@ private struct CommandLineParser {
                 continue
             }
             guard let option = command.options.first(where: { $0.short == letter }) else {
-                throw UsageError("unknown option '-\(letter)' for '\(path.name)'", seeHelpOf: path)
+                // `-subnet` for `--subnet`: the whole word names a long option.
+                let word = String(letters)
+                let long = command.options.compactMap(\.long).first { $0 == word }.map { "--\($0)" }
+                throw unknown("option", "-\(letter)", closest: long)
             }
             if case .value = option.kind {
                 try take(option, attachedValue: rest.isEmpty ? nil : String(rest))
@@ -153,6 +159,13 @@ private struct CommandLineParser {
             }
             try take(option, attachedValue: nil)
         }
+    }
+
+    /// One line either way: the closest valid word when there is one, else where to look.
+    private func unknown(_ kind: String, _ word: String, closest: String?) -> UsageError {
+        let message = "unknown \(kind) '\(word)' for '\(path.name)'"
+        guard let closest else { return UsageError(message, seeHelpOf: path) }
+        return UsageError("\(message); did you mean '\(closest)'?")
     }
 
     private mutating func take(_ option: OptionDefinition, attachedValue: String?) throws(UsageError) {
@@ -169,4 +182,38 @@ private struct CommandLineParser {
             values.options[option.key, default: []].append(try convert(text))
         }
     }
+}
+
+/// The candidate a mistyped word most likely meant: the one a word is the start of (`--sub`
+/// for `--subnet`), else the nearest by edit distance, when close enough to be a typo rather
+/// than another word (at most 2 edits, and fewer than half the word).
+func closestWord(to word: String, among candidates: [String]) -> String? {
+    guard !word.isEmpty else { return nil }
+    let starting = candidates.filter { $0.hasPrefix(word) }
+    if starting.count == 1 { return starting[0] }
+    let scored = candidates.map { (candidate: $0, distance: editDistance(word, $0)) }
+    guard let best = scored.min(by: { $0.distance < $1.distance }),
+          best.distance <= 2, best.distance * 2 < max(word.count, best.candidate.count) else { return nil }
+    return best.candidate
+}
+
+/// Damerau-Levenshtein distance (optimal string alignment): a swap of neighbours is one edit.
+private func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+    var previousRow: [Int] = []
+    var row = Array(0...b.count)
+    for i in 1...a.count {
+        let rowBefore = previousRow
+        previousRow = row
+        row = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...b.count {
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            row[j] = min(previousRow[j] + 1, row[j - 1] + 1, previousRow[j - 1] + cost)
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                row[j] = min(row[j], rowBefore[j - 2] + 1)
+            }
+        }
+    }
+    return row[b.count]
 }

@@ -10,11 +10,11 @@ struct RunCommand: RunnableCommand {
     static let remove = Option<Bool>(flag: "rm", help: "Remove the container and its attachments when it exits.")
     static let name = Option<String?>("name", value: "NAME", help: "Container name (default: the short id).")
     static let hostname = Option<String?>("hostname", value: "H", help: "Hostname inside (default: the short id).")
-    static let rootfs = Option<String?>("rootfs", value: "DIR", help: "Root filesystem to pivot into (default: the host's files).")
+    static let rootfs = Option<String?>("rootfs", value: "DIR", help: "Root filesystem to pivot into (default: the host's files).", completes: .directories)
     static let workdir = Option<String?>("workdir", short: "w", value: "DIR", help: "Working directory inside.")
     static let networks = Option<[RunRequest.NetworkChoice]>(
         repeatable: "network", value: "NETWORK[:IP/LEN]", help: "Attach to NETWORK before the command starts (repeatable).",
-        transform: Parse.networkChoice)
+        completes: .networks, transform: Parse.networkChoice)
     static let environment = Option<[String]>(repeatable: "env", short: "e", value: "KEY=VALUE", help: "Set an environment variable.") { $0 }
     static let capAdd = Option<[String]>(repeatable: "cap-add", value: "CAP", help: "Add a capability (ALL for all).") { $0 }
     static let capDrop = Option<[String]>(repeatable: "cap-drop", value: "CAP", help: "Drop a capability (ALL for all).") { $0 }
@@ -25,7 +25,7 @@ struct RunCommand: RunnableCommand {
     static let publishAll = Option<Bool>(flag: "publish-all", short: "P", help: "Publish every exposed port on an ephemeral host port.")
     static let expose = Option<[ExposedPorts]>(repeatable: "expose", value: "PORT[/PROTO]", help: "Expose a port for -P.",
                                               transform: Parse.exposedPorts)
-    static let exposeFrom = Option<String?>("expose-from", value: "FILE", help: "Exposed ports from a Dockerfile or an image config (JSON).")
+    static let exposeFrom = Option<String?>("expose-from", value: "FILE", help: "Exposed ports from a Dockerfile or an image config (JSON).", completes: .files)
     static let command = Argument<[String]>(variadic: "COMMAND", minimum: 1, help: "The command and its arguments, after --.")
 
     static let definition = CommandDefinition(
@@ -33,7 +33,8 @@ struct RunCommand: RunnableCommand {
         usage: "swnet run [-d] [--rm] [--name NAME] [--rootfs DIR] [--network N[:IP/LEN]]... [-e K=V]... -- COMMAND [ARG...]",
         arguments: [command],
         options: GlobalOptions.declarations + [detach, remove, name, hostname, rootfs, workdir, networks, environment,
-                                               capAdd, capDrop, userns, publish, publishAll, expose, exposeFrom],
+                                               capAdd, capDrop, userns, publish, publishAll, expose, exposeFrom,
+                                               AttachCommand.rate],
         runs: Self.self)
 
     let global: GlobalOptions
@@ -47,12 +48,16 @@ struct RunCommand: RunnableCommand {
         publishAllExposed = values[Self.publishAll]
         exposed = values[Self.expose]
         exposeFromFile = values[Self.exposeFrom]
-        request = RunRequest(
+        var request = RunRequest(
             command: values[Self.command], name: values[Self.name], hostname: values[Self.hostname],
             rootfs: values[Self.rootfs], workdir: values[Self.workdir], networks: values[Self.networks],
             environment: values[Self.environment], capabilitiesToAdd: values[Self.capAdd],
             capabilitiesToDrop: values[Self.capDrop], userNamespace: values[Self.userns],
             detach: values[Self.detach], autoRemove: values[Self.remove], publish: values[Self.publish])
+        if let rate = values[AttachCommand.rate] {
+            for index in request.networks.indices { request.networks[index].rate = rate }
+        }
+        self.request = request
     }
 
     func run() throws {
@@ -70,7 +75,7 @@ struct RunCommand: RunnableCommand {
 }
 
 struct ExecCommand: RunnableCommand {
-    static let target = Argument<String>("TARGET", help: "Container name or id prefix.")
+    static let target = Argument<String>("TARGET", help: "Container name or id prefix.", completes: .containers)
     static let command = Argument<[String]>(variadic: "COMMAND", minimum: 1, help: "The command and its arguments, after --.")
     static let environment = Option<[String]>(repeatable: "env", short: "e", value: "KEY=VALUE", help: "Set an environment variable.") { $0 }
     static let workdir = Option<String?>("workdir", short: "w", value: "DIR", help: "Working directory inside.")
@@ -101,38 +106,43 @@ struct ExecCommand: RunnableCommand {
 
 struct PsCommand: RunnableCommand {
     static let all = Option<Bool>(flag: "all", short: "a", help: "Also show exited containers.")
-    static let quiet = Option<Bool>(flag: "quiet", short: "q", help: "Only print ids.")
+    static let filter = Filters.option(keys: ["id", "name", "status", "network"],
+                                       values: ["status": ["created", "running", "exited"]]) { key, value throws(UsageError) in
+        if key == "status" && Container.Status(rawValue: value) == nil {
+            throw UsageError("invalid filter 'status=\(value)': expected created, running or exited")
+        }
+    }
 
     static let definition = CommandDefinition(
         "ps", abstract: "List containers.",
-        options: GlobalOptions.declarations + [all, quiet] + OutputOptions.declarations, runs: Self.self)
+        discussion: "Filters: id=PREFIX, name=PART (names containing PART), status=created|running|exited, network=NAME.",
+        options: GlobalOptions.declarations + [all] + ListOptions.declarations + [filter], runs: Self.self)
 
     let global: GlobalOptions
-    let output: OutputOptions
+    let output: ListOptions
     let all: Bool
-    let quiet: Bool
+    let filters: Filters
 
-    init(from values: ParsedValues) {
+    init(from values: ParsedValues) throws(UsageError) {
         global = GlobalOptions(values)
-        output = OutputOptions(values)
-        all = values[Self.all]
-        quiet = values[Self.quiet]
+        output = try ListOptions(values)
+        filters = Filters(values[Self.filter])
+        // Asking for exited containers by status shows them without -a, as docker does.
+        all = values[Self.all] || filters.values["status"] != nil
     }
 
     func run() throws {
-        let containers = try global.makeSwnet().listContainers(all: all)
-        if output.json {
-            print(JSON.array(containers.map(\.json)).serialized(pretty: true))
-        } else if quiet {
-            containers.forEach { print($0.shortID) }
-        } else {
-            var rows = [["CONTAINER ID", "NAME", "COMMAND", "STATUS", "NETWORKS"]]
-            for container in containers {
-                rows.append([container.shortID, container.name, container.command.joined(separator: " "),
-                             statusText(container), container.networks.joined(separator: ",")])
-            }
-            printTable(rows)
+        var listing = Listing([("ID", "CONTAINER ID"), ("Names", "NAME"), ("Command", "COMMAND"), ("Status", "STATUS"),
+                               ("Networks", "NETWORKS")])
+        for container in try global.makeSwnet().listContainers(all: all) {
+            guard filters.allows("id", { container.id.hasPrefix($0) }), filters.allows("name", { container.name.contains($0) }),
+                  filters.allows("status", { container.currentStatus.rawValue == $0 }),
+                  filters.allows("network", { container.networks.contains($0) }) else { continue }
+            listing.append([container.shortID, container.name, container.command.joined(separator: " "),
+                            statusText(container), container.networks.joined(separator: ",")],
+                           json: container.json, quiet: container.shortID)
         }
+        try output.print(listing)
     }
 }
 
@@ -152,22 +162,22 @@ private func ago(_ since: Int64) -> String {
 }
 
 /// TARGET... of inspect, stop, kill and rm.
-let containerTargets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.")
+let containerTargets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.", completes: .containers)
 
 struct InspectCommand: RunnableCommand {
     static let targets = containerTargets
 
     static let definition = CommandDefinition(
         "inspect", abstract: "Show containers in detail.",
-        arguments: [targets], options: GlobalOptions.declarations + OutputOptions.declarations, runs: Self.self)
+        arguments: [targets], options: GlobalOptions.declarations + InspectOptions.declarations, runs: Self.self)
 
     let global: GlobalOptions
-    let output: OutputOptions
+    let output: InspectOptions
     let targets: [String]
 
-    init(from values: ParsedValues) {
+    init(from values: ParsedValues) throws(UsageError) {
         global = GlobalOptions(values)
-        output = OutputOptions(values)
+        output = try InspectOptions(values)
         targets = values[Self.targets]
     }
 
@@ -175,12 +185,13 @@ struct InspectCommand: RunnableCommand {
         let swnet = global.makeSwnet()
         let containers = try targets.map { try swnet.container(matching: $0) }
         let attachments = try containers.map { try swnet.attachments(of: $0) }
+        let objects = zip(containers, attachments).map { container, attachments -> JSON in
+            guard case .object(var object) = container.json else { return container.json }
+            object["attachments"] = .array(attachments.map(\.json))
+            return .object(object)
+        }
+        if try output.printFormatted(objects) { return }
         if output.json {
-            let objects = zip(containers, attachments).map { container, attachments -> JSON in
-                guard case .object(var object) = container.json else { return container.json }
-                object["attachments"] = .array(attachments.map(\.json))
-                return .object(object)
-            }
             print(JSON.array(objects).serialized(pretty: true))
             return
         }
@@ -273,7 +284,7 @@ struct RemoveCommand: RunnableCommand {
 
 struct LogsCommand: RunnableCommand {
     static let follow = Option<Bool>(flag: "follow", short: "f", help: "Keep printing while the container runs.")
-    static let target = Argument<String>("TARGET", help: "Container name or id prefix.")
+    static let target = Argument<String>("TARGET", help: "Container name or id prefix.", completes: .containers)
 
     static let definition = CommandDefinition(
         "logs", abstract: "Print a detached container's output.",

@@ -2,7 +2,7 @@
 /// arguments, options and subcommands in two columns.
 extension CommandPath {
     var help: String {
-        var sections = ["USAGE: \(command.usage ?? generatedUsage)", wrapped(command.abstract)]
+        var sections = ["USAGE: \(usageLine)", wrapped(command.abstract)]
         if let discussion = command.discussion { sections.append(wrapped(discussion)) }
         if !command.arguments.isEmpty {
             sections.append("ARGUMENTS:\n" + columns(command.arguments.map { ($0.name, $0.help) }))
@@ -12,12 +12,15 @@ extension CommandPath {
         if command.version != nil { optionRows.append(("--version", "Show the version.")) }
         sections.append("OPTIONS:\n" + columns(optionRows))
         if !command.subcommands.isEmpty {
-            let rows = command.subcommands.map { (([$0.name] + $0.aliases).joined(separator: ", "), $0.abstract) }
+            let rows = command.visibleSubcommands.map { (([$0.name] + $0.aliases).joined(separator: ", "), $0.abstract) }
             sections.append("SUBCOMMANDS:\n" + columns(rows))
             sections.append("See '\(name) help SUBCOMMAND' for a subcommand's help.")
         }
         return sections.joined(separator: "\n\n") + "\n"
     }
+
+    /// The command's own usage line, or one generated from its options and arguments.
+    var usageLine: String { command.usage ?? generatedUsage }
 
     /// `swnet network create [OPTIONS] NAME --subnet CIDR`: required options are spelled out,
     /// the optional ones are left to the OPTIONS section.

@@ -9,7 +9,7 @@ enum NetworkCommand {
         subcommands: [Create.definition, Remove.definition, List.definition, Inspect.definition]
     )
 
-    static let name = Argument<String>("NAME", help: "Network name.")
+    static let name = Argument<String>("NAME", help: "Network name.", completes: .networks)
 
     struct Create: RunnableCommand {
         static let subnet = Option<IPNetwork>(required: "subnet", value: "CIDR", help: "Subnet in CIDR form.",
@@ -22,10 +22,11 @@ enum NetworkCommand {
         static let mtu = Option<UInt32?>("mtu", value: "N", help: "Bridge MTU.", transform: Parse.mtu)
         static let noMasquerade = Option<Bool>(flag: "no-masquerade", help: "Do not masquerade traffic leaving the network.")
         static let isInternal = Option<Bool>(flag: "internal", help: "No way out of the network at all.")
+        static let newName = Argument<String>("NAME", help: "Network name.")
 
         static let definition = CommandDefinition(
             "create", abstract: "Create a network and its bridge.",
-            arguments: [NetworkCommand.name],
+            arguments: [newName],
             options: GlobalOptions.declarations + [subnet, gateway, bridge, mtu, noMasquerade, isInternal] + OutputOptions.declarations,
             runs: Self.self)
 
@@ -36,7 +37,7 @@ enum NetworkCommand {
         init(from values: ParsedValues) {
             global = GlobalOptions(values)
             output = OutputOptions(values)
-            request = NetworkRequest(name: values[NetworkCommand.name], subnet: values[Self.subnet],
+            request = NetworkRequest(name: values[Self.newName], subnet: values[Self.subnet],
                                      gateway: values[Self.gateway], bridge: values[Self.bridge], mtu: values[Self.mtu],
                                      masquerade: !values[Self.noMasquerade], isInternal: values[Self.isInternal])
         }
@@ -49,7 +50,7 @@ enum NetworkCommand {
 
     struct Remove: RunnableCommand {
         static let force = Option<Bool>(flag: "force", short: "f", help: "Also detach everything attached to them.")
-        static let names = Argument<[String]>(variadic: "NAME", minimum: 1, help: "Network names.")
+        static let names = Argument<[String]>(variadic: "NAME", minimum: 1, help: "Network names.", completes: .networks)
 
         static let definition = CommandDefinition(
             "rm", aliases: ["remove"], abstract: "Remove networks.",
@@ -72,52 +73,61 @@ enum NetworkCommand {
     }
 
     struct List: RunnableCommand {
+        static let filter = Filters.option(keys: ["name", "bridge", "type"], values: ["type": ["local", "overlay"]]) { key, value throws(UsageError) in
+            if key == "type" && value != "local" && value != "overlay" {
+                throw UsageError("invalid filter 'type=\(value)': expected local or overlay")
+            }
+        }
+
         static let definition = CommandDefinition(
             "ls", aliases: ["list"], abstract: "List networks.",
-            options: GlobalOptions.declarations + OutputOptions.declarations, runs: Self.self)
+            discussion: "Filters: name=PART (names containing PART), bridge=IFNAME, type=local|overlay.",
+            options: GlobalOptions.declarations + ListOptions.declarations + [filter], runs: Self.self)
 
         let global: GlobalOptions
-        let output: OutputOptions
+        let output: ListOptions
+        let filters: Filters
 
-        init(from values: ParsedValues) {
+        init(from values: ParsedValues) throws(UsageError) {
             global = GlobalOptions(values)
-            output = OutputOptions(values)
+            output = try ListOptions(values)
+            filters = Filters(values[Self.filter])
         }
 
         func run() throws {
-            let networks = try global.makeSwnet().listNetworks()
-            if output.json {
-                print(JSON.array(networks.map(\.json)).serialized(pretty: true))
-                return
-            }
-            var rows = [["NAME", "SUBNET", "GATEWAY", "BRIDGE", "ATTACHMENTS"]]
-            for status in networks {
+            var listing = Listing([("Name", "NAME"), ("Subnet", "SUBNET"), ("Gateway", "GATEWAY"), ("Bridge", "BRIDGE"),
+                                   ("Attachments", "ATTACHMENTS")])
+            for status in try global.makeSwnet().listNetworks() {
                 let network = status.definition
+                guard filters.allows("name", { network.name.contains($0) }),
+                      filters.allows("bridge", { network.bridge == $0 }),
+                      filters.allows("type", { ($0 == "overlay") == (network.overlay != nil) }) else { continue }
                 let bridge = network.bridge + (status.bridgeIndex == nil ? " (missing)" : "")
-                rows.append([network.name, network.subnet.description, network.gateway?.description ?? "-",
-                             bridge, String(status.attachments.count)])
+                listing.append([network.name, network.subnet.description, network.gateway?.description ?? "-",
+                                bridge, String(status.attachments.count)], json: status.json, quiet: network.name)
             }
-            printTable(rows)
+            try output.print(listing)
         }
     }
 
     struct Inspect: RunnableCommand {
         static let definition = CommandDefinition(
             "inspect", abstract: "Show a network with its attachments.",
-            arguments: [NetworkCommand.name], options: GlobalOptions.declarations + OutputOptions.declarations, runs: Self.self)
+            arguments: [NetworkCommand.name], options: GlobalOptions.declarations + InspectOptions.declarations, runs: Self.self)
 
         let global: GlobalOptions
-        let output: OutputOptions
+        let output: InspectOptions
         let name: String
 
-        init(from values: ParsedValues) {
+        init(from values: ParsedValues) throws(UsageError) {
             global = GlobalOptions(values)
-            output = OutputOptions(values)
+            output = try InspectOptions(values)
             name = values[NetworkCommand.name]
         }
 
         func run() throws {
             let status = try global.makeSwnet().inspectNetwork(name)
+            if try output.printFormatted([status.json]) { return }
             if output.json {
                 printJSON(status)
                 return
@@ -148,12 +158,5 @@ enum NetworkCommand {
 }
 
 func printTable(_ rows: [[String]]) {
-    guard let columns = rows.first?.count else { return }
-    let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
-    for row in rows {
-        let cells = row.enumerated().map { index, cell in
-            index == columns - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 3)
-        }
-        print(cells.joined())
-    }
+    alignedColumns(rows).forEach { print($0) }
 }

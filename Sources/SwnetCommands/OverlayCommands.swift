@@ -14,7 +14,7 @@ enum OverlayCommand {
                       Remove.definition]
     )
 
-    static let name = Argument<String>("NAME", help: "Overlay name (also the network's name on each joined host).")
+    static let name = Argument<String>("NAME", help: "Overlay name (also the network's name on each joined host).", completes: .overlays)
 
     struct Create: RunnableCommand {
         static let subnet = Option<IPNetwork>(required: "subnet", value: "CIDR", help: "The whole overlay's IPv4 subnet.",
@@ -31,7 +31,8 @@ enum OverlayCommand {
             guard let value = UInt16(text), value > 0 else { throw UsageError("invalid --port '\(text)': expected 1 to 65535") }
             return value
         }
-        static let mode = Option<OverlayMode?>("mode", value: "MODE", help: "vxlan (default) or host-gw (hosts on one L2 segment).") { text throws(UsageError) in
+        static let mode = Option<OverlayMode?>("mode", value: "MODE", help: "vxlan (default) or host-gw (hosts on one L2 segment).",
+                                               completes: .choices(["vxlan", "host-gw"])) { text throws(UsageError) in
             guard let mode = OverlayMode(rawValue: text) else { throw UsageError("invalid --mode '\(text)': expected vxlan or host-gw") }
             return mode
         }
@@ -98,11 +99,21 @@ enum OverlayCommand {
                                           ttl: values[Self.ttl] ?? 60, transmitChecksumOffload: !values[Self.noChecksumOffload])
         }
 
+        /// Log lines on stdout: timestamped, or with journald's priority prefix under systemd
+        /// (the journal stamps them itself). systemd hears READY=1 once the host has joined.
         func run() throws {
             let name = options.name
-            try OverlayAgent(swnet: global.makeSwnet(), options: options) { message in
-                writeLine("\(timestamp()) overlay \(name): \(message)")
-            }.run()
+            let swnet = global.makeSwnet()
+            let threshold = global.effectiveLogLevel(default: .info)
+            let agent = try OverlayAgent(swnet: swnet, options: options, log: { level, message in
+                guard level <= threshold else { return }
+                let label = level <= .warning ? "\(level.name): " : ""
+                writeLogLine(level, "overlay \(name): \(label)\(message)", to: 1, plain: "\(timestamp()) ")
+            }, ready: { summary in
+                SystemdNotify.send("READY=1\nSTATUS=\(summary)")
+            })
+            defer { SystemdNotify.send("STOPPING=1") }
+            try agent.run()
         }
     }
 
@@ -132,31 +143,27 @@ enum OverlayCommand {
     struct List: RunnableCommand {
         static let definition = CommandDefinition(
             "ls", aliases: ["list"], abstract: "List the overlays in etcd.",
-            options: GlobalOptions.declarations + EtcdOptions.declarations + OutputOptions.declarations, runs: Self.self)
+            options: GlobalOptions.declarations + EtcdOptions.declarations + ListOptions.declarations, runs: Self.self)
 
         let global: GlobalOptions
         let etcd: EtcdConfiguration
-        let output: OutputOptions
+        let output: ListOptions
 
         init(from values: ParsedValues) throws(UsageError) {
             global = GlobalOptions(values)
             etcd = try EtcdOptions.configuration(values)
-            output = OutputOptions(values)
+            output = try ListOptions(values)
         }
 
         func run() throws {
-            let overlays = try global.makeSwnet().listOverlays(etcd: etcd)
-            if output.json {
-                print(JSON.array(overlays.map(\.json)).serialized(pretty: true))
-                return
-            }
-            var rows = [["NAME", "SUBNET", "MODE", "VNI", "HOSTS"]]
-            for overlay in overlays {
+            var listing = Listing([("Name", "NAME"), ("Subnet", "SUBNET"), ("Mode", "MODE"), ("VNI", "VNI"), ("Hosts", "HOSTS")])
+            for overlay in try global.makeSwnet().listOverlays(etcd: etcd) {
                 let configuration = overlay.configuration
-                rows.append([configuration.name, configuration.subnet.description, configuration.mode.rawValue,
-                             configuration.mode == .vxlan ? String(configuration.vni) : "-", String(overlay.hostCount)])
+                listing.append([configuration.name, configuration.subnet.description, configuration.mode.rawValue,
+                                configuration.mode == .vxlan ? String(configuration.vni) : "-", String(overlay.hostCount)],
+                               json: overlay.json, quiet: configuration.name)
             }
-            printTable(rows)
+            try output.print(listing)
         }
     }
 
@@ -164,18 +171,19 @@ enum OverlayCommand {
         static let definition = CommandDefinition(
             "inspect", abstract: "Show an overlay's hosts, and whether this host's kernel matches them.",
             arguments: [OverlayCommand.name],
-            options: GlobalOptions.declarations + EtcdOptions.declarations + OutputOptions.declarations, runs: Self.self)
+            options: GlobalOptions.declarations + EtcdOptions.declarations + InspectOptions.declarations, runs: Self.self)
 
         let overlay: NamedOverlay
-        let output: OutputOptions
+        let output: InspectOptions
 
         init(from values: ParsedValues) throws(UsageError) {
             overlay = try NamedOverlay(values)
-            output = OutputOptions(values)
+            output = try InspectOptions(values)
         }
 
         func run() throws {
             let status = try overlay.global.makeSwnet().inspectOverlay(overlay.name, etcd: overlay.etcd)
+            if try output.printFormatted([status.json]) { return }
             if output.json {
                 printJSON(status)
                 return
@@ -233,20 +241,25 @@ struct NamedOverlay {
 /// `--etcd URL[,URL...]` (or $SWNET_ETCD) and the TLS files.
 enum EtcdOptions {
     static let endpoints = Option<String?>("etcd", value: "URL[,URL...]", help: "etcd endpoints (also: $SWNET_ETCD).")
-    static let caFile = Option<String?>("etcd-cafile", value: "FILE", help: "CA certificate that signed etcd's (https endpoints).")
-    static let certFile = Option<String?>("etcd-certfile", value: "FILE", help: "Client certificate for etcd.")
-    static let keyFile = Option<String?>("etcd-keyfile", value: "FILE", help: "Key of the client certificate.")
+    static let caFile = Option<String?>("etcd-cafile", value: "FILE", help: "CA certificate that signed etcd's (https endpoints; also: $SWNET_ETCD_CAFILE).",
+                                        completes: .files)
+    static let certFile = Option<String?>("etcd-certfile", value: "FILE", help: "Client certificate for etcd (also: $SWNET_ETCD_CERTFILE).",
+                                          completes: .files)
+    static let keyFile = Option<String?>("etcd-keyfile", value: "FILE", help: "Key of the client certificate (also: $SWNET_ETCD_KEYFILE).",
+                                         completes: .files)
     static let declarations: [any AnyOption] = [endpoints, caFile, certFile, keyFile]
 
     static func configuration(_ values: ParsedValues) throws(UsageError) -> EtcdConfiguration {
-        let text = values[endpoints] ?? getenv("SWNET_ETCD").map { String(cString: $0) }
+        let text = values[endpoints] ?? environment("SWNET_ETCD")
         let list = (text ?? "").split(separator: ",").map { String($0) }.filter { !$0.isEmpty }
         guard !list.isEmpty else { throw UsageError("no etcd endpoint: give --etcd URL[,URL...] or set SWNET_ETCD") }
-        if (values[certFile] == nil) != (values[keyFile] == nil) {
-            throw UsageError("--etcd-certfile and --etcd-keyfile go together")
+        let tls = EtcdTLS(caFile: values[caFile] ?? environment("SWNET_ETCD_CAFILE"),
+                          certFile: values[certFile] ?? environment("SWNET_ETCD_CERTFILE"),
+                          keyFile: values[keyFile] ?? environment("SWNET_ETCD_KEYFILE"))
+        if (tls.certFile == nil) != (tls.keyFile == nil) {
+            throw UsageError("--etcd-certfile and --etcd-keyfile go together (or SWNET_ETCD_CERTFILE and SWNET_ETCD_KEYFILE)")
         }
-        return EtcdConfiguration(endpoints: list,
-                                 tls: EtcdTLS(caFile: values[caFile], certFile: values[certFile], keyFile: values[keyFile]))
+        return EtcdConfiguration(endpoints: list, tls: tls)
     }
 }
 

@@ -1,4 +1,5 @@
 import IPAM
+import Netlink
 import SwnetCore
 
 /// Typed values parsed at the edge, with one-line errors that name the bad input.
@@ -36,6 +37,11 @@ enum Parse {
         return RunRequest.NetworkChoice(network: String(parts[0]), address: address)
     }
 
+    static func logLevel(_ text: String) throws(UsageError) -> LogLevel {
+        guard let level = LogLevel(name: text) else { throw UsageError("invalid log level '\(text)': expected error, warn, info or debug") }
+        return level
+    }
+
     static func seconds(_ text: String) throws(UsageError) -> Int {
         guard let seconds = Int(text), seconds >= 0 else { throw UsageError("invalid time '\(text)': expected whole seconds") }
         return seconds
@@ -57,5 +63,34 @@ enum Parse {
 
     static func exposedPorts(_ text: String) throws(UsageError) -> ExposedPorts {
         do { return try ExposedPorts(parsing: text) } catch { throw UsageError(error.message) }
+    }
+
+    /// `--rate RATE[/BURST]`, in tc's units.
+    static func rate(_ text: String) throws(UsageError) -> RateLimit {
+        do { return try RateLimit(parsing: text) } catch { throw UsageError(error.message) }
+    }
+
+    static func macvlanMode(_ text: String) throws(UsageError) -> MacvlanMode {
+        switch text {
+        case "bridge": return .bridge
+        case "private": return .private
+        case "vepa": return .vepa
+        case "passthru": return .passthru
+        default: throw UsageError("invalid macvlan mode '\(text)': expected bridge, private, vepa or passthru")
+        }
+    }
+
+    /// pipework's `dhcp[:OPTIONS]` (also spelt `udhcpc`); nil when `text` is no DHCP request.
+    /// dhclient and dhcpcd are refused: their hooks write the host's /etc.
+    static func dhcp(_ text: String) throws(UsageError) -> DHCPRequest? {
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        switch parts[0] {
+        case "dhcp", "udhcpc":
+            return DHCPRequest(clientArguments: parts.count == 2 ? parts[1].split(separator: " ").map(String.init) : [])
+        case "dhclient", "dhcpcd", "dhcp-client":
+            throw UsageError("\(parts[0]) is not supported: swnet runs busybox udhcpc with its own script (use dhcp[:OPTIONS]), so no client hook can change the host's /etc")
+        default:
+            return nil
+        }
     }
 }

@@ -2,11 +2,11 @@ import JSON
 import SwnetCore
 
 struct PublishCommand: RunnableCommand {
-    static let target = Argument<String>("TARGET", help: "A container, or a namespace swnet attached.")
+    static let target = Argument<String>("TARGET", help: "A container, or a namespace swnet attached.", completes: .targets)
     static let specs = Argument<[String]>(variadic: "PORT", help: "[HOST_IP:][HOST_PORT[-END]:]PORT[-END][/tcp|udp|sctp]")
     static let publishAll = Option<Bool>(flag: "publish-all", short: "P", help: "Publish the exposed ports of a podman/docker container, or --expose-from's.")
-    static let exposeFrom = Option<String?>("expose-from", value: "FILE", help: "Exposed ports from a Dockerfile or an image config (JSON).")
-    static let network = Option<String?>("network", value: "NETWORK", help: "Which attachment, when the target is on several networks.")
+    static let exposeFrom = Option<String?>("expose-from", value: "FILE", help: "Exposed ports from a Dockerfile or an image config (JSON).", completes: .files)
+    static let network = Option<String?>("network", value: "NETWORK", help: "Which attachment, when the target is on several networks.", completes: .networks)
 
     static let definition = CommandDefinition(
         "publish", abstract: "Publish ports of an attached container: host address and port to container port, through nftables maps.",
@@ -46,7 +46,7 @@ struct PublishCommand: RunnableCommand {
 }
 
 struct UnpublishCommand: RunnableCommand {
-    static let target = Argument<String>("TARGET", help: "A container, or a namespace swnet attached.")
+    static let target = Argument<String>("TARGET", help: "A container, or a namespace swnet attached.", completes: .targets)
     static let specs = Argument<[String]>(variadic: "PORT", help: "Ports to remove (host or container side); none: all.")
 
     static let definition = CommandDefinition(
@@ -71,7 +71,7 @@ struct UnpublishCommand: RunnableCommand {
 }
 
 struct PortCommand: RunnableCommand {
-    static let target = Argument<String>("TARGET", help: "A container, or a namespace swnet attached.")
+    static let target = Argument<String>("TARGET", help: "A container, or a namespace swnet attached.", completes: .targets)
 
     static let definition = CommandDefinition(
         "port", abstract: "List a container's published ports.",

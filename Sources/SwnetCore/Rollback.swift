@@ -10,6 +10,7 @@ final class Rollback {
         do {
             return try body(self)
         } catch {
+            if !undoSteps.isEmpty { Log.debug("undoing \(undoSteps.count) step\(undoSteps.count == 1 ? "" : "s") after: \(error)") }
             for undo in undoSteps.reversed() { undo() }
             throw error
         }

@@ -1,6 +1,7 @@
 import CMnl
 import CNftnl
 import IPAM
+import NetlinkTransport
 import Testing
 @testable import NFTables
 
@@ -181,7 +182,7 @@ import Testing
 
     private func objects<T>(_ hex: String, _ parse: (UnsafePointer<nlmsghdr>) -> T?) -> [T] {
         let received = bytes(hex: hex)
-        let messages = received.withUnsafeBytes { ReceivedMessage.split($0) }
+        let messages = received.withUnsafeBytes { NetlinkMessage.split($0) }
         #expect(messages.last?.type == 3)   // NLMSG_DONE
         return messages.dropLast().compactMap { message in message.withHeader { parse($0) } }
     }

@@ -95,10 +95,7 @@ struct OverlayDataPlaneTests {
     @Test func hostGatewayRoutesGoThroughTheUnderlay() throws {
         let sandbox = try Sandbox()
         let netlink = try sandbox.hostNetlink()
-        var spec = LinkSpec(name: "under0", kind: .bridge())
-        spec.up = true
-        try netlink.addLink(spec)
-        let underlay = try #require(try netlink.link(named: "under0"))
+        let underlay = try sandbox.bridge("under0")
         try netlink.addAddress(InterfaceAddress("192.0.2.10/24")!, interfaceIndex: underlay.index, noDAD: true)
         let plane = OverlayDataPlane(mode: .hostGateway, clusterSubnet: IPNetwork("10.51.0.0/16")!, interfaceIndex: underlay.index)
         // A route of somebody else's inside the cluster subnet stays.

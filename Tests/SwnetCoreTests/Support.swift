@@ -31,6 +31,16 @@ final class Sandbox {
 
     func hostNetlink() throws -> NetlinkHandle { try NetlinkHandle(namespace: host) }
 
+    /// A bridge in the host namespace, up (an underlay, a foreign bridge).
+    func bridge(_ name: String) throws -> Link {
+        let netlink = try hostNetlink()
+        var spec = LinkSpec(name: name, kind: .bridge())
+        spec.up = true
+        try netlink.addLink(spec)
+        guard let link = try netlink.link(named: name) else { throw SwnetError("bridge \(name) vanished") }
+        return link
+    }
+
     /// Every file under the state root with its contents, to prove a failure changed nothing.
     func stateSnapshot() -> [String: Data] {
         var files: [String: Data] = [:]

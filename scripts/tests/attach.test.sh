@@ -38,7 +38,7 @@ fails "a container interface name with a slash" swnet attach c3 net1 -i a/b
 fails "a host interface name with a blank" swnet attach c3 net1 -l "a b"
 fails "an existing host interface name" swnet attach c3 net1 -l net1
 fails "an unknown network without IP/LEN" swnet attach c3 nonet
-fails "DHCP" swnet attach c3 net1 dhcp
+fails "dhclient (its hooks write the host's /etc)" swnet attach c3 net1 dhclient
 fails "a multicast MAC" swnet attach c3 net1 01:00:5e:00:00:01
 fails "a bad MTU" swnet attach c3 net1 --mtu 70000
 fails "a gateway outside the subnet" swnet attach c3 net1 10.1.0.9/24@10.9.9.9

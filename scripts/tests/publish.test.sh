@@ -81,9 +81,19 @@ ok "a network for UDP" swnet network create udpnet --subnet 10.84.0.0/24
 for name in first second; do
     container "$name"; swnet attach "$name" udpnet >/dev/null
     ip netns exec "$name" socat -T2 UDP-RECVFROM:53,reuseaddr,fork SYSTEM:"echo $name" >/dev/null 2>&1 &
+    wait_for sh -c "ip netns exec $name ss -Hlun 'sport = :53' | grep -q ."
 done
-sleep 0.5
-ask() { echo ping | ip netns exec outside socat -T1 - UDP:192.0.2.1:5353,sourceport=40053,reuseaddr 2>/dev/null; }
+# One question from the same source port, asked again while unanswered (a loaded machine may
+# take longer than the timeout to fork the answer). A stale conntrack entry would still send
+# every retry to the old container: retries do not hide it.
+ask() {
+    local answer
+    for _ in 1 2 3; do
+        answer=$(echo ping | ip netns exec outside socat -T2 - UDP:192.0.2.1:5353,sourceport=40053,reuseaddr 2>/dev/null)
+        [[ -n $answer ]] && break
+    done
+    echo "$answer"
+}
 ok "publish 5353/udp to the first container" swnet publish first 5353:53/udp
 eq "the first answers" "$(ask)" "first"
 ok "unpublish it" swnet unpublish first 5353:53/udp

@@ -9,4 +9,5 @@
 #include "swnet_launcher.h"
 #include "swnet_signals.h"
 #include "swnet_tls.h"
+#include "swnet_netns_exec.h"
 #endif

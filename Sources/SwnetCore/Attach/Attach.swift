@@ -12,6 +12,13 @@ public struct AttachRequest: Sendable {
         case fixed(MACAddress)
         /// `U:STRING`: derived from STRING, the same on every run.
         case derived(String)
+
+        var address: MACAddress {
+            switch self {
+            case .fixed(let mac): mac
+            case .derived(let seed): InterfaceNames.stableMAC(seed: seed)
+            }
+        }
     }
 
     public var target: String
@@ -24,6 +31,15 @@ public struct AttachRequest: Sendable {
     public var containerInterface: String?
     public var hostInterface: String?
     public var mtu: UInt32?
+    /// `--rate RATE[/BURST]`: a tbf on both directions of the container's traffic.
+    public var rate: RateLimit?
+    /// `dhcp[:OPTIONS]`: the address comes from a DHCP server, through a client kept running
+    /// inside the container's namespace (see DHCP.swift); nil: static or allocated.
+    public var dhcp: DHCPRequest?
+    /// When NETWORK is a host interface (not a bridge): how the container gets onto it.
+    public var hostInterfaceMode: HostInterfaceMode?
+    /// `@VID`: a VLAN sub-interface of the host interface NETWORK carries the container's traffic.
+    public var vlan: UInt16?
 
     public init(target: String, network: String, address: InterfaceAddress? = nil, gateway: IPAddress? = nil,
                 mac: MACChoice? = nil, containerInterface: String? = nil, hostInterface: String? = nil, mtu: UInt32? = nil) {
@@ -68,13 +84,7 @@ public struct AttachResult: Sendable, JSONRepresentable {
 extension Swnet {
     @discardableResult
     public func attach(_ request: AttachRequest) throws -> AttachResult {
-        if let name = request.containerInterface { try InterfaceNames.validate(name, role: "container interface") }
-        if let name = request.hostInterface { try InterfaceNames.validate(name, role: "host interface") }
-        try Self.validateMTU(request.mtu)
-        try requireNetworkPrivileges(for: "attach")
-        var target = try resolveTarget(request.target)
-        if let label = request.targetLabel { target = ResolvedTarget(label: label, path: target.path, namespace: target.namespace) }
-
+        let target = try checkedTarget(of: request)
         let lock = try store.lock(.exclusive)
         defer { withExtendedLifetime(lock) {} }
         return try Rollback().run { rollback in
@@ -96,6 +106,7 @@ extension Swnet {
             let container = try NetlinkHandle(namespace: target.namespace)
             let containerName = try containerInterfaceName(request.containerInterface, in: container, target: target)
             let address = try lease(request.address, network: network, pool: pool, owner: target.namespaceID, rollback: rollback)
+            Log.debug("attach \(target.label): leased \(address) on network \(network.name)")
 
             var attachment = Attachment(
                 network: network.name, namespaceID: target.namespaceID, target: target.label,
@@ -107,17 +118,22 @@ extension Swnet {
 
             let bridge = try ensureBridge(for: network, rollback: rollback)
             attachment.mtu = request.mtu ?? network.mtu ?? bridge.mtu
-            try createVethPair(attachment, bridge: bridge, request: request, target: target, rollback: rollback)
+            try createVethPair(hostName: hostName, containerName: containerName, mtu: attachment.mtu, mac: request.mac,
+                               bridge: bridge, target: target, rollback: rollback)
+            Log.debug("attach \(target.label): veth \(hostName) on bridge \(network.bridge), \(containerName) inside, mtu \(attachment.mtu)")
 
             guard let inside = try container.link(named: containerName) else {
                 throw SwnetError("interface \(containerName) vanished from \(target.label)")
             }
             attachment.mac = inside.mac?.description
             let defaultRoute = try configureInside(container, interface: inside, address: address,
-                                                   request: request, network: network, target: target)
+                                                   gateway: request.gateway ?? network.gateway,
+                                                   replacingDefault: request.gateway != nil, target: target)
+            Log.debug("attach \(target.label): \(containerName) up with \(address)\(defaultRoute.map { ", default route via \($0)" } ?? "")")
             if address.family == .v4, let mac = inside.mac {
                 announce(mac: mac, interface: inside, hostInterface: hostName, container: container)
             }
+            if let rate = request.rate { try applyRate(rate, hostInterface: hostName, container: container, inside: inside) }
 
             try enableFastPath(&attachment, network: network, bridge: bridge, mac: inside.mac, rollback: rollback)
             if created { try renderFirewall() }
@@ -125,6 +141,17 @@ extension Swnet {
             try store.save(attachment)
             return AttachResult(attachment: attachment, bridge: network.bridge, createdNetwork: created, defaultRoute: defaultRoute)
         }
+    }
+
+    /// What every attach checks before it takes the lock: names, MTU, privileges; then the target.
+    func checkedTarget(of request: AttachRequest) throws -> ResolvedTarget {
+        if let name = request.containerInterface { try InterfaceNames.validate(name, role: "container interface") }
+        if let name = request.hostInterface { try InterfaceNames.validate(name, role: "host interface") }
+        try Self.validateMTU(request.mtu)
+        try requireNetworkPrivileges(for: "attach")
+        let target = try resolveTarget(request.target)
+        guard let label = request.targetLabel else { return target }
+        return ResolvedTarget(label: label, path: target.path, namespace: target.namespace)
     }
 
     /// NETWORK may be a swnet network, the bridge of one, an existing Linux bridge swnet did not
@@ -143,9 +170,7 @@ extension Swnet {
         }
         if existing == nil { try InterfaceNames.validate(request.network, role: "bridge") }
         let subnet = address.network
-        for other in try store.networks() where other.subnet.overlaps(subnet) {
-            throw SwnetError("subnet \(subnet) overlaps network \(other.name) (\(other.subnet))")
-        }
+        try checkSubnetIsFree(subnet)
         let adopted = existing != nil
         let gateway = request.gateway ?? (adopted ? nil : AddressPool.defaultGateway(for: subnet))
         let network = NetworkDefinition(name: request.network, subnet: subnet, gateway: gateway, bridge: request.network,
@@ -175,7 +200,7 @@ extension Swnet {
         try release(existing)
     }
 
-    private func containerInterfaceName(_ requested: String?, in container: NetlinkHandle, target: ResolvedTarget) throws -> String {
+    func containerInterfaceName(_ requested: String?, in container: NetlinkHandle, target: ResolvedTarget) throws -> String {
         if let requested {
             if try container.link(named: requested) != nil {
                 throw SwnetError("interface \(requested) already exists in \(target.label)")
@@ -216,48 +241,43 @@ extension Swnet {
     /// the host side gets no IPv6 link-local address (a bridge port needs none, and its DAD and
     /// MLD packets would be flooded to every other port) and goes up. The batch follows only a
     /// successful create, so it can never touch somebody else's link of the same name.
-    private func createVethPair(_ attachment: Attachment, bridge: Link, request: AttachRequest,
-                                target: ResolvedTarget, rollback: Rollback) throws {
-        var peer = VethPeer(name: attachment.containerInterface)
+    func createVethPair(hostName: String, containerName: String, mtu: UInt32, mac: AttachRequest.MACChoice?,
+                        bridge: Link, target: ResolvedTarget, rollback: Rollback) throws {
+        var peer = VethPeer(name: containerName)
         peer.namespace = target.namespace
-        peer.mtu = attachment.mtu
-        switch request.mac {
-        case .fixed(let mac): peer.mac = mac
-        case .derived(let seed): peer.mac = InterfaceNames.stableMAC(seed: seed)
-        case nil: break
-        }
-        var spec = LinkSpec(name: attachment.hostInterface, kind: .veth(peer: peer))
-        spec.mtu = attachment.mtu
+        peer.mtu = mtu
+        peer.mac = mac?.address
+        var spec = LinkSpec(name: hostName, kind: .veth(peer: peer))
+        spec.mtu = mtu
         spec.masterIndex = bridge.index
         let netlink = try hostNetlink()
         do { try netlink.addLink(spec) } catch {
-            throw SwnetError.during("create veth \(attachment.hostInterface) for \(target.label)", error)
+            throw SwnetError.during("create veth \(hostName) for \(target.label)", error)
         }
         // Deleting one end removes both.
-        rollback.onFailure { try? netlink.deleteLink(named: attachment.hostInterface) }
+        rollback.onFailure { try? netlink.deleteLink(named: hostName) }
         var batch = NetlinkBatch()
-        batch.setLink(named: attachment.hostInterface, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none))
-        batch.setLink(named: attachment.hostInterface, LinkChanges(up: true))
+        batch.setLink(named: hostName, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none))
+        batch.setLink(named: hostName, LinkChanges(up: true))
         do { try netlink.execute(batch) } catch {
-            throw SwnetError.during("bring up \(attachment.hostInterface)", error)
+            throw SwnetError.during("bring up \(hostName)", error)
         }
     }
 
     /// The container side in one batch, one round trip: settings, address, up, default route.
     /// On an IPv4 network the interface stays out of IPv6, as Docker does.
-    /// `@GATEWAY` replaces the container's default route; otherwise the network's gateway
-    /// becomes the default route unless the container already has one.
-    private func configureInside(_ container: NetlinkHandle, interface: Link, address: InterfaceAddress,
-                                 request: AttachRequest, network: NetworkDefinition, target: ResolvedTarget) throws -> IPAddress? {
+    /// An explicit `@GATEWAY` (`replacingDefault`) replaces the container's default route; a
+    /// network's gateway becomes the default route unless the container already has one.
+    func configureInside(_ container: NetlinkHandle, interface: Link, address: InterfaceAddress,
+                         gateway: IPAddress?, replacingDefault: Bool, target: ResolvedTarget) throws -> IPAddress? {
         let isIPv4 = address.family == .v4
         var batch = NetlinkBatch()
         if isIPv4 { batch.setLink(index: interface.index, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none)) }
         batch.addAddress(address, interfaceIndex: interface.index, noDAD: !isIPv4)
         batch.setLink(index: interface.index, LinkChanges(up: true))
-        let gateway = request.gateway ?? network.gateway
         if let gateway {
             let route = Route.defaultRoute(via: gateway, outputInterface: interface.index)
-            if request.gateway != nil { batch.replaceRoute(route) } else { batch.addRoute(route) }
+            if replacingDefault { batch.replaceRoute(route) } else { batch.addRoute(route) }
         }
         do {
             try container.execute(batch)

@@ -9,6 +9,8 @@ public struct RunRequest: Sendable {
     public struct NetworkChoice: Sendable, Equatable {
         public var network: String
         public var address: InterfaceAddress?
+        /// `--rate`: a tbf on this network's interface, both ways (see `AttachRequest.rate`).
+        public var rate: RateLimit?
 
         public init(network: String, address: InterfaceAddress? = nil) {
             self.network = network
@@ -175,6 +177,7 @@ extension Swnet {
             for choice in networks {
                 var request = AttachRequest(target: "pid:\(process.pid)", network: choice.network, address: choice.address)
                 request.targetLabel = "container \(container.name)"
+                request.rate = choice.rate
                 try attach(request)
             }
             if !specs.isEmpty {

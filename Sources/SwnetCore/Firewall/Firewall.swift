@@ -44,6 +44,7 @@ extension Swnet {
         if !networks.isEmpty {
             addRuleset(for: networks, publications: try store.publications(), to: &batch)
         }
+        Log.debug("nftables: table inet swnet for \(networks.count) network\(networks.count == 1 ? "" : "s")")
         do { _ = try firewall().apply(batch) } catch { throw SwnetError.during("update nftables table inet swnet", error) }
         if !networks.isEmpty { try enableForwarding(for: networks) }
     }

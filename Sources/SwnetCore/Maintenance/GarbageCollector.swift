@@ -16,6 +16,9 @@ public struct CollectionReport: Sendable, JSONRepresentable {
     public var removedContainers: [String] = []
     /// Containers found dead without anyone having recorded it, now marked exited.
     public var exitedContainers: [String] = []
+    /// Interface attachments (DHCP veths, macvlans, moved interfaces) whose namespace is gone
+    /// or that a crash left half made.
+    public var interfaces: [LinkAttachment] = []
     /// Whether swnet's nftables table had gone missing (a firewall reload) and was rebuilt.
     public var repairedFirewall = false
     /// Fast path map entries and links nothing owned, e.g. "endpoint 10.0.0.5", "link swab12".
@@ -28,6 +31,7 @@ public struct CollectionReport: Sendable, JSONRepresentable {
             "removedInterfaces": .array(removedInterfaces.map { .string($0) }),
             "removedContainers": .array(removedContainers.map { .string($0) }),
             "exitedContainers": .array(exitedContainers.map { .string($0) }),
+            "interfaces": .array(interfaces.map(\.json)),
             "repairedFirewall": .bool(repairedFirewall),
             "fastPathEntries": .array(fastPathEntries.map { .string($0) }),
         ]
@@ -65,6 +69,7 @@ extension Swnet {
         for attachment in report.attachments { try release(attachment) }
         let attached = Set(try store.networkNames().flatMap { try store.attachments(network: $0).map(\.namespaceID) })
         try removePublicationsLocked(try store.publications().filter { !attached.contains($0.namespaceID) })
+        try collectInterfaceAttachments(into: &report)
         report.repairedFirewall = try repairFirewall()
         try collectFastPathGarbage(into: &report)
         return report
@@ -101,6 +106,20 @@ extension Swnet {
             default:
                 continue
             }
+        }
+    }
+
+    /// An interface attachment whose namespace is gone (the path no longer opens it) is
+    /// forgotten with what is left of it on the host (a veth's host side, a VLAN sub-interface,
+    /// its DHCP client if still alive); a pending one whose namespace lives is undone in there.
+    private func collectInterfaceAttachments(into report: inout CollectionReport) throws {
+        for record in try store.linkAttachments() {
+            let namespace = try? NetworkNamespace(path: record.namespacePath)
+            let alive = namespace.map { "\($0.identity)" == record.namespaceID } ?? false
+            if alive && record.phase == .active { continue }
+            let container = alive ? namespace.flatMap { try? NetlinkHandle(namespace: $0) } : nil
+            try undo(record, container: container)
+            report.interfaces.append(record)
         }
     }
 }

@@ -92,6 +92,7 @@ extension Swnet {
             try store.save(network)
             rollback.onFailure { [store] in try? store.removeNetwork(named: network.name) }
             _ = try createBridge(for: network, rollback: rollback)
+            Log.debug("network \(network.name): bridge \(bridge) up with \(gateway.map { "gateway \($0)" } ?? "no gateway")")
             try renderFirewall()
         }
         return network
@@ -99,13 +100,10 @@ extension Swnet {
 
     private func checkNetworkIsNew(name: String, bridge: String, subnet: IPNetwork) throws {
         if try store.network(named: name) != nil { throw SwnetError("network \(name) already exists") }
-        for other in try store.networks() {
-            if other.bridge == bridge { throw SwnetError("bridge \(bridge) already belongs to network \(other.name)") }
-            let otherSubnet = other.overlay?.clusterSubnet ?? other.subnet
-            if otherSubnet.overlaps(subnet) {
-                throw SwnetError("subnet \(subnet) overlaps network \(other.name) (\(otherSubnet))")
-            }
+        for other in try store.networks() where other.bridge == bridge {
+            throw SwnetError("bridge \(bridge) already belongs to network \(other.name)")
         }
+        try checkSubnetIsFree(subnet)
     }
 
     /// Makes the bridge of a network swnet manages: fixed MAC (a bridge otherwise takes the
@@ -185,6 +183,7 @@ extension Swnet {
 
     func checkRemovable(_ network: NetworkDefinition, force: Bool) throws {
         let count = try store.attachmentCount(network: network.name)
+            + store.linkAttachments().filter { $0.network == network.name }.count
         if count > 0 && !force {
             throw SwnetError("network \(network.name) has \(count) attachment\(count == 1 ? "" : "s"); detach them or use --force")
         }
@@ -192,6 +191,11 @@ extension Swnet {
 
     /// Removes networks with their attachments and publications. The caller holds the state lock.
     func remove(_ networks: [NetworkDefinition]) throws {
+        let names = Set(networks.map(\.name))
+        // DHCP veths on these networks' bridges: their clients stop, their pairs go.
+        for record in try store.linkAttachments() where record.network.map(names.contains) ?? false {
+            try undo(record, container: nil)
+        }
         var links: [String] = []
         var attachments: [Attachment] = []
         for network in networks {
@@ -201,7 +205,6 @@ extension Swnet {
         for network in networks { try disableFastPath(network: network) }
         try deleteLinks(named: attachments.map(\.hostInterface) + links)
         try disableFastPath(attachments)
-        let names = Set(networks.map(\.name))
         for publication in try store.publications() where names.contains(publication.network) { try store.remove(publication) }
         for network in networks { try store.removeNetwork(named: network.name) }
         try renderFirewall()

@@ -39,7 +39,8 @@ public struct OverlayAgentOptions: Sendable {
 public final class OverlayAgent {
     private let swnet: Swnet
     private let options: OverlayAgentOptions
-    private let log: (String) -> Void
+    private let log: (LogLevel, String) -> Void
+    private let ready: (String) -> Void
     private let client: EtcdClient
     private let keys: OverlayKeys
 
@@ -55,12 +56,16 @@ public final class OverlayAgent {
     private static let firstBackoffMilliseconds: Int64 = 200
     private static let longestBackoffMilliseconds: Int64 = 5_000
 
-    public init(swnet: Swnet, options: OverlayAgentOptions, log: @escaping (String) -> Void) throws {
+    /// `log` gets what the agent does, each with its level; `ready` a summary each time the host
+    /// has joined and programmed its peers (for systemd's READY=1).
+    public init(swnet: Swnet, options: OverlayAgentOptions, log: @escaping (LogLevel, String) -> Void,
+                ready: @escaping (String) -> Void = { _ in }) throws {
         guard options.ttl >= 3 else { throw SwnetError("invalid --ttl \(options.ttl): at least 3 seconds") }
         try Swnet.validateNetworkName(options.name)
         self.swnet = swnet
         self.options = options
         self.log = log
+        self.ready = ready
         client = try EtcdClient(options.etcd)
         keys = OverlayKeys(name: options.name)
     }
@@ -88,11 +93,11 @@ public final class OverlayAgent {
             try untilReachable(signals: signals) { try self.join() }
             try follow(signals: signals)
         } catch Stop.signal(let number) where me == nil {
-            log("stopped by signal \(number) before joining")
+            log(.info, "stopped by signal \(number) before joining")
         } catch Stop.signal(let number) {
-            log("stopped by signal \(number); this host stays registered for up to \(options.ttl) s, so a restarted agent keeps its subnet")
+            log(.info, "stopped by signal \(number); this host stays registered for up to \(options.ttl) s, so a restarted agent keeps its subnet")
         } catch Stop.left {
-            log("this host left overlay \(options.name)")
+            log(.info, "this host left overlay \(options.name)")
         }
     }
 
@@ -133,7 +138,9 @@ public final class OverlayAgent {
         let me = me!
         var details = "underlay \(me.underlayIP) on \(underlay.interface.name)"
         if let mac = me.vtepMAC { details += ", VTEP \(configuration.tunnelDevice) \(mac)" }
-        log("ready: joined overlay \(options.name) (\(configuration.summary)) with subnet \(me.subnet), \(details), \(peers.count) peer\(peers.count == 1 ? "" : "s")")
+        let summary = "joined overlay \(options.name) (\(configuration.summary)) with subnet \(me.subnet), \(details), \(peers.count) peer\(peers.count == 1 ? "" : "s")"
+        log(.info, "ready: \(summary)")
+        ready(summary)
     }
 
     /// This host's previous subnet (from its network, or a registration etcd still has for
@@ -152,7 +159,7 @@ public final class OverlayAgent {
             if attached > 0 {
                 throw SwnetError("this host's subnet \(previous.subnet) of overlay \(options.name) now belongs to another host and \(attached) container\(attached == 1 ? " is" : "s are") attached to it; detach them or run swnet overlay leave \(options.name) --force, then start the agent again")
             }
-            log("subnet \(previous.subnet) now belongs to another host; leasing a new one")
+            log(.warning, "subnet \(previous.subnet) now belongs to another host; leasing a new one")
         }
         let taken = Set(hosts.map(\.subnet))
         for index in 0..<configuration.hostSubnetCount {
@@ -193,7 +200,7 @@ public final class OverlayAgent {
         }
         if try client.keepAlive(lease) == 0 {
             lease = try client.grantLease(ttl: options.ttl).id
-            log("lease had expired; registering subnet \(me.subnet) again")
+            log(.warning, "lease had expired; registering subnet \(me.subnet) again")
         }
         guard try claim(me.subnet, template: me) else {
             let holder = try client.get(keys.host(me.subnet)).flatMap { try? OverlayHost(registration: parseJSON($0.value, what: "registration"), lease: $0.lease) }
@@ -223,7 +230,7 @@ public final class OverlayAgent {
                     try self.relist()
                     watch = try self.client.watchPrefix(self.keys.hosts, fromRevision: self.revision + 1)
                 }
-                log("watching etcd again from revision \(revision + 1)")
+                log(.info, "watching etcd again from revision \(revision + 1)")
             }
             var now = monotonicMilliseconds()
             if now >= nextKeepAlive {
@@ -233,14 +240,14 @@ public final class OverlayAgent {
                 } catch let error as EtcdError {
                     // The watch's connection may be just as dead without knowing it (etcd only
                     // sends progress every 10 minutes): list and watch anew once etcd answers.
-                    log("lease keep-alive failed: \(error)")
+                    log(.warning, "lease keep-alive failed: \(error)")
                     watch?.close()
                     watch = nil
                     continue
                 }
             }
             if monitor.drain() || now >= nextCheck, let moved = underlayMoved() {
-                log("this host's underlay moved to \(moved.address) on \(moved.interface.name); joining again")
+                log(.warning, "this host's underlay moved to \(moved.address) on \(moved.interface.name); joining again")
                 try untilReachable(signals: signals) { try self.join() }
                 watch?.close()
                 watch = nil
@@ -260,7 +267,7 @@ public final class OverlayAgent {
                     }
                 }
             } catch let error as EtcdError {
-                log("watch failed: \(error)")
+                log(.warning, "watch failed: \(error)")
                 watch?.close()
                 watch = nil
             }
@@ -293,6 +300,7 @@ public final class OverlayAgent {
             let ownKey = me.map { keys.host($0.subnet) }
             for event in events {
                 let key = event.keyValue.key
+                log(.debug, "etcd \(event.kind == .put ? "put" : "delete") \(key) at revision \(revision)")
                 if key == ownKey {
                     ownKeyChanged = true
                     continue
@@ -301,14 +309,14 @@ public final class OverlayAgent {
                 case .put:
                     if let host = try? OverlayHost(registration: parseJSON(event.keyValue.value, what: "registration"), lease: event.keyValue.lease),
                        keys.subnet(ofHostKey: key) == host.subnet {
-                        if peers[key] != host { log("peer \(host.subnet): underlay \(host.underlayIP)\(host.vtepMAC.map { ", VTEP \($0)" } ?? "")") }
+                        if peers[key] != host { log(.info, "peer \(host.subnet): underlay \(host.underlayIP)\(host.vtepMAC.map { ", VTEP \($0)" } ?? "")") }
                         peers[key] = host
                     } else {
-                        log("ignoring damaged registration \(key)")
+                        log(.warning, "ignoring damaged registration \(key)")
                         peers[key] = nil
                     }
                 case .delete:
-                    if let host = peers.removeValue(forKey: key) { log("peer \(host.subnet) left") }
+                    if let host = peers.removeValue(forKey: key) { log(.info, "peer \(host.subnet) left") }
                 }
             }
             if ownKeyChanged {
@@ -319,10 +327,10 @@ public final class OverlayAgent {
             try reconcile()
             return true
         case .compacted(let compactRevision):
-            log("etcd compacted its history past revision \(revision + 1) (to \(compactRevision)); listing every host again")
+            log(.warning, "etcd compacted its history past revision \(revision + 1) (to \(compactRevision)); listing every host again")
             return false
         case .canceled(let reason):
-            log("etcd canceled the watch (\(reason)); listing every host again")
+            log(.warning, "etcd canceled the watch (\(reason)); listing every host again")
             return false
         }
     }
@@ -334,8 +342,8 @@ public final class OverlayAgent {
         let ownSubnet = me?.subnet
         var listed: [String: OverlayHost] = [:]
         for host in hosts where host.subnet != ownSubnet { listed[keys.host(host.subnet)] = host }
-        for (key, host) in listed where peers[key] != host { log("peer \(host.subnet): underlay \(host.underlayIP)\(host.vtepMAC.map { ", VTEP \($0)" } ?? "")") }
-        for (key, host) in peers where listed[key] == nil { log("peer \(host.subnet) left") }
+        for (key, host) in listed where peers[key] != host { log(.info, "peer \(host.subnet): underlay \(host.underlayIP)\(host.vtepMAC.map { ", VTEP \($0)" } ?? "")") }
+        for (key, host) in peers where listed[key] == nil { log(.info, "peer \(host.subnet) left") }
         peers = listed
         try ensureRegistered()
         try reconcile()
@@ -352,16 +360,17 @@ public final class OverlayAgent {
             let netlink = try swnet.hostNetlink()
             let interface = configuration.mode == .vxlan ? try netlink.link(named: membership.tunnel) : underlay.interface
             guard let interface else {
-                log("device \(membership.tunnel) is missing; restart the agent to recreate it")
+                log(.error, "device \(membership.tunnel) is missing; restart the agent to recreate it")
                 return
             }
             let plane = OverlayDataPlane(mode: configuration.mode, clusterSubnet: configuration.subnet, interfaceIndex: interface.index)
             do {
                 let (added, removed) = try plane.reconcile(netlink, peers: Array(peers.values))
-                if !removed.isEmpty { log("removed \(Self.summary(removed.descriptions))") }
-                if !added.isEmpty { log("added \(Self.summary(added.descriptions))") }
+                if !removed.isEmpty { log(.info, "removed \(Self.summary(removed.descriptions))") }
+                if !added.isEmpty { log(.info, "added \(Self.summary(added.descriptions))") }
+                if added.isEmpty && removed.isEmpty { log(.debug, "kernel in step with \(peers.count) peer\(peers.count == 1 ? "" : "s")") }
             } catch {
-                log("programming the kernel failed: \(error); retrying at the next check")
+                log(.error, "programming the kernel failed: \(error); retrying at the next check")
             }
         }
     }
@@ -384,7 +393,7 @@ public final class OverlayAgent {
                 try body()
                 return
             } catch let error as EtcdError {
-                log("\(error); retrying in \(backoff) ms")
+                log(.warning, "\(error); retrying in \(backoff) ms")
                 try waitForInput([], signals: signals, timeoutMilliseconds: backoff)
                 backoff = min(backoff * 2, Self.longestBackoffMilliseconds)
             }

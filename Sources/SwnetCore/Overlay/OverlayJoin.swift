@@ -69,12 +69,7 @@ extension Swnet {
         if let existing, existing.overlay == nil {
             throw SwnetError("network \(configuration.name) already exists on this host and is not an overlay")
         }
-        for other in try store.networks() where other.name != configuration.name {
-            let otherSubnet = other.overlay?.clusterSubnet ?? other.subnet
-            if otherSubnet.overlaps(configuration.subnet) {
-                throw SwnetError("overlay subnet \(configuration.subnet) overlaps network \(other.name) (\(otherSubnet))")
-            }
-        }
+        try checkSubnetIsFree(configuration.subnet, role: "overlay subnet", except: configuration.name)
         if let existing, existing.subnet != subnet || existing.mtu != mtu {
             // A new share (the old one was taken) or MTU: nothing may be attached to the old one.
             let attached = try store.attachmentCount(network: existing.name)

@@ -1,14 +1,13 @@
-import IPAM
 import CMnl
 import CSwnetShims
 
 /// Builds one netlink request. Attributes go in through libmnl's bounds-checked putters;
 /// when one does not fit, the buffer doubles and the put is retried, so nothing can be
 /// cut off or overflow whatever the names and options are.
-struct MessageBuilder {
+package struct MessageBuilder: Sendable {
     private var storage: [UInt8]
 
-    init(type: UInt16, flags: Int32) {
+    package init(type: UInt16, flags: Int32) {
         storage = [UInt8](repeating: 0, count: 256)
         storage.withUnsafeMutableBytes { raw in
             let header = mnl_nlmsg_put_header(raw.baseAddress)!
@@ -18,7 +17,7 @@ struct MessageBuilder {
     }
 
     /// The finished message.
-    var bytes: [UInt8] { Array(storage.prefix(length)) }
+    package var bytes: [UInt8] { Array(storage.prefix(length)) }
 
     private var length: Int {
         Int(storage.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) })
@@ -33,7 +32,7 @@ struct MessageBuilder {
 
     /// Appends a fixed family header (ifinfomsg, rtmsg, …), either right after the netlink
     /// header or inside a nest (veth's peer carries its own ifinfomsg).
-    mutating func putStruct<T>(_ value: T) {
+    package mutating func putStruct<T>(_ value: T) {
         let size = MemoryLayout<T>.size
         while length + align(size) > storage.count {
             storage.append(contentsOf: repeatElement(0, count: storage.count))
@@ -45,33 +44,33 @@ struct MessageBuilder {
         }
     }
 
-    mutating func put(_ type: some BinaryInteger, bytes: [UInt8]) {
+    package mutating func put(_ type: some BinaryInteger, bytes: [UInt8]) {
         put { header, capacity in bytes.withUnsafeBytes { mnl_attr_put_check(header, capacity, UInt16(truncatingIfNeeded: type), $0.count, $0.baseAddress) } }
     }
 
-    mutating func put(_ type: some BinaryInteger, u8 value: UInt8) {
+    package mutating func put(_ type: some BinaryInteger, u8 value: UInt8) {
         put { mnl_attr_put_u8_check($0, $1, UInt16(truncatingIfNeeded: type), value) }
     }
 
-    mutating func put(_ type: some BinaryInteger, u16 value: UInt16) {
+    package mutating func put(_ type: some BinaryInteger, u16 value: UInt16) {
         put { mnl_attr_put_u16_check($0, $1, UInt16(truncatingIfNeeded: type), value) }
     }
 
     /// A 16-bit value in network byte order (ports, ethertypes).
-    mutating func put(_ type: some BinaryInteger, be16 value: UInt16) {
+    package mutating func put(_ type: some BinaryInteger, be16 value: UInt16) {
         put { mnl_attr_put_u16_check($0, $1, UInt16(truncatingIfNeeded: type), value.bigEndian) }
     }
 
-    mutating func put(_ type: some BinaryInteger, u32 value: UInt32) {
+    package mutating func put(_ type: some BinaryInteger, u32 value: UInt32) {
         put { mnl_attr_put_u32_check($0, $1, UInt16(truncatingIfNeeded: type), value) }
     }
 
     /// A NUL-terminated string.
-    mutating func put(_ type: some BinaryInteger, string: String) {
+    package mutating func put(_ type: some BinaryInteger, string: String) {
         put { mnl_attr_put_strz_check($0, $1, UInt16(truncatingIfNeeded: type), string) }
     }
 
-    mutating func nest(_ type: some BinaryInteger, _ body: (inout MessageBuilder) -> Void) {
+    package mutating func nest(_ type: some BinaryInteger, _ body: (inout MessageBuilder) -> Void) {
         var startOffset = 0
         put { header, capacity in
             guard let start = mnl_attr_nest_start_check(header, capacity, UInt16(truncatingIfNeeded: type)) else { return false }
@@ -87,24 +86,31 @@ struct MessageBuilder {
 }
 
 /// One received netlink message (header included), copied out of the receive buffer.
-struct NetlinkMessage {
-    let bytes: [UInt8]
+package struct NetlinkMessage: Sendable {
+    package let bytes: [UInt8]
 
-    var type: UInt16 { load(UInt16.self, at: 4) ?? 0 }
-    var flags: UInt16 { load(UInt16.self, at: 6) ?? 0 }
-    var sequence: UInt32 { load(UInt32.self, at: 8) ?? 0 }
-    var portID: UInt32 { load(UInt32.self, at: 12) ?? 0 }
+    package init(bytes: [UInt8]) { self.bytes = bytes }
 
-    func load<T>(_: T.Type, at offset: Int) -> T? {
+    package var type: UInt16 { load(UInt16.self, at: 4) ?? 0 }
+    package var flags: UInt16 { load(UInt16.self, at: 6) ?? 0 }
+    package var sequence: UInt32 { load(UInt32.self, at: 8) ?? 0 }
+    package var portID: UInt32 { load(UInt32.self, at: 12) ?? 0 }
+
+    package func load<T>(_: T.Type, at offset: Int) -> T? {
         guard offset >= 0, offset + MemoryLayout<T>.size <= bytes.count else { return nil }
         return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
     }
 
+    /// The message as libnftnl's parsers take it.
+    package func withHeader<R>(_ body: (UnsafePointer<nlmsghdr>) -> R) -> R {
+        bytes.withUnsafeBytes { body($0.baseAddress!.assumingMemoryBound(to: nlmsghdr.self)) }
+    }
+
     /// The fixed family header (ifinfomsg, ifaddrmsg, …) at the start of the payload.
-    func familyHeader<T>(_: T.Type) -> T? { load(T.self, at: headerLength) }
+    package func familyHeader<T>(_: T.Type) -> T? { load(T.self, at: headerLength) }
 
     /// The attributes that follow a family header of type `T`.
-    func attributes<T>(after _: T.Type, count: some BinaryInteger) -> Attributes? {
+    package func attributes<T>(after _: T.Type, count: some BinaryInteger) -> Attributes? {
         let start = headerLength + align(MemoryLayout<T>.size)
         guard start <= bytes.count else { return nil }
         return Attributes(bytes, start: start, length: bytes.count - start, count: count)
@@ -112,7 +118,7 @@ struct NetlinkMessage {
 
     /// The kernel's verdict in an NLMSG_ERROR or NLMSG_DONE: a positive errno (0 for an
     /// ack or a clean end of dump) and the extended-ack text when there is one.
-    var status: (errno: Int32, extendedAck: String?) {
+    package var status: (errno: Int32, extendedAck: String?) {
         let code = load(Int32.self, at: headerLength) ?? 0
         guard flags & UInt16(NLM_F_ACK_TLVS) != 0 else { return (-code, nil) }
         var tlvStart = headerLength + 4
@@ -128,7 +134,7 @@ struct NetlinkMessage {
     }
 
     /// Splits a receive buffer into messages with libmnl's bounds checks.
-    static func split(_ buffer: UnsafeRawBufferPointer) -> [NetlinkMessage] {
+    package static func split(_ buffer: UnsafeRawBufferPointer) -> [NetlinkMessage] {
         guard let base = buffer.baseAddress else { return [] }
         var messages: [NetlinkMessage] = []
         var remaining = Int32(buffer.count)
@@ -144,14 +150,14 @@ struct NetlinkMessage {
     private var headerLength: Int { MemoryLayout<nlmsghdr>.size }
 }
 
-func align(_ length: Int) -> Int { (length + 3) & ~3 }
+package func align(_ length: Int) -> Int { (length + 3) & ~3 }
 
 /// The attributes of one region of a message, indexed by type through libmnl.
-struct Attributes {
+package struct Attributes {
     private let bytes: [UInt8]
     private let slots: [swnet_attr_slot]
 
-    init?(_ bytes: [UInt8], start: Int, length: Int, count: some BinaryInteger) {
+    package init?(_ bytes: [UInt8], start: Int, length: Int, count: some BinaryInteger) {
         var slots = [swnet_attr_slot](repeating: swnet_attr_slot(), count: Int(count))
         let result = bytes.withUnsafeBytes { raw in
             slots.withUnsafeMutableBufferPointer {
@@ -163,35 +169,33 @@ struct Attributes {
         self.slots = slots
     }
 
-    func payload(_ type: some BinaryInteger) -> ArraySlice<UInt8>? {
+    package func payload(_ type: some BinaryInteger) -> ArraySlice<UInt8>? {
         guard type >= 0, Int(type) < slots.count, slots[Int(type)].present != 0 else { return nil }
         let slot = slots[Int(type)]
         return bytes[Int(slot.offset)..<Int(slot.offset) + Int(slot.length)]
     }
 
-    func has(_ type: some BinaryInteger) -> Bool { payload(type) != nil }
+    package func has(_ type: some BinaryInteger) -> Bool { payload(type) != nil }
 
     private func load<T: FixedWidthInteger>(_ type: some BinaryInteger, as _: T.Type) -> T? {
         guard let payload = payload(type), payload.count >= MemoryLayout<T>.size else { return nil }
         return payload.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
     }
 
-    func u8(_ type: some BinaryInteger) -> UInt8? { load(type, as: UInt8.self) }
-    func be16(_ type: some BinaryInteger) -> UInt16? { load(type, as: UInt16.self).map { UInt16(bigEndian: $0) } }
-    func u32(_ type: some BinaryInteger) -> UInt32? { load(type, as: UInt32.self) }
-    func s32(_ type: some BinaryInteger) -> Int32? { load(type, as: Int32.self) }
+    package func u8(_ type: some BinaryInteger) -> UInt8? { load(type, as: UInt8.self) }
+    package func be16(_ type: some BinaryInteger) -> UInt16? { load(type, as: UInt16.self).map { UInt16(bigEndian: $0) } }
+    package func u32(_ type: some BinaryInteger) -> UInt32? { load(type, as: UInt32.self) }
+    package func s32(_ type: some BinaryInteger) -> Int32? { load(type, as: Int32.self) }
 
     /// A string attribute, without its terminating NUL.
-    func string(_ type: some BinaryInteger) -> String? {
+    package func string(_ type: some BinaryInteger) -> String? {
         guard let payload = payload(type) else { return nil }
         let text = payload.prefix { $0 != 0 }
         return String(decoding: text, as: UTF8.self)
     }
 
-    func ipAddress(_ type: some BinaryInteger) -> IPAddress? { payload(type).flatMap { IPAddress(bytes: $0) } }
-    func mac(_ type: some BinaryInteger) -> MACAddress? { payload(type).flatMap { MACAddress(bytes: $0) } }
 
-    func nested(_ type: some BinaryInteger, count: some BinaryInteger) -> Attributes? {
+    package func nested(_ type: some BinaryInteger, count: some BinaryInteger) -> Attributes? {
         guard type >= 0, Int(type) < slots.count, slots[Int(type)].present != 0 else { return nil }
         let slot = slots[Int(type)]
         return Attributes(bytes, start: Int(slot.offset), length: Int(slot.length), count: count)

@@ -1,0 +1,112 @@
+import IPAM
+import JSON
+import Netlink
+
+/// How a container joins a host interface that is not a bridge (pipework's physical NIC case).
+public enum HostInterfaceMode: Sendable, Equatable {
+    /// A macvlan child of the interface goes into the container (bridge mode by default).
+    case macvlan(MacvlanMode)
+    /// `--direct`: the interface itself moves into the container; detach moves it back.
+    case direct
+}
+
+/// The record of a pipework-style attach that has no swnet address lease behind it: a DHCP
+/// client's veth on a bridge, a macvlan child or a moved host interface. Written before the
+/// kernel is touched (`pending`), like `Attachment`, so gc and detach can always undo it.
+public struct LinkAttachment: Sendable, Equatable {
+    public enum Kind: String, Sendable { case veth, macvlan, direct }
+
+    public var kind: Kind
+    /// NETWORK as it resolved: the bridge (veth), the host interface (macvlan, direct).
+    public var parent: String
+    /// The swnet network NETWORK named, when it did (a DHCP attach onto a swnet network's bridge).
+    public var network: String?
+    public var namespaceID: String
+    public var target: String
+    public var namespacePath: String
+    public var containerInterface: String
+    /// The veth's host side; a VLAN sub-interface swnet made for a macvlan; nil otherwise.
+    public var hostInterface: String?
+    public var vlan: UInt16?
+    /// Static IP/LEN (nil with DHCP).
+    public var address: InterfaceAddress?
+    public var gateway: IPAddress?
+    public var dhcp: Bool
+    /// The DHCP client's supervisor (the process group of the client), with its start time so a
+    /// reused PID is never signalled.
+    public var clientPID: Int32?
+    public var clientStartTime: UInt64?
+    public var mac: String?
+    public var phase: Attachment.Phase
+    public var created: Int64
+
+    /// The key in the store: one record per namespace and container interface.
+    var key: String { "\(namespaceID).\(containerInterface)" }
+}
+
+extension LinkAttachment: JSONRepresentable {
+    public var json: JSON {
+        var object: [String: JSON] = [
+            "kind": .string(kind.rawValue), "parent": .string(parent), "namespace": .string(namespaceID),
+            "target": .string(target), "namespacePath": .string(namespacePath),
+            "containerInterface": .string(containerInterface), "dhcp": .bool(dhcp),
+            "phase": .string(phase.rawValue), "created": .int(created),
+        ]
+        object["network"] = network.map { .string($0) } ?? .null
+        object["hostInterface"] = hostInterface.map { .string($0) } ?? .null
+        object["vlan"] = vlan.map { .int(Int64($0)) } ?? .null
+        object["address"] = address.map { .string($0.description) } ?? .null
+        object["gateway"] = gateway.map { .string($0.description) } ?? .null
+        object["clientPID"] = clientPID.map { .int(Int64($0)) } ?? .null
+        object["clientStartTime"] = clientStartTime.map { .string(String($0)) } ?? .null
+        object["mac"] = mac.map { .string($0) } ?? .null
+        return .object(object)
+    }
+
+    init(json: JSON) throws(SwnetError) {
+        guard let kind = json["kind"]?.string.flatMap(Kind.init(rawValue:)),
+              let parent = json["parent"]?.string,
+              let namespaceID = json["namespace"]?.string,
+              let containerInterface = json["containerInterface"]?.string,
+              let phase = json["phase"]?.string.flatMap(Attachment.Phase.init(rawValue:))
+        else { throw SwnetError("interface attachment record is damaged") }
+        self.kind = kind
+        self.parent = parent
+        self.namespaceID = namespaceID
+        self.containerInterface = containerInterface
+        self.phase = phase
+        network = json["network"]?.string
+        target = json["target"]?.string ?? namespaceID
+        namespacePath = json["namespacePath"]?.string ?? ""
+        hostInterface = json["hostInterface"]?.string
+        vlan = json["vlan"]?.int.map { UInt16(clamping: $0) }
+        address = json["address"]?.string.flatMap(InterfaceAddress.init)
+        gateway = json["gateway"]?.string.flatMap(IPAddress.init)
+        dhcp = json["dhcp"]?.bool ?? false
+        clientPID = json["clientPID"]?.int.map { Int32(clamping: $0) }
+        clientStartTime = json["clientStartTime"]?.string.flatMap { UInt64($0) }
+        mac = json["mac"]?.string
+        created = json["created"]?.int ?? 0
+    }
+}
+
+/// Interface attachments live beside the networks' runtime state, one file each.
+extension StateStore {
+    private var linksDirectory: String { "\(location.run)/links" }
+
+    func linkAttachments() throws -> [LinkAttachment] {
+        try Files.list(linksDirectory).filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
+            guard let text = try Files.readString("\(linksDirectory)/\(name)") else { return nil }
+            return try LinkAttachment(json: JSON(parsing: text))
+        }
+    }
+
+    func save(_ attachment: LinkAttachment) throws {
+        try Files.makeDirectories(linksDirectory)
+        try Files.writeAtomically("\(linksDirectory)/\(attachment.key).json", attachment.json.serialized() + "\n")
+    }
+
+    func remove(_ attachment: LinkAttachment) throws {
+        try Files.remove("\(linksDirectory)/\(attachment.key).json")
+    }
+}

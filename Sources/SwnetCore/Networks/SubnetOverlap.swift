@@ -1,0 +1,17 @@
+import IPAM
+
+extension Swnet {
+    /// The one overlap rule every path that makes a network follows (network create, attach's
+    /// implicit network, an overlay's local network): a new subnet may not overlap any other
+    /// network's range, and an overlay network's range is its whole cluster subnet, not only
+    /// this host's share of it. `role` names the new subnet in the error ("subnet", "overlay
+    /// subnet"); `except` skips the network being redefined.
+    func checkSubnetIsFree(_ subnet: IPNetwork, role: String = "subnet", except: String? = nil) throws {
+        for other in try store.networks() where other.name != except {
+            let range = other.overlay?.clusterSubnet ?? other.subnet
+            if range.overlaps(subnet) {
+                throw SwnetError("\(role) \(subnet) overlaps network \(other.name) (\(range))")
+            }
+        }
+    }
+}

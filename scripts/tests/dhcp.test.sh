@@ -1,0 +1,87 @@
+# DHCP, pipework-style: `attach TARGET NETWORK dhcp` runs busybox udhcpc inside the container's
+# namespace, against a real dnsmasq in another namespace on the bridge. The client keeps renewing
+# while the container lives, goes away with it or with detach, and writes nothing into /etc.
+container srv; container c1; container c2
+marker=$(mktemp); touch "$marker"
+etc_files() { for f in /etc/resolv.conf /etc/hosts /etc/hostname; do [ -e "$f" ] && stat -c '%n %s %Y' "$f" && sha256sum "$f"; done; }
+etc_before=$(etc_files)
+ok "a network" swnet network create lan --subnet 10.70.0.0/24
+ok "the DHCP server's interface" swnet attach srv lan 10.70.0.2/24
+# A second LAN on a host interface that is not a bridge (a veth into srv): macvlan + DHCP.
+ip link add dhcpup type veth peer name dhcpup-peer && ip link set dhcpup up && ip link set dhcpup-peer netns srv
+ip -n srv link set dhcpup-peer up && ip -n srv addr add 10.72.0.2/24 dev dhcpup-peer
+# dnsmasq's shortest lease is 2 minutes: udhcpc renews at half of it. --no-ping: no ICMP check of an
+# address before offering it (it holds the first OFFER back a few seconds).
+ip netns exec srv dnsmasq --keep-in-foreground --no-ping --port=0 --conf-file=/dev/null --leasefile-ro --pid-file= \
+    --dhcp-range=10.70.0.100,10.70.0.150,2m --dhcp-option=option:router,10.70.0.1 --log-dhcp --log-facility=- \
+    --dhcp-range=10.72.0.100,10.72.0.150,2m \
+    >"$SWNET_ROOT/dnsmasq.log" 2>&1 &
+wait_for grep -q 'DHCP, IP range' "$SWNET_ROOT/dnsmasq.log"
+
+container c5
+ok "dhcp on a macvlan child of a host interface" swnet attach c5 dhcpup dhcp
+eq "... leased from the second range" "$(ip -n c5 -4 -o addr show dev eth0 | awk '{print $4}' | cut -d. -f1-3)" "10.72.0"
+eq "... on a macvlan" "$(ip -n c5 -d -o link show eth0 | grep -o 'macvlan mode bridge')" "macvlan mode bridge"
+ok "c5 reaches the server" ip netns exec c5 ping -c1 -W2 10.72.0.2
+ok "detach c5" swnet detach c5
+eq "c5's macvlan is gone" "$(ip -n c5 -o link show | grep -vc ': lo:')" "0"
+ip netns del c5
+
+# Failures before c1's lease: a leased address counts its lifetime down in every snapshot.
+fails "dhcp and an address" swnet attach srv lan dhcp 10.70.0.9/24
+fails "dhclient (its hooks write the host's /etc)" swnet attach srv lan dhclient
+ok "a quiet network" swnet network create quiet --subnet 10.71.0.0/24
+container c3
+fails "no DHCP server answers (udhcpc -n gives up)" swnet attach c3 quiet "dhcp:-n -t 1 -T 1"
+
+attached_at=$SECONDS attached_epoch=$(date +%s)
+ok "attach c1 with dhcp" swnet attach c1 lan dhcp
+echo "# attach with dhcp took $(($(date +%s) - attached_epoch)) s"
+address=$(ip -n c1 -4 -o addr show dev eth0 | awk '{print $4}')
+eq "c1 got a lease from the server's range" "$(python3 -c "import ipaddress,sys; a=ipaddress.ip_interface('$address'); sys.exit(0) if ipaddress.ip_address('10.70.0.100') <= a.ip <= ipaddress.ip_address('10.70.0.150') and a.network.prefixlen == 24 else sys.exit(1)" && echo yes)" "yes"
+eq "the lease time is the address's lifetime" "$(ip -n c1 -4 -o addr show dev eth0 | grep -o 'valid_lft [0-9]*sec' | grep -c 'valid_lft 1[0-2][0-9]sec')" "1"
+eq "the default route from the lease" "$(ip -n c1 route show default | cut -d' ' -f1-5)" "default via 10.70.0.1 dev eth0"
+ok "c1 reaches the server" ip netns exec c1 ping -c1 -W2 10.70.0.2
+eq "the server acknowledged it" "$(grep -c "DHCPACK(eth0) ${address%/*}" "$SWNET_ROOT/dnsmasq.log")" "1"
+record=$(cat "$SWNET_ROOT"/run/links/*.eth0.json)
+client=$(echo "$record" | json 'd["clientPID"]')
+ok "the client runs" kill -0 "$client"
+eq "inside c1's namespace" "$(readlink /proc/$(pgrep -P "$client")/ns/net)" "$(ip netns exec c1 readlink /proc/self/ns/net)"
+
+# Gone with the container: a namespace name removed, a process that exits.
+ok "attach c2 with dhcp" swnet attach c2 lan dhcp -i lan0
+client2=$(cat "$SWNET_ROOT"/run/links/*.lan0.json | json 'd["clientPID"]')
+host2=$(cat "$SWNET_ROOT"/run/links/*.lan0.json | json 'd["hostInterface"]')
+ip netns del c2
+ok "the client stops when c2's namespace is deleted" wait_for bash -c "! kill -0 $client2"
+ok "and the namespace with its veth goes" wait_for bash -c "! ip link show $host2"
+unshare --net sleep 600 & sleeper=$!
+wait_for test "$(readlink /proc/$sleeper/ns/net)" != "$(readlink /proc/self/ns/net)"
+ok "attach a PID with dhcp" swnet attach "$sleeper" lan dhcp
+client3=$(for f in "$SWNET_ROOT"/run/links/*.json; do json 'd["target"], d["clientPID"]' <"$f"; done | grep "pid $sleeper" | tr -dc '0-9 ' | awk '{print $2}')
+kill "$sleeper"; wait "$sleeper" 2>/dev/null
+ok "the client stops when the process exits" wait_for bash -c "! kill -0 $client3"
+ok "gc forgets both" swnet gc
+eq "only c1's record is left" "$(ls "$SWNET_ROOT/run/links" | grep -c json)" "1"
+
+
+# Renewal: at half the 2-minute lease, while c1 lives.
+remaining=$((90 - (SECONDS - attached_at)))
+ok "the client renewed the lease (waited up to ${remaining} s more)" bash -c "for _ in \$(seq $((remaining * 2))); do grep -q 'swnet-dhcp: renew ${address%/*}' '$SWNET_ROOT'/run/dhcp/*.eth0.log && exit 0; sleep 0.5; done; cat '$SWNET_ROOT'/run/dhcp/*.eth0.log; exit 1"
+echo "# lease events (event, seconds since attach): $(grep -h '^swnet-dhcp:' "$SWNET_ROOT"/run/dhcp/*.eth0.log | awk -v t0="$attached_epoch" '{print $2, $NF - t0}' | tr '\n' ' ')"
+eq "the server acknowledged it again" "$(grep -c "DHCPACK(eth0) ${address%/*}" "$SWNET_ROOT/dnsmasq.log")" "2"
+eq "the address is still c1's" "$(ip -n c1 -4 -o addr show dev eth0 | awk '{print $4}')" "$address"
+
+ok "detach c1" swnet detach c1
+ok "the client is gone" wait_for bash -c "! kill -0 $client"
+ok "it released the lease" wait_for grep -q "DHCPRELEASE(eth0) ${address%/*}" "$SWNET_ROOT/dnsmasq.log"
+ok "attach c1 again" swnet attach c1 lan dhcp
+client=$(cat "$SWNET_ROOT"/run/links/*.eth0.json | json 'd["clientPID"]')
+eq "network rm refuses while it is attached" "$(swnet network rm lan 2>&1)" "swnet: network lan has 2 attachments; detach them or use --force"
+ok "network rm --force" swnet network rm --force lan
+ok "... stops the client" wait_for bash -c "! kill -0 $client"
+eq "... and removes c1's interface" "$(ip -n c1 -o link show | grep -vc ': lo:')" "0"
+eq "no record, script or log left" "$(ls "$SWNET_ROOT/run/links" "$SWNET_ROOT/run/dhcp" | grep -c -e json -e log -e sh)" "0"
+eq "the host's resolv.conf, hosts and hostname are untouched" "$(etc_files)" "$etc_before"
+eq "nothing under /etc changed by a DHCP client" "$(find /etc -newer "$marker" \( -path '*dhc*' -o -name 'resolv*' \) 2>/dev/null | wc -l)" "0"
+rm -f "$marker"
