@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "swnet", targets: ["swnet"]),
+        .executable(name: "swnet-cni", targets: ["swnet-cni"]),
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "NFTables", targets: ["NFTables"]),
@@ -18,25 +19,32 @@ let package = Package(
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
-        .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("cap")]),
+        // C by job: kernel helpers for the bindings, the container launcher (the one user of
+        // libcap's C API besides capability checks, linked once through CCap), TLS.
+        .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "CSwnetLauncher", dependencies: ["CCap"], cSettings: [.define("_GNU_SOURCE")]),
+        .target(name: "CSwnetTLS", cSettings: [.define("_GNU_SOURCE")]),
         .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         // The fast path's eBPF C (programs/, built by scripts/gen-bpf.sh into fastpath.skel.h) and its loader.
         .target(name: "CSwnetBPF", dependencies: ["CLibbpf"], exclude: ["programs"], cSettings: [.define("_GNU_SOURCE")]),
 
         .target(name: "IPAM"),
         .target(name: "JSON"),
-        .target(name: "Etcd", dependencies: ["JSON", "CSwnetShims"]),
+        .target(name: "Etcd", dependencies: ["JSON", "CSwnetTLS"]),
         // Opening netlink sockets in a namespace, sequenced request/reply, dump retry, extended
         // acks: what rtnetlink (Netlink), nftables and conntrack share.
         .target(name: "NetlinkTransport", dependencies: ["CMnl", "CSwnetShims"]),
         .target(name: "Netlink", dependencies: ["NetlinkTransport", "CMnl", "CSwnetShims", "IPAM"]),
         .target(name: "BPF", dependencies: ["CSwnetBPF", "IPAM", "Netlink"]),
         .target(name: "NFTables", dependencies: ["NetlinkTransport", "CNftnl", "CMnl", "IPAM"]),
-        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "BPF", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims"]),
+        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "BPF", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSwnetLauncher"]),
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"], plugins: ["BuildCommit"]),
         // `swnet --version` names the git commit it was built from.
         .plugin(name: "BuildCommit", capability: .buildTool()),
-        .executableTarget(name: "swnet", dependencies: ["SwnetCommands"]),
+        .executableTarget(name: "swnet", dependencies: ["SwnetCommands", "SwnetCore"]),
+        // The CNI plugin: spec types and verbs over SwnetCore, and its two-line main.
+        .target(name: "SwnetCNI", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
+        .executableTarget(name: "swnet-cni", dependencies: ["SwnetCNI"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
         .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM", "Etcd"]),
 
@@ -50,6 +58,7 @@ let package = Package(
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetlinkTransport", "IPAM", "Netlink", "SwnetTestSupport"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),
+        .testTarget(name: "SwnetCNITests", dependencies: ["SwnetCNI", "IPAM", "JSON"]),
     ],
     swiftLanguageModes: [.v6]
 )

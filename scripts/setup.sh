@@ -14,6 +14,7 @@ packages=(
     libbpf-dev                                       # loads the fast path's eBPF programs
     bash bash-completion zsh fish tmux               # shell completion tests (zsh driven through tmux)
     man-db groff-base gzip systemd                   # man pages and the unit checked by man, lexgrog, systemd-analyze
+    containernetworking-plugins                      # the reference CNI plugins swnet-cni chains with and is measured against
     dnsmasq-base iperf3                              # a real DHCP server for attach ... dhcp; --rate measured
     "$@"
 )

@@ -1,4 +1,4 @@
-import CSwnetShims
+import CSwnetTLS
 
 /// OpenSSL's client settings (trusted CAs, client certificate), loaded once per client and
 /// shared by its connections.

@@ -67,11 +67,24 @@ struct RunCommand: RunnableCommand {
             if let exposeFromFile { ports += try ExposedPorts.fromFile(exposeFromFile) }
             for port in ports { request.publish.append(PortSpec(containerPorts: port.ports, transport: port.transport)) }
         }
-        switch try global.makeSwnet().run(request) {
+        let outcome: RunOutcome
+        do { outcome = try global.makeSwnet().run(request) } catch { throw ContainerCommandFailure(error) }
+        switch outcome {
         case .detached(let container): print(container.id)
         case .exited(let status): exit(status)
         }
     }
+}
+
+/// How run and exec fail, as docker and podman exit: 126 when the command can't be executed,
+/// 127 when there is no such command, 125 for any other failure of swnet's own.
+struct ContainerCommandFailure: CommandFailure, CustomStringConvertible {
+    let underlying: any Error
+
+    init(_ underlying: any Error) { self.underlying = underlying }
+
+    var exitStatus: Int32 { (underlying as? LaunchError)?.exitStatus ?? 125 }
+    var description: String { "\(underlying)" }
 }
 
 struct ExecCommand: RunnableCommand {
@@ -100,7 +113,11 @@ struct ExecCommand: RunnableCommand {
     }
 
     func run() throws {
-        exit(try global.makeSwnet().exec(target, command: command, environment: environment, workdir: workdir))
+        let status: Int32
+        do { status = try global.makeSwnet().exec(target, command: command, environment: environment, workdir: workdir) } catch {
+            throw ContainerCommandFailure(error)
+        }
+        exit(status)
     }
 }
 

@@ -27,7 +27,8 @@ public enum SwnetCommand {
     }
 
     /// Parses and runs, turning every failure into one line on stderr: usage errors exit with
-    /// 64 (EX_USAGE), failures of the command itself with 1. Help and the version go to stdout.
+    /// 64 (EX_USAGE), failures of the command itself with 1 (or the status a `CommandFailure`
+    /// names). Help and the version go to stdout.
     public static func runFromCommandLine(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         let invocation: Invocation
         do {
@@ -49,11 +50,16 @@ public enum SwnetCommand {
                 exit(64)
             } catch {
                 printError("swnet: \("\(error)".split(separator: "\n").first ?? "failed")")
-                exit(1)
+                exit((error as? CommandFailure)?.exitStatus ?? 1)
             }
         }
         exit(0)
     }
+}
+
+/// A failure with an exit status of its own (run and exec exit as docker's).
+protocol CommandFailure: Error {
+    var exitStatus: Int32 { get }
 }
 
 /// `--root DIR` and how much to log: every command that touches state takes them.

@@ -149,6 +149,23 @@ struct LauncherTests {
         #expect(FileManager.default.fileExists(atPath: marker))
     }
 
+    @Test func initDiesWithTheThreadThatCreatedIt() throws {
+        final class Started: @unchecked Sendable { var process: ContainerProcess? }
+        let started = Started()
+        let created = DispatchSemaphore(value: 0)
+        Thread {
+            started.process = try? ContainerProcess.create(ContainerSpec(
+                command: ["sleep", "30"], hostname: "box", standardInput: -1, diesWithCaller: true))
+            try? started.process?.release()
+            created.signal()
+        }.start()
+        created.wait()
+        let process = try #require(started.process)
+        // The thread ends after its block: the kernel's parent-death signal kills the init,
+        // long before the command's 30 seconds.
+        #expect(process.wait() == 128 + SIGKILL)
+    }
+
     @Test func linkAddedBeforeReleaseIsThereFromTheFirstInstruction() throws {
         let container = try TestContainer(["ip", "-o", "link", "show", "gate0"])
         let inside = try NetlinkHandle(namespace: NetworkNamespace(processID: container.process.pid))
@@ -164,6 +181,7 @@ struct LauncherTests {
             Issue.record("create should have failed")
         } catch {
             #expect(error.message == "command 'no-such-command-here' not found")
+            #expect(error.exitStatus == 127)
         }
     }
 
@@ -177,8 +195,9 @@ struct LauncherTests {
             Issue.record("release should have failed")
         } catch {
             #expect(error.message == "exec \(script): Permission denied")
+            #expect(error.exitStatus == 126)
         }
-        #expect(container.process.wait() == 127)
+        #expect(container.process.wait() == 126)
     }
 
     @Test func initForwardsSignalsToTheCommand() throws {
@@ -219,7 +238,7 @@ struct LauncherTests {
     @Test(.enabled(if: hasBusybox, "needs busybox-static"))
     func rootfsMustExistAndHoldTheCommand() throws {
         let rootfs = try BusyboxRootfs()
-        #expect(throws: SwnetError.self) { try ContainerProcess.validate(ContainerSpec(command: ["sh"], hostname: "b", rootfs: "/nonexistent")) }
+        #expect(throws: LaunchError.self) { try ContainerProcess.validate(ContainerSpec(command: ["sh"], hostname: "b", rootfs: "/nonexistent")) }
         do {
             try ContainerProcess.validate(ContainerSpec(command: ["bash"], hostname: "b", rootfs: rootfs.path))
             Issue.record("bash is not in the rootfs")
@@ -264,6 +283,7 @@ struct LauncherTests {
             Issue.record("exec should have failed")
         } catch {
             #expect(error.message == "exec no-such-command-here: No such file or directory")
+            #expect(error.exitStatus == 127)
         }
     }
 

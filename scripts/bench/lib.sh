@@ -139,6 +139,16 @@ cni() { # COMMAND CONF NAMESPACE
         CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <"$BENCH_WORK/$2.conf"
 }
 
+cni_portmap() { # COMMAND CONF NAMESPACE HOSTPORT [PREVRESULT]: the portmap plugin, for network CONF
+    local prev=${5:+,\"prevResult\":$5}
+    printf '{"cniVersion":"1.0.0","name":"%s","type":"portmap","snat":true,"capabilities":{"portMappings":true},"runtimeConfig":{"portMappings":[{"hostPort":%d,"containerPort":80,"protocol":"tcp"}]}%s}' "$2" "$4" "$prev" |
+        CNI_COMMAND=$1 CNI_CONTAINERID="bench-$3" CNI_NETNS="/run/netns/$3" CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni /usr/lib/cni/portmap
+}
+cni_attach_publish() { # CONF NAMESPACE HOSTPORT: bridge + host-local ADD, then portmap ADD with its result
+    local result
+    result=$(cni ADD "$1" "$2") && cni_portmap ADD "$1" "$2" "$3" "$result"
+}
+
 bridge_with_gateway() { # NAME GATEWAY/LEN
     ip link add "$1" type bridge
     ip addr add "$2" dev "$1"

@@ -66,6 +66,28 @@ swnet gc >/dev/null
 eq "gc released its address" "$(swnet network inspect cnet --json | json 'len(d["attachments"])')" "0"
 ok "rm -f" swnet rm -f victim
 
+# Exit statuses as docker's and podman's (the command's own is checked above): 125 swnet's own
+# failure, 126 a command that can't be executed, 127 no such command; for run, run -d and exec.
+swnet run -d --name statuses -- sleep 60 >/dev/null
+not_executable=$(mktemp); echo 'echo hi' >"$not_executable"; chmod 644 "$not_executable"
+for mode in "run --rm" "run -d" "exec statuses"; do
+    swnet $mode -- no-such-command >/dev/null 2>&1; eq "$mode: 127 for no such command" "$?" "127"
+    swnet $mode -- "$not_executable" >/dev/null 2>&1; eq "$mode: 126 for a file that can't be executed" "$?" "126"
+done
+swnet run --name statuses -- true 2>/dev/null; eq "run: 125 for swnet's own failure (a name in use)" "$?" "125"
+# A failed start returns only once all it made is gone (`fails` compares links and state).
+swnet run -d --name holder --network cnet -p 18080:80 -- sleep 60 >/dev/null
+fails "run -d -p with a host port already published" swnet run -d --network cnet -p 18080:80 -- sleep 60
+# Leasing moves a network's allocation cursor on, as CNI host-local's last reserved IP; a
+# failed start leaves it moved.
+snapshot_ignore='/cursor$' fails "run -d --network whose command can't be executed" swnet run -d --network cnet --network cnet2 -- "$not_executable"
+snapshot_ignore='/cursor$' fails "a foreground run whose command can't be executed" swnet run --network cnet -p 18081:80 -- "$not_executable"
+ok "rm -f holder" swnet rm -f holder
+swnet exec nosuch -- true 2>/dev/null; eq "exec: 125 for swnet's own failure (no such container)" "$?" "125"
+eq "the failed runs left nothing" "$(swnet ps -a -q | wc -l)" "1"
+ok "rm -f" swnet rm -f statuses
+rm -f "$not_executable"
+
 # Bad input.
 fails "an unknown container" swnet exec nosuch -- true
 fails "a missing command" swnet run
@@ -90,8 +112,10 @@ eq "after starts killed part-way and gc: no container, no lease" \
 ok "the name is free again" swnet run --rm --name chaos -- true
 "$SWNET" run --name orphan --network cnet -- sleep 30 >/dev/null 2>&1 & runner=$!
 ok "a foreground container runs" wait_for sh -c "\"$SWNET\" ps | grep -q orphan"
+orphan_pid=$(swnet inspect orphan --json | json 'd[0]["pid"]')
 kill -9 "$runner"; wait "$runner" 2>/dev/null
-ok "its swnet is gone, the container still runs and can be stopped" swnet stop -t 1 orphan
+ok "a foreground swnet killed takes its container with it" wait_for sh -c "\"$SWNET\" ps -a | grep orphan | grep -q Exited"
+ok "its init is gone" wait_for sh -c "! kill -0 $orphan_pid 2>/dev/null"
 swnet gc >/dev/null
 eq "gc releases its address" "$(swnet network inspect cnet --json | json 'len(d["attachments"])')" "0"
 ok "and rm removes it" swnet rm orphan

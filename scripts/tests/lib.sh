@@ -45,8 +45,9 @@ eq() {
 
 # What a failed command must leave as it was: state files and the kernel's view (without the
 # IPv6 link-local addresses and routes the kernel itself adds and finishes DAD on meanwhile).
+# `snapshot_ignore=PATTERN fails ...` also leaves out lines matching PATTERN.
 snapshot() {
-    snapshot_all | grep -v -e 'fe80:' -e 'ff00::/8' | sed -e 's/NO-CARRIER,//' -e 's/ state [A-Z]* / /' -e 's/ linkdown//'
+    snapshot_all | grep -v -e 'fe80:' -e 'ff00::/8' ${snapshot_ignore:+-e "$snapshot_ignore"} | sed -e 's/NO-CARRIER,//' -e 's/ state [A-Z]* / /' -e 's/ linkdown//'
 }
 snapshot_all() {
     (cd "$SWNET_ROOT" && find . -type f ! -name lock ! -name boot-id -exec sha256sum {} + | sort)

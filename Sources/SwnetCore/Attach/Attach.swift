@@ -31,6 +31,8 @@ public struct AttachRequest: Sendable {
     public var containerInterface: String?
     public var hostInterface: String?
     public var mtu: UInt32?
+    /// Set by the CNI plugin: recorded with the attachment.
+    public var cni: CNIMembership?
     /// `--rate RATE[/BURST]`: a tbf on both directions of the container's traffic.
     public var rate: RateLimit?
     /// `dhcp[:OPTIONS]`: the address comes from a DHCP server, through a client kept running
@@ -112,7 +114,7 @@ extension Swnet {
                 network: network.name, namespaceID: target.namespaceID, target: target.label,
                 namespacePath: target.path, hostInterface: hostName, containerInterface: containerName, mac: nil,
                 address: address, gateway: request.gateway ?? network.gateway, mtu: 0, phase: .pending,
-                created: Int64(time(nil)))
+                created: Int64(time(nil)), cni: request.cni)
             try store.save(attachment)
             rollback.onFailure { [store] in try? store.removeAttachment(network: network.name, namespaceID: target.namespaceID) }
 

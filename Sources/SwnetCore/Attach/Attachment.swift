@@ -29,6 +29,8 @@ public struct Attachment: Sendable, Equatable {
 
     /// The way its traffic to neighbours on this host takes: "fast-path" or "bridge".
     public var dataPath: String { fastPath == nil ? "bridge" : "fast-path" }
+    /// Set when a CNI runtime made it: its container id, by which DEL finds it without a netns.
+    public var cni: CNIMembership? = nil
 }
 
 extension Attachment: JSONRepresentable {
@@ -50,6 +52,7 @@ extension Attachment: JSONRepresentable {
         object["dataPath"] = .string(dataPath)
         object["fastPath"] = fastPath?.json ?? .null
         if let fastPathUnavailable { object["fastPathUnavailable"] = .string(fastPathUnavailable) }
+        if let cni { object["cni"] = cni.json }
         return .object(object)
     }
 
@@ -75,5 +78,6 @@ extension Attachment: JSONRepresentable {
         created = json["created"]?.int ?? 0
         fastPath = FastPathPort(json: json["fastPath"])
         fastPathUnavailable = json["fastPathUnavailable"]?.string
+        cni = json["cni"].flatMap(CNIMembership.init(json:))
     }
 }

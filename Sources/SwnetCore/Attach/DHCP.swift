@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSwnetShims
+import CSwnetLauncher
 import Netlink
 
 /// `dhcp[:OPTIONS]` of attach. The client is busybox's udhcpc, kept running in the foreground

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSwnetShims
+import CSwnetLauncher
 
 /// The iproute2 tools `swnet route|rule|tc` run inside a target's namespace.
 public enum NamespaceTool: String, Sendable, CaseIterable {

@@ -35,9 +35,17 @@ public struct Container: Sendable, Equatable {
     public var shortID: String { String(id.prefix(12)) }
 
     /// Whether its init still runs: the pid exists and started when the container's did.
-    public var isRunning: Bool {
-        guard status == .running, let pid, let pidStartTime else { return false }
+    public var isRunning: Bool { status == .running && initIsAlive }
+
+    /// Whether its init is there, whatever the record says: released, or still at its gate.
+    var initIsAlive: Bool {
+        guard let pid, let pidStartTime else { return false }
         return ProcessTable.startTime(of: pid) == pidStartTime
+    }
+
+    /// SIGKILL to its init, if it is there (never to a process that reused the pid).
+    func killInit() {
+        if initIsAlive, let pid { Glibc.kill(pid, SIGKILL) }
     }
 
     var ownerIsAlive: Bool {

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CCap
-import CSwnetShims
+import CSwnetLauncher
 
 /// Linux capabilities a container's command keeps, as a mask: bit N is CAP_N.
 public struct CapabilitySet: Sendable, Equatable {
@@ -78,10 +78,13 @@ public struct ContainerSpec: Sendable {
     public var standardInput: Int32
     public var standardOutput: Int32
     public var standardError: Int32
+    /// The init is SIGKILLed when the thread that created it ends (a foreground `swnet run`
+    /// killed takes its container with it).
+    public var diesWithCaller: Bool
 
     public init(command: [String], environment: [String] = [], hostname: String, rootfs: String? = nil,
                 workdir: String? = nil, userNamespace: Bool = false, capabilities: CapabilitySet = .dockerDefault,
-                standardInput: Int32 = 0, standardOutput: Int32 = 1, standardError: Int32 = 2) {
+                standardInput: Int32 = 0, standardOutput: Int32 = 1, standardError: Int32 = 2, diesWithCaller: Bool = false) {
         self.command = command
         self.environment = environment
         self.hostname = hostname
@@ -92,7 +95,23 @@ public struct ContainerSpec: Sendable {
         self.standardInput = standardInput
         self.standardOutput = standardOutput
         self.standardError = standardError
+        self.diesWithCaller = diesWithCaller
     }
+}
+
+/// A container's command that did not start, with the exit status docker and podman give it:
+/// 125 when a step of swnet's own failed, 126 when the command can't be executed, 127 when
+/// there is no such command.
+public struct LaunchError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public let exitStatus: Int32
+
+    public init(_ message: String, exitStatus: Int32 = SWNET_STATUS_LAUNCH_FAILED) {
+        self.message = message
+        self.exitStatus = exitStatus
+    }
+
+    public var description: String { message }
 }
 
 /// A container's init: PID 1 of its own PID, network, mount, UTS and IPC (and user) namespaces,
@@ -119,12 +138,12 @@ public final class ContainerProcess {
 
     /// Checks what can be checked from outside, so that mistakes get a clear line before any
     /// namespace exists: the hostname, the rootfs and that the command is there.
-    public static func validate(_ spec: ContainerSpec) throws(SwnetError) {
-        guard let command = spec.command.first, !command.isEmpty else { throw SwnetError("missing command") }
+    public static func validate(_ spec: ContainerSpec) throws(LaunchError) {
+        guard let command = spec.command.first, !command.isEmpty else { throw LaunchError("missing command") }
         guard !spec.hostname.isEmpty, spec.hostname.utf8.count <= 64 else {
-            throw SwnetError("invalid hostname '\(spec.hostname)': 1 to 64 bytes")
+            throw LaunchError("invalid hostname '\(spec.hostname)': 1 to 64 bytes")
         }
-        if let rootfs = spec.rootfs, !Files.isDirectory(rootfs) { throw SwnetError("rootfs \(rootfs) is not a directory") }
+        if let rootfs = spec.rootfs, !Files.isDirectory(rootfs) { throw LaunchError("rootfs \(rootfs) is not a directory") }
         let root = spec.rootfs ?? ""
         let candidates: [String]
         if command.contains("/") {
@@ -137,12 +156,13 @@ public final class ContainerProcess {
         // lstat, not stat: a rootfs's absolute symlinks point into the host until pivot_root.
         var info = stat()
         guard candidates.contains(where: { lstat($0, &info) == 0 }) else {
-            throw SwnetError("command '\(command)' not found" + (spec.rootfs.map { " in rootfs \($0)" } ?? ""))
+            throw LaunchError("command '\(command)' not found" + (spec.rootfs.map { " in rootfs \($0)" } ?? ""),
+                              exitStatus: SWNET_STATUS_NOT_FOUND)
         }
     }
 
     /// Validates `spec` and clones the container's init, which waits for `release()`.
-    public static func create(_ spec: ContainerSpec) throws(SwnetError) -> ContainerProcess {
+    public static func create(_ spec: ContainerSpec) throws(LaunchError) -> ContainerProcess {
         try validate(spec)
         var releaseHandle: Int32 = -1
         let pid = withCStringArray(spec.command) { argv in
@@ -153,25 +173,27 @@ public final class ContainerProcess {
                             var cSpec = swnet_container_spec(
                                 argv: argv, envp: envp, hostname: hostname, rootfs: rootfs, workdir: workdir,
                                 user_namespace: spec.userNamespace ? 1 : 0, capabilities: spec.capabilities.mask,
-                                stdin_fd: spec.standardInput, stdout_fd: spec.standardOutput, stderr_fd: spec.standardError)
+                                stdin_fd: spec.standardInput, stdout_fd: spec.standardOutput, stderr_fd: spec.standardError,
+                                die_with_caller: spec.diesWithCaller ? 1 : 0)
                             return swnet_container_create(&cSpec, &releaseHandle)
                         }
                     }
                 }
             }
         }
-        guard pid > 0 else { throw SwnetError("create the container: \(String(cString: strerror(-pid)))") }
+        guard pid > 0 else { throw LaunchError("create the container: \(String(cString: strerror(-pid)))") }
         return ContainerProcess(pid: pid, releaseHandle: releaseHandle)
     }
 
     /// Lets the init set up the container and run the command; returns once the command was
     /// exec'd. Throws what failed inside (a mount, the exec…); the init has then exited.
-    public func release() throws(SwnetError) {
-        guard let handle = releaseHandle else { throw SwnetError("container \(pid) was already released") }
+    public func release() throws(LaunchError) {
+        guard let handle = releaseHandle else { throw LaunchError("container \(pid) was already released") }
         releaseHandle = nil
         var message = [CChar](repeating: 0, count: 1024)
-        let result = swnet_container_release(handle, &message, message.count)
-        guard result == 0 else { throw SwnetError(Self.text(message, orErrno: -result)) }
+        var status: Int32 = 0
+        let result = swnet_container_release(handle, &message, message.count, &status)
+        guard result == 0 else { throw LaunchError(Self.text(message, orErrno: -result), exitStatus: status) }
     }
 
     /// Waits for the init to exit and returns the command's status: its exit code, or 128+N
@@ -196,17 +218,18 @@ public final class ContainerProcess {
     /// Runs `command` inside the namespaces and root of process `pid` (a container's init),
     /// forwarding the caller's signals to it; returns its status as `wait()` does.
     public static func exec(intoProcess pid: Int32, command: [String], environment: [String], workdir: String?,
-                            capabilities: CapabilitySet) throws(SwnetError) -> Int32 {
-        guard !command.isEmpty else { throw SwnetError("missing command") }
+                            capabilities: CapabilitySet) throws(LaunchError) -> Int32 {
+        guard !command.isEmpty else { throw LaunchError("missing command") }
         var message = [CChar](repeating: 0, count: 1024)
+        var failureStatus: Int32 = 0
         let result = withCStringArray(command) { argv in
             withCStringArray(Self.environment(of: environment)) { envp in
                 withOptionalCString(workdir) { workdir in
-                    swnet_container_exec(pid, argv, envp, workdir, capabilities.mask, &message, message.count)
+                    swnet_container_exec(pid, argv, envp, workdir, capabilities.mask, &message, message.count, &failureStatus)
                 }
             }
         }
-        guard result >= 0 else { throw SwnetError(text(message, orErrno: -result)) }
+        guard result >= 0 else { throw LaunchError(text(message, orErrno: -result), exitStatus: failureStatus) }
         return result
     }
 

@@ -48,7 +48,12 @@ extension Swnet {
         }
         let lock = try store.lock(.exclusive)
         defer { withExtendedLifetime(lock) {} }
-        for container in containers {
+        for read in containers {
+            // Read again under the lock: a start may have gone on meanwhile. An init that is
+            // still there (released since, or at its gate) is killed; its start then fails.
+            let container = try store.container(id: read.id) ?? read
+            container.killInit()
+            _ = waitForExit(container, seconds: 10)
             try releaseNetworksLocked(of: container)
             try store.removeContainer(container)
         }

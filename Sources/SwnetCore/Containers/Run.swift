@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSwnetShims
+import CSwnetLauncher
 import IPAM
 
 /// What `swnet run` asks for.
@@ -28,6 +28,8 @@ public struct RunRequest: Sendable {
     public var capabilitiesToAdd: [String]
     public var capabilitiesToDrop: [String]
     public var userNamespace: Bool
+    /// `-d`: starts this executable again as the container's monitor, so its main must hand
+    /// `ContainerMonitor.argument` to `ContainerMonitor.main` before anything else (swnet's does).
     public var detach: Bool
     public var autoRemove: Bool
     /// Ports to publish once the networks are attached (`-p`, and `-P` for exposed ports).
@@ -88,6 +90,7 @@ extension Swnet {
                 throw SwnetError("network \(choice.network) does not exist; create it or give NETWORK:IP/LEN")
             }
         }
+        try checkHostPortsUnpublished(request.publish)
         let id = Self.newContainerID()
         let name = request.name ?? String(id.prefix(12))
         var container = Container(
@@ -101,71 +104,37 @@ extension Swnet {
         try ContainerProcess.validate(spec)
         do {
             // The record names its owner (this process): gc tells a start in progress from one
-            // that died part-way by whether the owner still lives.
+            // that died part-way by whether the owner still lives. From here on the name finds
+            // the container, so `swnet rm -f NAME` reaches it whatever happens to this process.
             let lock = try store.lock(.exclusive)
             defer { withExtendedLifetime(lock) {} }
             guard try store.claimContainerName(name, id: id) else { throw SwnetError("container name \(name) is already in use") }
             try store.save(container)
         }
         guard request.detach else {
-            let process = try start(&container, spec: spec, networks: request.networks, publish: request.publish)
+            // Killed, this process takes the container with it: before the release its gate
+            // closes, after it the kernel's parent-death signal kills the init.
+            spec.diesWithCaller = true
+            let process = try prepare(&container, spec: spec, networks: request.networks, publish: request.publish)
+            try launch(&container, process)
             swnet_forward_signals(process.pid)
             let status = process.wait()
             try finish(&container, status: status)
             return .exited(status)
         }
-        return try runDetached(&container, spec: &spec, networks: request.networks, publish: request.publish)
+        return try runDetached(container, start: DetachedStart(location: location, containerID: id, spec: spec,
+                                                               networks: request.networks, publish: request.publish))
     }
 
-    /// `-d`: a monitor process in its own session becomes the init's parent, so it can reap it,
-    /// record the exit status and honour --rm; the caller returns once the command runs.
-    private func runDetached(_ container: inout Container, spec: inout ContainerSpec, networks: [RunRequest.NetworkChoice],
-                             publish: [PortSpec]) throws -> RunOutcome {
-        let log = open(store.containerLogPath(id: container.id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard log >= 0 else { throw SystemError("create log of \(container.name)") }
-        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-        spec.standardInput = null
-        spec.standardOutput = log
-        spec.standardError = log
-        var report: [Int32] = [0, 0]
-        guard pipe(&report) == 0 else { throw SystemError("pipe") }
-        let monitor = swnet_fork_session()
-        guard monitor >= 0 else { throw SystemError("fork monitor", errno: -monitor) }
-        if monitor > 0 {
-            close(report[1])
-            let message = Self.readAll(report[0])
-            close(report[0])
-            close(log)
-            close(null)
-            guard message == "started" else { throw SwnetError(message.isEmpty ? "the container monitor died while starting \(container.name)" : message) }
-            return .detached(try store.container(id: container.id) ?? container)
-        }
-        // The monitor: nothing of the caller's terminal stays open, so `$(swnet run -d ...)` returns.
-        close(report[0])
-        for fd: Int32 in 0...2 { dup2(null, fd) }
-        let outcome: String
-        var process: ContainerProcess?
-        do {
-            process = try start(&container, spec: spec, networks: networks, publish: publish)
-            outcome = "started"
-        } catch {
-            outcome = "\(error)"
-        }
-        _ = outcome.withCString { write(report[1], $0, strlen($0)) }
-        close(report[1])
-        if let process { try? finish(&container, status: process.wait()) }
-        exit(0)
-    }
-
-    /// Clones the init, attaches its networks, records it and lets the command run. Undoes all
-    /// of it when a step fails.
-    private func start(_ container: inout Container, spec: ContainerSpec, networks: [RunRequest.NetworkChoice],
-                       publish specs: [PortSpec]) throws -> ContainerProcess {
+    /// Clones the init, records it, attaches its networks and publishes its ports; the init
+    /// waits at its gate. When a step fails, all of it is undone before the error is thrown.
+    func prepare(_ container: inout Container, spec: ContainerSpec, networks: [RunRequest.NetworkChoice],
+                 publish specs: [PortSpec]) throws -> ContainerProcess {
         let process: ContainerProcess
         do {
             process = try ContainerProcess.create(spec)
         } catch {
-            try? forget(container)
+            undoStart(container, process: nil)
             throw error
         }
         do {
@@ -174,6 +143,7 @@ extension Swnet {
             container.pid = process.pid
             container.pidStartTime = ProcessTable.startTime(of: process.pid)
             container.namespaceID = try resolver.resolve("pid:\(process.pid)").namespaceID
+            try saveStarting(container)
             for choice in networks {
                 var request = AttachRequest(target: "pid:\(process.pid)", network: choice.network, address: choice.address)
                 request.targetLabel = "container \(container.name)"
@@ -184,24 +154,56 @@ extension Swnet {
                 let target = try resolver.resolve("pid:\(process.pid)", label: "container \(container.name)")
                 _ = try publish(target, specs: specs, network: networks.first?.network)
             }
-            // Recorded as running just before the release: if swnet dies in between, the init
-            // sees its start gate close and exits, and the record turns to exited.
-            container.status = .running
-            container.started = Int64(time(nil))
-            try saveLocked(container)
-            try process.release()
             return process
         } catch {
-            process.signal(SIGKILL)
-            _ = process.wait()
-            try? forget(container)
+            undoStart(container, process: process)
             throw error
         }
     }
 
+    /// Records the container as running and lets its command run, unless `swnet rm` or gc
+    /// removed the record meanwhile: a container never starts under a name that was freed.
+    /// Recorded just before the release: if swnet dies in between, the init sees its gate
+    /// close and exits, and the record turns to exited.
+    func launch(_ container: inout Container, _ process: ContainerProcess) throws {
+        do {
+            container.status = .running
+            container.started = Int64(time(nil))
+            try saveStarting(container)
+            try process.release()
+        } catch {
+            undoStart(container, process: process)
+            throw error
+        }
+    }
+
+    /// Undoes a start that failed or was abandoned, and returns once it is all gone: its host
+    /// interfaces deleted (not left for the kernel to reap with the namespace), publications,
+    /// addresses and record removed (unless rm or gc did already), its init killed and reaped.
+    func undoStart(_ container: Container, process: ContainerProcess?) {
+        if let lock = try? store.lock(.exclusive) {
+            withExtendedLifetime(lock) {
+                try? releaseNetworksLocked(of: container, deletingInterfaces: true)
+                try? store.removeContainer(container)
+            }
+        }
+        process?.signal(SIGKILL)
+        _ = process?.wait()
+    }
+
+    /// Saves the record of a container being started; throws when it was removed meanwhile.
+    private func saveStarting(_ container: Container) throws {
+        let lock = try store.lock(.exclusive)
+        defer { withExtendedLifetime(lock) {} }
+        guard try store.container(id: container.id) != nil else {
+            throw SwnetError("container \(container.name) was removed while it started")
+        }
+        try store.save(container)
+    }
+
     /// Records how the command ended; with --rm, removes the container (unless `swnet rm`
     /// or gc already did).
-    private func finish(_ container: inout Container, status: Int32) throws {
+    func finish(_ container: inout Container, status: Int32) throws {
         let lock = try store.lock(.exclusive)
         defer { withExtendedLifetime(lock) {} }
         guard try store.container(id: container.id) != nil else { return }
@@ -216,43 +218,20 @@ extension Swnet {
         }
     }
 
-    private func forget(_ container: Container) throws {
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        try releaseNetworksLocked(of: container)
-        try store.removeContainer(container)
-    }
-
-    private func saveLocked(_ container: Container) throws {
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        try store.save(container)
-    }
-
-    /// Releases the addresses of a container whose init is gone. Its veths are not deleted
-    /// here: the network namespace dies with its last process and the kernel removes them with
-    /// it, in the background, instead of making this call wait ~20 ms for RCU per link.
-    /// The caller holds the lock.
-    func releaseNetworksLocked(of container: Container) throws {
+    /// Releases the addresses of a container. Its veths are deleted only when asked (a failed
+    /// start): otherwise the network namespace dies with its last process and the kernel
+    /// removes them with it, in the background, instead of making this call wait ~20 ms for RCU
+    /// per link. The caller holds the lock.
+    func releaseNetworksLocked(of container: Container, deletingInterfaces: Bool = false) throws {
         guard let namespaceID = container.namespaceID else { return }
         try removePublicationsLocked(namespaceID: namespaceID)
-        for network in try store.networkNames() {
-            if let attachment = try store.attachment(network: network, namespaceID: namespaceID) { try release(attachment) }
-        }
+        let attachments = try store.networkNames().compactMap { try store.attachment(network: $0, namespaceID: namespaceID) }
+        if deletingInterfaces { try deleteLinks(named: attachments.map(\.hostInterface)) }
+        for attachment in attachments { try release(attachment) }
     }
 
     static let defaultEnvironment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]
 
     /// 64 random hex digits, as Docker's ids.
     static func newContainerID() -> String { RandomID.hex(bytes: 32) }
-
-    static func readAll(_ fd: Int32) -> String {
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count > 0 { bytes += buffer[0..<count] } else if count == 0 || errno != EINTR { break }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }

@@ -48,6 +48,8 @@ extension Swnet {
         defer { withExtendedLifetime(lock) {} }
         let netlink = try hostNetlink()
         var report = CollectionReport()
+        try Files.removeAbandonedTemporaries(under: location.run)
+        try Files.removeAbandonedTemporaries(under: location.lib)
         try collectContainers(into: &report)
         for network in try store.networkNames() {
             for attachment in try store.attachments(network: network) {
@@ -86,7 +88,7 @@ extension Swnet {
         for var container in try store.containers() {
             switch container.status {
             case .created where !container.ownerIsAlive:
-                if let pid = container.pid, ProcessTable.startTime(of: pid) == container.pidStartTime { Glibc.kill(pid, SIGKILL) }
+                container.killInit()
                 try releaseNetworksLocked(of: container)
                 try store.removeContainer(container)
                 report.removedContainers.append(container.name)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSwnetShims
+import CSwnetLauncher
 import Etcd
 import IPAM
 import JSON

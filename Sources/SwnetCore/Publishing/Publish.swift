@@ -89,13 +89,15 @@ extension Swnet {
     /// Drops publications (their map elements and records). The caller holds the lock.
     func removePublicationsLocked(_ publications: [Publication]) throws {
         guard !publications.isEmpty else { return }
-        for publication in publications { try store.remove(publication) }
+        // Elements first, records after: a swnet killed in between leaves records whose
+        // elements are gone, which the next removal (gc) handles, never an element without a
+        // record, which nothing would find again.
         var batch = NFTablesBatch()
         deleteElements(for: publications, to: &batch)
-        do { _ = try firewall().apply(batch) } catch {
-            // A table somebody flushed: rebuild it from what is left.
-            try renderFirewall()
-        }
+        let deleted = (try? firewall().apply(batch)) != nil
+        for publication in publications { try store.remove(publication) }
+        // A table somebody flushed, or elements already gone: rebuild it from what is left.
+        if !deleted { try renderFirewall() }
         forgetFlows(to: publications)
     }
 
@@ -126,15 +128,40 @@ extension Swnet {
         }
     }
 
+    /// Fails on the fixed host ports of `specs` that something else publishes already: what
+    /// `swnet run -p` checks before it makes anything. Ephemeral ports are picked later.
+    func checkHostPortsUnpublished(_ specs: [PortSpec]) throws {
+        guard !specs.isEmpty else { return }
+        let lock = try store.lock(.shared)
+        defer { withExtendedLifetime(lock) {} }
+        for spec in specs {
+            let hostAddress = try Self.hostAddress(of: spec)
+            guard let hostPorts = spec.hostPorts, hostPorts.count == spec.containerPorts.count else { continue }
+            for port in hostPorts.first...hostPorts.last {
+                try requireUnpublished(spec.transport, port, hostAddress, taken: [])
+            }
+        }
+    }
+
+    private func requireUnpublished(_ transport: PortProtocol, _ port: UInt16, _ hostAddress: IPv4Address?, taken: [Publication]) throws {
+        if let holder = try store.conflictingPublication(transport, port, address: hostAddress)
+            ?? taken.first(where: { $0.clashes(transport, port, hostAddress) }) {
+            throw SwnetError("\(hostAddress?.description ?? "0.0.0.0"):\(port)/\(transport.rawValue) is already published by \(holder.target)")
+        }
+    }
+
+    private static func hostAddress(of spec: PortSpec) throws -> IPv4Address? {
+        switch spec.hostAddress {
+        case .v4(let address)?: return address
+        case .v6?: throw SwnetError("publishing on an IPv6 host address is not supported yet: \(spec)")
+        case nil: return nil
+        }
+    }
+
     /// One publication per port of a spec; ephemeral host ports are picked here.
     private func expand(_ spec: PortSpec, to containerAddress: IPv4Address, attachment: Attachment,
                         target: ResolvedTarget, taken: [Publication]) throws -> [Publication] {
-        let hostAddress: IPv4Address?
-        switch spec.hostAddress {
-        case .v4(let address)?: hostAddress = address
-        case .v6?: throw SwnetError("publishing on an IPv6 host address is not supported yet: \(spec)")
-        case nil: hostAddress = nil
-        }
+        let hostAddress = try Self.hostAddress(of: spec)
         var publications: [Publication] = []
         for offset in 0..<spec.containerPorts.count {
             let containerPort = spec.containerPorts.first + UInt16(offset)
@@ -149,10 +176,7 @@ extension Swnet {
                 }) else { throw SwnetError("no free host port for \(spec)") }
                 hostPort = free
             }
-            if let holder = try store.conflictingPublication(spec.transport, hostPort, address: hostAddress)
-                ?? (taken + publications).first(where: { $0.clashes(spec.transport, hostPort, hostAddress) }) {
-                throw SwnetError("\(hostAddress?.description ?? "0.0.0.0"):\(hostPort)/\(spec.transport.rawValue) is already published by \(holder.target)")
-            }
+            try requireUnpublished(spec.transport, hostPort, hostAddress, taken: taken + publications)
             publications.append(Publication(hostAddress: hostAddress, hostPort: hostPort, portProtocol: spec.transport,
                                             containerAddress: containerAddress, containerPort: containerPort,
                                             network: attachment.network, namespaceID: attachment.namespaceID, target: target.label))

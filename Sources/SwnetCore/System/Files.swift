@@ -39,18 +39,7 @@ enum Files {
     /// Writes through a temporary file and rename, so readers see the old or the new contents,
     /// never a torn file. `durable` adds fsync for state that must survive a power loss.
     static func writeAtomically(_ path: String, _ text: String, durable: Bool = false) throws(SystemError) {
-        let temporary = "\(path).tmp.\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if fd < 0 { throw SystemError("create \(temporary)") }
-        do throws(SystemError) {
-            try writeAll(fd, Array(text.utf8), path: temporary)
-            if durable, fsync(fd) != 0 { throw SystemError("fsync \(temporary)") }
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        close(fd)
+        let temporary = try writeTemporary(for: path, text, durable: durable)
         if rename(temporary, path) != 0 {
             let error = SystemError("rename \(temporary) to \(path)")
             unlink(temporary)
@@ -58,22 +47,33 @@ enum Files {
         }
     }
 
-    /// Creates the file only if it does not exist yet; false when it already does.
-    /// O_EXCL makes this the atomic claim that address leases rely on.
+    /// Creates the file only if it does not exist yet; false when it already does. The atomic
+    /// claim that names, leases and ports rely on: link(2) of a complete temporary file, so a
+    /// process killed part-way never leaves an empty claim behind.
     static func createExclusive(_ path: String, _ text: String) throws(SystemError) -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        if fd < 0 {
-            if errno == EEXIST { return false }
-            throw SystemError("create \(path)")
-        }
+        let temporary = try writeTemporary(for: path, text, durable: false)
+        defer { unlink(temporary) }
+        if link(temporary, path) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw SystemError("create \(path)")
+    }
+
+    /// A hidden file next to `path` holding `text` (`list` skips it: a process killed before
+    /// the rename or link leaves nothing that reads as state).
+    private static func writeTemporary(for path: String, _ text: String, durable: Bool) throws(SystemError) -> String {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let temporary = "\(path[..<slash]).\(path[slash...]).tmp.\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw SystemError("create \(temporary)") }
         defer { close(fd) }
         do throws(SystemError) {
-            try writeAll(fd, Array(text.utf8), path: path)
+            try writeAll(fd, Array(text.utf8), path: temporary)
+            if durable, fsync(fd) != 0 { throw SystemError("fsync \(temporary)") }
         } catch {
-            unlink(path)
+            unlink(temporary)
             throw error
         }
-        return true
+        return temporary
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SystemError) {
@@ -101,8 +101,9 @@ enum Files {
         if mkdir(path, mode) != 0, errno != EEXIST { throw SystemError("create directory \(path)") }
     }
 
-    /// Names in a directory (no "." or ".."), or [] when it does not exist.
-    static func list(_ path: String) throws(SystemError) -> [String] {
+    /// Names in a directory but "." and "..", without hidden ones (unfinished writes) unless
+    /// asked; [] when it does not exist.
+    static func list(_ path: String, includingHidden: Bool = false) throws(SystemError) -> [String] {
         guard let directory = opendir(path) else {
             if errno == ENOENT { return [] }
             throw SystemError("list \(path)")
@@ -113,15 +114,31 @@ enum Files {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
             }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." && (includingHidden || !name.hasPrefix(".")) { names.append(name) }
         }
         return names
+    }
+
+    /// Removes the hidden temporary files (see `writeTemporary`) of writers that died before
+    /// their rename or link, anywhere under `root`.
+    static func removeAbandonedTemporaries(under root: String) throws(SystemError) {
+        for name in try list(root, includingHidden: true) {
+            let path = "\(root)/\(name)"
+            if isDirectory(path) {
+                try removeAbandonedTemporaries(under: path)
+                continue
+            }
+            let parts = name.split(separator: ".")  // ".NAME.tmp.PID"
+            guard name.hasPrefix("."), parts.count >= 3, parts[parts.count - 2] == "tmp", let writer = Int32(parts[parts.count - 1])
+            else { continue }
+            if kill(writer, 0) != 0 && errno == ESRCH { try remove(path) }
+        }
     }
 
     /// rm -r of a directory tree swnet owns.
     static func removeTree(_ path: String) throws(SystemError) {
         if Files.isDirectory(path) {
-            for name in try list(path) { try removeTree("\(path)/\(name)") }
+            for name in try list(path, includingHidden: true) { try removeTree("\(path)/\(name)") }
             if rmdir(path) != 0, errno != ENOENT { throw SystemError("remove directory \(path)") }
         } else {
             try remove(path)

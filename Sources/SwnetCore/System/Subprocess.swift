@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSwnetLauncher
 
 /// Runs a helper program (podman, docker) and captures its standard output. posix_spawn keeps
 /// this safe and cheap in a process that may hold other threads' state.
@@ -21,14 +22,13 @@ enum Subprocess {
 
     static func run(_ arguments: [String]) throws(SystemError) -> Result {
         var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { throw SystemError("pipe") }
+        let made = swnet_pipe(&pipeFDs)
+        guard made == 0 else { throw SystemError("pipe", errno: -made) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[1])
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0

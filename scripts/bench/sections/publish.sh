@@ -7,15 +7,6 @@
 PUB_SIZES=(1 $((PORTS / 10)) "$PORTS")
 bench_namespaces $((2 * N))
 
-cni_portmap() { # COMMAND NAMESPACE HOSTPORT [PREVRESULT]
-    local prev=${4:+,\"prevResult\":$4}
-    printf '{"cniVersion":"1.0.0","name":"pubcni","type":"portmap","snat":true,"capabilities":{"portMappings":true},"runtimeConfig":{"portMappings":[{"hostPort":%d,"containerPort":80,"protocol":"tcp"}]}%s}' "$3" "$prev" |
-        CNI_COMMAND=$1 CNI_CONTAINERID="bench-$2" CNI_NETNS="/run/netns/$2" CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni /usr/lib/cni/portmap
-}
-cni_attach_publish() { # NAMESPACE HOSTPORT: bridge + host-local ADD, then portmap ADD with its result
-    local result
-    result=$(cni ADD pubcni "$1") && cni_portmap ADD "$1" "$2" "$result"
-}
 swnet_attach_publish() { "$SWNET" attach "$1" pubnet && "$SWNET" publish "$1" "$2:80"; }   # NAMESPACE HOSTPORT
 # A sequential TCP client in po1: connect, wait for the server's close, close; prints connections/s.
 # It closes with a reset (SO_LINGER 0), so that no TIME_WAIT socket, and no conntrack entry in
@@ -93,18 +84,18 @@ if ! iptables --version >/dev/null 2>&1 || ! iptables -t nat -S >/dev/null 2>"$B
 fi
 # Warm-up (untimed), which also tells whether portmap works here.
 swnet_attach_publish b1 9999 >/dev/null && "$SWNET" detach b1 pubnet >/dev/null
-if [[ -z $portmap_why ]] && ! cni_attach_publish b2 9999 >"$BENCH_WORK/portmap.out" 2>&1; then
+if [[ -z $portmap_why ]] && ! cni_attach_publish pubcni b2 9999 >"$BENCH_WORK/portmap.out" 2>&1; then
     portmap_why="portmap ADD failed: $(head -c 300 "$BENCH_WORK/portmap.out" | tr '\n' ' ')"
 fi
 if [[ -z $portmap_why ]]; then
-    cni_portmap DEL b2 9999 >/dev/null && cni DEL pubcni b2 >/dev/null
+    cni_portmap DEL pubcni b2 9999 >/dev/null && cni DEL pubcni b2 >/dev/null
 else
     log "portmap: $portmap_why (no samples for it: its target shows n/a)"
     cni DEL pubcni b2 >/dev/null 2>&1 || true
 fi
 for ((i = 1; i <= N; i++)); do
     timed publish attach_publish swnet swnet_attach_publish "b$i" "$((10000 + i))"
-    [[ -z $portmap_why ]] && timed publish attach_publish cni-bridge+portmap cni_attach_publish "b$((N + i))" "$((10000 + N + i))"
+    [[ -z $portmap_why ]] && timed publish attach_publish cni-bridge+portmap cni_attach_publish pubcni "b$((N + i))" "$((10000 + N + i))"
     progress "$i" "$N" "attached and published with each tool"
 done
 # Sanity (untimed): swnet lists the port; portmap made its DNAT rules.
@@ -113,7 +104,7 @@ done
 for ((i = 1; i <= N; i++)); do
     "$SWNET" detach "b$i" pubnet >/dev/null
     if [[ -z $portmap_why ]]; then
-        cni_portmap DEL "b$((N + i))" "$((10000 + N + i))" >/dev/null
+        cni_portmap DEL pubcni "b$((N + i))" "$((10000 + N + i))" >/dev/null
         cni DEL pubcni "b$((N + i))" >/dev/null
     fi
 done

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # `swnet run` against unshare(1) and runc, N each, interleaved round by round: a container running
 # /bin/true with new network, PID, mount, UTS and IPC namespaces; and `swnet run --network`, the
-# same plus an attach before the command starts. Its own namespace: the network namespaces these
+# same plus an attach before the command starts; and `run -d` against `runc run -d` (until the
+# id is printed: both start a monitor process of their own). Its own namespace: the network namespaces these
 # runs create and drop are torn down by the kernel asynchronously, in a worker, and that work must
 # not overlap other sections' rows.
 
@@ -17,7 +18,7 @@ delete_runc_leftovers() {
 }
 trap delete_runc_leftovers EXIT
 
-log "run: swnet run --rm, unshare(1), runc run, swnet run --rm --network ($N rounds)"
+log "run: swnet run --rm, unshare(1), runc run, swnet run --rm --network, swnet run -d, runc run -d ($N rounds)"
 # runc's minimal bundle: `runc spec` (pid, network, ipc, uts and mount namespaces, read-only
 # root), a busybox-static rootfs, /bin/true as the process, no terminal.
 bundle=$BENCH_WORK/bundle
@@ -35,6 +36,7 @@ json.dump(config, open(path, "w"), indent=2)
 PY
 mkdir -p "$runc_root"
 runc_true() { runc --root "$runc_root" run --bundle "$bundle" "$1"; }   # CONTAINER-ID
+runc_detached() { runc --root "$runc_root" run --detach --bundle "$bundle" "$1"; }
 unshare_true() { unshare --fork --pid --net --mount --uts --ipc --mount-proc /bin/true; }
 "$SWNET" network create runnet --subnet 10.80.0.0/16 >/dev/null
 # A sanity check (untimed) that the --network container sees its interface when it starts.
@@ -50,9 +52,14 @@ for ((i = 1; i <= N; i++)); do
     timed run run unshare unshare_true
     timed run run runc runc_true "swnet-bench-$i"
     timed run run_network swnet "$SWNET" run --rm --network runnet -- /bin/true
+    timed run run_detached swnet "$SWNET" run -d --rm -- /bin/true
+    timed run run_detached runc runc_detached "swnet-bench-d-$i"
+    runc --root "$runc_root" delete --force "swnet-bench-d-$i" >/dev/null 2>&1
     progress "$i" "$N" "runs with each tool"
 done
-# Nothing may stay behind: no swnet container record (--rm), no runc container.
+# Nothing may stay behind: no swnet container record (--rm: the monitors of the last -d runs
+# may still be removing theirs), no runc container.
+for _ in $(seq 50); do [[ -z $("$SWNET" ps -a -q) ]] && break; sleep 0.1; done
 leftover_containers=$("$SWNET" ps -a -q)
 [[ -z $leftover_containers ]] || { log "swnet run --rm left containers: $leftover_containers"; exit 1; }
 leftover_runc=$(runc --root "$runc_root" list -q)
@@ -62,5 +69,6 @@ delete_runc_leftovers
 
 target run "swnet run / unshare(1) (medians)" run swnet run unshare 1.5
 target run "swnet run / runc run (medians)" run swnet run runc -
+target run "swnet run -d / runc run -d (medians)" run_detached swnet run_detached runc 1.0
 # --network may cost at most what a separate attach costs (the attach section's median).
 target run "swnet run --network / (swnet run + swnet attach) (medians)" run_network swnet "run+attach:attach" swnet 1.0

@@ -1,4 +1,4 @@
-#include "swnet_tls.h"
+#include "CSwnetTLS.h"
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>

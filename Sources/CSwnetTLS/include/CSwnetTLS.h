@@ -1,5 +1,5 @@
-#ifndef SWNET_TLS_H
-#define SWNET_TLS_H
+#ifndef CSWNET_TLS_H
+#define CSWNET_TLS_H
 // TLS client connections through OpenSSL, loaded with dlopen on first use: linking libssl
 // would cost every swnet command dynamic-loader work, and most never speak TLS.
 #include <stddef.h>

@@ -28,6 +28,7 @@ static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUS
 // A child's report of the step that failed, sent as one write so the reader gets all or none.
 struct launch_failure {
     int error;
+    int status;      // what the command line reports: 125 swnet's own step, 126/127 the exec
     char step[512];
 };
 
@@ -51,14 +52,19 @@ static void step_append(struct launch_failure *failure, const char *text) {
     failure->step[used + length] = '\0';
 }
 
-// Reports the failed step (errno holds the cause) and ends the child; 127 as shells do.
-static _Noreturn void fail_step(int channel, const char *step, const char *subject) {
-    struct launch_failure failure = { .error = errno };
+// Reports the failed step (errno holds the cause) and ends the child with `status`.
+static _Noreturn void fail_with_status(int channel, int status, const char *step, const char *subject) {
+    struct launch_failure failure = { .error = errno, .status = status };
     step_append(&failure, step);
     if (subject) step_append(&failure, subject);
     ssize_t written = write(channel, &failure, sizeof failure);
     (void)written;  // nobody left to tell
-    _exit(127);
+    _exit(status);
+}
+
+// A step of swnet's own set-up failed: 125, as docker and podman say of their own failures.
+static _Noreturn void fail_step(int channel, const char *step, const char *subject) {
+    fail_with_status(channel, SWNET_STATUS_LAUNCH_FAILED, step, subject);
 }
 
 // fork() without glibc's atfork handlers and lock taking (see the top of this file).
@@ -160,7 +166,9 @@ static _Noreturn void exec_command(const struct command_plan *plan, int channel)
     // execvpe searches the PATH of environ, not of envp: make them one.
     environ = (char **)plan->envp;
     execvpe(plan->argv[0], plan->argv, plan->envp);
-    fail_step(channel, "exec ", plan->argv[0]);
+    // As shells say it: 127 when there is no such command, 126 when it can't be run.
+    int status = errno == ENOENT || errno == ENOTDIR ? SWNET_STATUS_NOT_FOUND : SWNET_STATUS_NOT_EXECUTABLE;
+    fail_with_status(channel, status, "exec ", plan->argv[0]);
 }
 
 // After the parent wrote the id maps: until now this process kept the host's root ids, which
@@ -261,6 +269,9 @@ static _Noreturn void run_init(const struct init_plan *plan) {
     // and a terminal that closes doesn't hang up the container.
     setsid();
     prctl(PR_SET_NAME, "swnet-init", 0, 0, 0);
+    // Before the gate: a caller that dies from here on takes the container with it, and one
+    // that died before closed the gate.
+    if (spec->die_with_caller) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (!await_release(channel)) _exit(1);
 
     if (spec->user_namespace) become_namespace_root(channel);
@@ -334,8 +345,9 @@ static void describe(char *error, size_t error_size, const char *step, int errnu
 }
 
 // Reads a child's failure report: 0 at end of file (every copy of the other end closed, the
-// last one by a successful exec), or -errno with the description.
-static int read_failure(int channel, char *error, size_t error_size) {
+// last one by a successful exec), or -errno with the description and *status (125-127).
+static int read_failure(int channel, char *error, size_t error_size, int *status) {
+    *status = SWNET_STATUS_LAUNCH_FAILED;
     struct launch_failure failure;
     size_t received = 0;
     while (received < sizeof failure) {
@@ -356,6 +368,7 @@ static int read_failure(int channel, char *error, size_t error_size) {
     }
     failure.step[sizeof failure.step - 1] = '\0';
     describe(error, error_size, failure.step, failure.error);
+    if (failure.status == SWNET_STATUS_NOT_FOUND || failure.status == SWNET_STATUS_NOT_EXECUTABLE) *status = failure.status;
     return -failure.error;
 }
 
@@ -414,12 +427,13 @@ pid_t swnet_container_create(const struct swnet_container_spec *spec, int *relea
     return pid;
 }
 
-int swnet_container_release(int release_fd, char *error, size_t error_size) {
+int swnet_container_release(int release_fd, char *error, size_t error_size, int *status) {
     if (error_size) error[0] = '\0';
+    *status = SWNET_STATUS_LAUNCH_FAILED;
     const char go = 1;
     int result;
     if (send(release_fd, &go, 1, MSG_NOSIGNAL) == 1) {
-        result = read_failure(release_fd, error, error_size);
+        result = read_failure(release_fd, error, error_size, status);
     } else {
         result = -errno;
         describe(error, error_size, "release the container", -result);
@@ -517,8 +531,9 @@ static void forward_to_exec_target(int sig) {
 }
 
 int swnet_container_exec(pid_t pid, char *const *argv, char *const *envp, const char *workdir,
-                         uint64_t capabilities, char *error, size_t error_size) {
+                         uint64_t capabilities, char *error, size_t error_size, int *failure_status) {
     if (error_size) error[0] = '\0';
+    *failure_status = SWNET_STATUS_LAUNCH_FAILED;
     if (!argv || !argv[0] || !envp) return -EINVAL;
     struct exec_plan plan;
     int result = open_target(pid, &plan, error, error_size);
@@ -551,7 +566,7 @@ int swnet_container_exec(pid_t pid, char *const *argv, char *const *envp, const 
         result = -clone_error;
         describe(error, error_size, "fork", clone_error);
     } else {
-        result = read_failure(channel[0], error, error_size);
+        result = read_failure(channel[0], error, error_size, failure_status);
         int status = reap(child);
         if (result == 0) result = status < 0 ? status : exit_code(status);
     }

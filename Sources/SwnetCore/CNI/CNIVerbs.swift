@@ -1,0 +1,342 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import IPAM
+import Netlink
+
+/// The swnet network a CNI configuration names, with what the configuration says about it.
+public struct CNINetworkSpec: Sendable {
+    public var name: String
+    public var bridge: String?
+    public var subnet: IPNetwork?
+    public var gateway: IPAddress?
+    public var masquerade: Bool?
+    public var mtu: UInt32?
+
+    public init(name: String, bridge: String? = nil, subnet: IPNetwork? = nil, gateway: IPAddress? = nil,
+                masquerade: Bool? = nil, mtu: UInt32? = nil) {
+        self.name = name
+        self.bridge = bridge
+        self.subnet = subnet
+        self.gateway = gateway
+        self.masquerade = masquerade
+        self.mtu = mtu
+    }
+}
+
+/// What a CNI ADD asks for beyond the network: the capabilities `ips`, `mac` and `portMappings`.
+public struct CNIAddRequest: Sendable {
+    public var container: CNIContainer
+    public var netns: String
+    public var address: InterfaceAddress?
+    public var mac: MACAddress?
+    public var mtu: UInt32?
+    public var ports: [PortSpec]
+    /// The capability `bandwidth`: traffic to the container is shaped on the host side of the
+    /// pair, traffic from it on its own interface.
+    public var ingress: TokenBucket?
+    public var egress: TokenBucket?
+    /// `hairpinMode`: the bridge port may send frames back where they came from.
+    public var hairpin: Bool
+
+    public init(container: CNIContainer, netns: String, address: InterfaceAddress? = nil, mac: MACAddress? = nil,
+                mtu: UInt32? = nil, ports: [PortSpec] = [], ingress: TokenBucket? = nil, egress: TokenBucket? = nil,
+                hairpin: Bool = false) {
+        self.container = container
+        self.netns = netns
+        self.address = address
+        self.mac = mac
+        self.mtu = mtu
+        self.ports = ports
+        self.ingress = ingress
+        self.egress = egress
+        self.hairpin = hairpin
+    }
+}
+
+/// What an ADD made, with the host-side links a CNI result lists.
+public struct CNIAddResult: Sendable {
+    public var attachment: Attachment
+    public var bridge: Link?
+    public var hostLink: Link?
+    public var defaultRoute: IPAddress?
+    public var publications: [Publication]
+}
+
+/// The interface another plugin made earlier in a chain (from its `prevResult`).
+public struct CNIChainedInterface: Sendable {
+    public var bridge: String
+    public var hostInterface: String
+    public var address: InterfaceAddress
+    public var gateway: IPAddress?
+
+    public init(bridge: String, hostInterface: String, address: InterfaceAddress, gateway: IPAddress?) {
+        self.bridge = bridge
+        self.hostInterface = hostInterface
+        self.address = address
+        self.gateway = gateway
+    }
+}
+
+/// The CNI verbs on top of swnet's own: an attachment made through CNI is an ordinary swnet
+/// attachment (it shows in `network inspect`, `port`, `gc`) that also records the runtime's
+/// container id.
+extension Swnet {
+    /// The network a configuration names: an existing swnet network (a configuration that
+    /// contradicts it is an error), else one created from the configuration (`created`: the
+    /// caller removes it again if its ADD fails).
+    public func cniNetwork(_ spec: CNINetworkSpec) throws -> (network: NetworkDefinition, created: Bool) {
+        if let existing = try existingNetwork(spec.name) { return (try checked(existing, against: spec), false) }
+        guard let subnet = spec.subnet else {
+            throw SwnetError("network \(spec.name) does not exist and the configuration gives no subnet")
+        }
+        do {
+            return (try createNetwork(NetworkRequest(name: spec.name, subnet: subnet, gateway: spec.gateway, bridge: spec.bridge,
+                                                     mtu: spec.mtu, masquerade: spec.masquerade ?? true)), true)
+        } catch {
+            // Another ADD created it meanwhile.
+            if let existing = try existingNetwork(spec.name) { return (try checked(existing, against: spec), false) }
+            throw error
+        }
+    }
+
+    private func existingNetwork(_ name: String) throws -> NetworkDefinition? {
+        let lock = try store.lock(.shared)
+        defer { withExtendedLifetime(lock) {} }
+        return try store.network(named: name)
+    }
+
+    private func checked(_ network: NetworkDefinition, against spec: CNINetworkSpec) throws -> NetworkDefinition {
+        if let subnet = spec.subnet, subnet != network.subnet {
+            throw SwnetError("network \(network.name) has subnet \(network.subnet), the configuration says \(subnet)")
+        }
+        if let bridge = spec.bridge, bridge != network.bridge {
+            throw SwnetError("network \(network.name) has bridge \(network.bridge), the configuration says \(bridge)")
+        }
+        if let gateway = spec.gateway, gateway != network.gateway {
+            throw SwnetError("network \(network.name) has gateway \(network.gateway?.description ?? "none"), the configuration says \(gateway)")
+        }
+        return network
+    }
+
+    /// ADD: an attach keyed by the container id, then its ports; a failure undoes both.
+    public func cniAdd(_ request: CNIAddRequest, network: NetworkDefinition) throws -> CNIAddResult {
+        try checkPortsAreFree(request.ports)
+        var attach = AttachRequest(target: request.netns, network: network.name, address: request.address,
+                                   mac: request.mac.map { .fixed($0) }, containerInterface: request.container.interface,
+                                   mtu: request.mtu)
+        attach.targetLabel = "cni \(request.container.containerID)"
+        attach.cni = CNIMembership(containerID: request.container.containerID)
+        let attached = try self.attach(attach)
+        let netlink = try hostNetlink()
+        var publications: [Publication] = []
+        do {
+            let target = try resolver.resolve(request.netns, label: attached.attachment.target)
+            if request.ingress != nil || request.hairpin, let host = try netlink.link(named: attached.attachment.hostInterface) {
+                if let ingress = request.ingress { try shape(host, in: netlink, ingress, what: "traffic to the container") }
+                if request.hairpin {
+                    do { try netlink.setBridgePortHairpin(interfaceIndex: host.index, true) } catch {
+                        throw SwnetError.during("hairpin mode on \(host.name)", error)
+                    }
+                }
+            }
+            if let egress = request.egress {
+                let inside = try NetlinkHandle(namespace: target.namespace)
+                if let link = try inside.link(named: attached.attachment.containerInterface) {
+                    try shape(link, in: inside, egress, what: "traffic from the container")
+                }
+            }
+            if !request.ports.isEmpty { publications = try publish(target, specs: request.ports, network: network.name) }
+        } catch {
+            _ = try? cniDelete(request.container, network: network.name, netns: request.netns)
+            throw error
+        }
+        return CNIAddResult(attachment: attached.attachment, bridge: try netlink.link(named: network.bridge),
+                            hostLink: try netlink.link(named: attached.attachment.hostInterface),
+                            defaultRoute: attached.defaultRoute, publications: publications)
+    }
+
+    private func shape(_ link: Link, in netlink: NetlinkHandle, _ bucket: TokenBucket, what: String) throws {
+        do { try netlink.setTokenBucket(interfaceIndex: link.index, bucket) } catch {
+            throw SwnetError.during("limit \(what) on \(link.name) (tbf)", error)
+        }
+    }
+
+    /// A port somebody holds fails the ADD before anything changes (publish checks again
+    /// under the lock).
+    private func checkPortsAreFree(_ specs: [PortSpec]) throws {
+        guard !specs.isEmpty else { return }
+        let lock = try store.lock(.shared)
+        defer { withExtendedLifetime(lock) {} }
+        for spec in specs {
+            guard let ports = spec.hostPorts else { continue }
+            let address: IPv4Address?
+            switch spec.hostAddress {
+            case .v4(let given)?: address = given
+            case .v6?: continue
+            case nil: address = nil
+            }
+            for port in ports.first...ports.last {
+                if let holder = try store.conflictingPublication(spec.transport, port, address: address) {
+                    throw SwnetError("\(holder.hostDescription) is already published by \(holder.target)")
+                }
+            }
+        }
+    }
+
+    /// ADD after another plugin made the interface (chained with a prevResult): records the
+    /// container on a network that adopts that plugin's bridge, and publishes its ports.
+    @discardableResult
+    public func cniPublish(_ container: CNIContainer, netns: String, network name: String,
+                           interface: CNIChainedInterface, ports: [PortSpec]) throws -> [Publication] {
+        try requireNetworkPrivileges(for: "CNI ADD")
+        let target = try resolver.resolve(netns, label: "cni \(container.containerID)")
+        do {
+            let lock = try store.lock(.exclusive)
+            defer { withExtendedLifetime(lock) {} }
+            try Rollback().run { rollback in
+                var network = try store.network(named: name)
+                if network == nil {
+                    let adopted = NetworkDefinition(name: name, subnet: interface.address.network, gateway: interface.gateway,
+                                                    bridge: interface.bridge, mtu: nil, managesBridge: false,
+                                                    created: Int64(time(nil)), masquerade: false)
+                    for other in try store.networks() where other.subnet.overlaps(adopted.subnet) {
+                        throw SwnetError("subnet \(adopted.subnet) overlaps network \(other.name) (\(other.subnet))")
+                    }
+                    try store.save(adopted)
+                    rollback.onFailure { [store] in try? store.removeNetwork(named: name) }
+                    try renderFirewall()
+                    network = adopted
+                }
+                if let network, network.bridge != interface.bridge {
+                    throw SwnetError("network \(name) has bridge \(network.bridge), but the previous plugin attached to \(interface.bridge)")
+                }
+                if let existing = try store.attachment(network: name, namespaceID: target.namespaceID) {
+                    throw SwnetError("\(target.label) is already recorded on network \(name) (cni \(existing.cni?.containerID ?? "-"))")
+                }
+                let attachment = Attachment(
+                    network: name, namespaceID: target.namespaceID, target: target.label, namespacePath: target.path,
+                    hostInterface: interface.hostInterface, containerInterface: container.interface, mac: nil,
+                    address: interface.address, gateway: interface.gateway, mtu: 0, phase: .active,
+                    created: Int64(time(nil)), cni: CNIMembership(containerID: container.containerID, chained: true))
+                try store.save(attachment)
+            }
+        }
+        guard !ports.isEmpty else { return [] }
+        do {
+            return try publish(target, specs: ports, network: name)
+        } catch {
+            _ = try? cniDelete(container, network: name, netns: netns)
+            throw error
+        }
+    }
+
+    /// DEL: removes the container's ports (only its own: containers that share an address keep
+    /// theirs), its veth pair unless another plugin made it, its lease and record. Nothing to
+    /// remove is success, so DEL can be repeated, and works with an empty or missing netns.
+    @discardableResult
+    public func cniDelete(_ container: CNIContainer, network: String, netns: String?) throws -> Attachment? {
+        try requireNetworkPrivileges(for: "CNI DEL")
+        let lock = try store.lock(.exclusive)
+        defer { withExtendedLifetime(lock) {} }
+        guard let attachment = try cniAttachment(container, network: network, netns: netns) else { return nil }
+        try removePublicationsLocked(namespaceID: attachment.namespaceID, network: attachment.network)
+        if attachment.cni?.chained != true { try deleteLinks(named: [attachment.hostInterface]) }
+        try release(attachment)
+        return attachment
+    }
+
+    /// CHECK: the attachment is whole: record active, host side on the bridge, the container
+    /// interface in the namespace with its MAC and address.
+    public func cniCheck(_ container: CNIContainer, network name: String, netns: String) throws {
+        let lock = try store.lock(.shared)
+        defer { withExtendedLifetime(lock) {} }
+        guard let network = try store.network(named: name) else { throw CNIUnknownContainer("no network named \(name)") }
+        guard let attachment = try cniAttachment(container, network: name, netns: netns) else {
+            throw CNIUnknownContainer("container \(container.containerID) has no interface \(container.interface) on network \(name)")
+        }
+        guard attachment.phase == .active else { throw SwnetError("the attachment of \(container.containerID) is incomplete") }
+        let netlink = try hostNetlink()
+        guard let host = try netlink.link(named: attachment.hostInterface) else {
+            throw SwnetError("host interface \(attachment.hostInterface) is gone")
+        }
+        if let bridge = try netlink.link(named: network.bridge) {
+            guard host.masterIndex == bridge.index else { throw SwnetError("\(host.name) is not a port of bridge \(network.bridge)") }
+        } else {
+            throw SwnetError("bridge \(network.bridge) is gone")
+        }
+        let target = try resolver.resolve(netns)
+        guard target.namespaceID == attachment.namespaceID else { throw SwnetError("\(netns) is not the namespace that was attached") }
+        let inside = try NetlinkHandle(namespace: target.namespace)
+        guard let link = try inside.link(named: attachment.containerInterface) else {
+            throw SwnetError("interface \(attachment.containerInterface) is gone from \(netns)")
+        }
+        if let mac = attachment.mac, link.mac?.description != mac {
+            throw SwnetError("interface \(link.name) has MAC \(link.mac?.description ?? "none"), expected \(mac)")
+        }
+        guard try inside.addresses(interfaceIndex: link.index).contains(where: { $0.address == attachment.address }) else {
+            throw SwnetError("interface \(link.name) lacks its address \(attachment.address)")
+        }
+    }
+
+    /// GC: drops the CNI attachments of `network` that the runtime no longer lists as valid and
+    /// the temporary files of writes killed half way, then what crashed or dead containers left
+    /// anywhere (`swnet gc`).
+    @discardableResult
+    public func cniCollect(network: String, valid: Set<CNIContainer>) throws -> [Attachment] {
+        try requireNetworkPrivileges(for: "CNI GC")
+        let stale: [Attachment]
+        do {
+            let lock = try store.lock(.exclusive)
+            defer { withExtendedLifetime(lock) {} }
+            stale = try store.attachments(network: network).filter { attachment in
+                guard let cni = attachment.cni else { return false }
+                return !valid.contains(CNIContainer(containerID: cni.containerID, interface: attachment.containerInterface))
+            }
+            for attachment in stale { try removePublicationsLocked(namespaceID: attachment.namespaceID, network: network) }
+            try deleteLinks(named: stale.filter { $0.cni?.chained != true }.map(\.hostInterface))
+            for attachment in stale { try release(attachment) }
+            try store.removeAbandonedTemporaryFiles(network: network)
+        }
+        return stale + (try collectGarbage().attachments)
+    }
+
+    /// STATUS: why an ADD on this network would fail now, or nil when it would not.
+    public func cniUnreadiness(_ spec: CNINetworkSpec) throws -> String? {
+        let lock = try store.lock(.shared)
+        defer { withExtendedLifetime(lock) {} }
+        guard let network = try store.network(named: spec.name) else {
+            if spec.subnet == nil { return "network \(spec.name) does not exist and the configuration gives no subnet" }
+            if let bridge = spec.bridge, let link = try hostNetlink().link(named: bridge) {
+                return "interface \(bridge) exists (\(link.kind ?? "not a bridge")), so network \(spec.name) cannot be created"
+            }
+            return nil
+        }
+        if let link = try hostNetlink().link(named: network.bridge) {
+            if link.kind != "bridge" { return "interface \(network.bridge) of network \(network.name) is not a bridge" }
+        } else if !network.managesBridge {
+            return "bridge \(network.bridge) of network \(network.name) does not exist"
+        }
+        let pool = try network.pool
+        if UInt128(try store.leases(network: network.name).count) >= pool.assignableCount {
+            return "no free address left in subnet \(network.subnet) of network \(network.name)"
+        }
+        return nil
+    }
+
+    /// The container's attachment: by the namespace when the runtime still has it, else by
+    /// the container id among the network's attachments.
+    private func cniAttachment(_ container: CNIContainer, network: String, netns: String?) throws -> Attachment? {
+        if let netns, !netns.isEmpty, let namespace = try? NetworkNamespace(path: netns),
+           let found = try store.attachment(network: network, namespaceID: "\(namespace.identity)"), found.belongs(to: container) {
+            return found
+        }
+        return try store.attachments(network: network).first { $0.belongs(to: container) }
+    }
+}
+
+/// The runtime asked about a container swnet has no record of (CNI error code 3).
+public struct CNIUnknownContainer: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
