@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, bottom to top: C system libraries and shims → NetlinkTransport → kernel bindings (Netlink, NFTables)
+// Layers, bottom to top: C system libraries (libmnl, libnftnl, libcap, SQLite) and shims → NetlinkTransport → kernel bindings (Netlink, NFTables)
 // and pure-Swift IPAM/JSON → SwnetCore (the verbs) → SwnetCommands (CLI) → swnet (main).
 let package = Package(
     name: "swnet",
@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
         .systemLibrary(name: "CNftnl", pkgConfig: "libnftnl", providers: [.apt(["libnftnl-dev"])]),
         .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // C by job: kernel helpers for the bindings, the container launcher (the one user of
         // libcap's C API besides capability checks, linked once through CCap), TLS.
         .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")]),
@@ -37,7 +38,10 @@ let package = Package(
         .target(name: "Netlink", dependencies: ["NetlinkTransport", "CMnl", "CSwnetShims", "IPAM"]),
         .target(name: "BPF", dependencies: ["CSwnetBPF", "IPAM", "Netlink"]),
         .target(name: "NFTables", dependencies: ["NetlinkTransport", "CNftnl", "CMnl", "IPAM"]),
-        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "BPF", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSwnetLauncher"]),
+        // SQLite from Debian's static archive (libsqlite3-dev ships one): a shared library less
+        // for the dynamic loader at every start.
+        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "BPF", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSwnetLauncher", "CSQLite"],
+                linkerSettings: [.linkedLibrary(":libsqlite3.a")]),
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"], plugins: ["BuildCommit"]),
         // `swnet --version` names the git commit it was built from.
         .plugin(name: "BuildCommit", capability: .buildTool()),

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
     pkg-config libmnl-dev libnftnl-dev libcap-dev   # the C libraries swnet binds
+    libsqlite3-dev sqlite3                           # swnet's state (networks, leases, attachments, ports, containers); the CLI for tests
     iproute2 util-linux libcap2-bin iputils-ping     # namespaces, capsh, ping for tests
     nftables procps                                  # nft to check and flush rulesets, ps in tests
     python3 curl socat tcpdump                       # real servers, clients and a capture for traffic tests

@@ -109,6 +109,14 @@ protocol AnyOption: Sendable {
 struct Option<Value>: AnyOption {
     let definition: OptionDefinition
     fileprivate let read: @Sendable ([any Sendable]) -> Value
+
+    /// The same option (same key, same value) explained otherwise, for a command where the
+    /// shared help would mislead.
+    func withHelp(_ help: String) -> Option {
+        let d = definition
+        return Option(definition: OptionDefinition(long: d.long, short: d.short, kind: d.kind, help: help, isRequired: d.isRequired,
+                                                   isRepeatable: d.isRepeatable, completion: d.completion), read: read)
+    }
 }
 
 extension Option where Value == Bool {

@@ -133,7 +133,7 @@ struct PsCommand: RunnableCommand {
     static let definition = CommandDefinition(
         "ps", abstract: "List containers.",
         discussion: "Filters: id=PREFIX, name=PART (names containing PART), status=created|running|exited, network=NAME.",
-        options: GlobalOptions.declarations + [all] + ListOptions.declarations + [filter], runs: Self.self)
+        options: GlobalOptions.declarations + [all] + ListOptions.declarations(quietPrints: "ids", example: "{{.ID}}\\t{{.Names}}\\t{{.status}}") + [filter], runs: Self.self)
 
     let global: GlobalOptions
     let output: ListOptions
@@ -149,7 +149,7 @@ struct PsCommand: RunnableCommand {
     }
 
     func run() throws {
-        var listing = Listing([("ID", "CONTAINER ID"), ("Names", "NAME"), ("Command", "COMMAND"), ("Status", "STATUS"),
+        var listing = Listing([("ID", "CONTAINER ID"), ("Names", "NAMES"), ("Command", "COMMAND"), ("Status", "STATUS"),
                                ("Networks", "NETWORKS")])
         for container in try global.makeSwnet().listContainers(all: all) {
             guard filters.allows("id", { container.id.hasPrefix($0) }), filters.allows("name", { container.name.contains($0) }),
@@ -186,7 +186,7 @@ struct InspectCommand: RunnableCommand {
 
     static let definition = CommandDefinition(
         "inspect", abstract: "Show containers in detail.",
-        arguments: [targets], options: GlobalOptions.declarations + InspectOptions.declarations, runs: Self.self)
+        arguments: [targets], options: GlobalOptions.declarations + InspectOptions.declarations(example: "{{.name}} {{.pid}} {{json .networks}}"), runs: Self.self)
 
     let global: GlobalOptions
     let output: InspectOptions
@@ -200,19 +200,14 @@ struct InspectCommand: RunnableCommand {
 
     func run() throws {
         let swnet = global.makeSwnet()
-        let containers = try targets.map { try swnet.container(matching: $0) }
-        let attachments = try containers.map { try swnet.attachments(of: $0) }
-        let objects = zip(containers, attachments).map { container, attachments -> JSON in
-            guard case .object(var object) = container.json else { return container.json }
-            object["attachments"] = .array(attachments.map(\.json))
-            return .object(object)
-        }
-        if try output.printFormatted(objects) { return }
+        let details = try swnet.inspectContainers(targets)
+        if try output.printFormatted(details.map(\.json)) { return }
         if output.json {
-            print(JSON.array(objects).serialized(pretty: true))
+            print(JSON.array(details.map(\.json)).serialized(pretty: true))
             return
         }
-        for (container, attachments) in zip(containers, attachments) {
+        for detail in details {
+            let container = detail.container
             print("id:        \(container.id)")
             print("name:      \(container.name)")
             print("command:   \(container.command.joined(separator: " "))")
@@ -221,8 +216,12 @@ struct InspectCommand: RunnableCommand {
             print("hostname:  \(container.hostname)")
             print("rootfs:    \(container.rootfs ?? "(host)")")
             print("networks:  \(container.networks.isEmpty ? "-" : container.networks.joined(separator: ", "))")
-            for attachment in attachments {
-                print("  \(attachment.network): \(attachment.containerInterface) \(attachment.address), data path \(attachment.dataPath)")
+            for attachment in detail.attachments {
+                print("address:   \(attachment.address) on \(attachment.network) (\(attachment.containerInterface), "
+                      + "gateway \(attachment.gateway?.description ?? "-"), MAC \(attachment.mac ?? "-"), data path \(attachment.dataPath))")
+            }
+            for publication in detail.publications {
+                print("port:      \(publication.hostDescription) -> \(publication.containerPort)")
             }
         }
     }

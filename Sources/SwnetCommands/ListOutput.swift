@@ -5,12 +5,20 @@ import JSON
 /// (`{{.Field}}`, `{{.a.b}}`, `{{json .}}`, `{{join .List ","}}`, `{{upper .F}}`, `{{lower .F}}`),
 /// `\t` and `\n` stand for a tab and a newline, and a `table ` prefix aligns the columns under headers.
 struct ListOptions {
-    static let quiet = Option<Bool>(flag: "quiet", short: "q", help: "Only print names (ps: ids), one a line.")
+    static let quiet = Option<Bool>(flag: "quiet", short: "q", help: "Only print names, one a line.")
     static let format = Option<OutputFormat?>(
-        "format", value: "FORMAT",
-        help: "table, json (an object a line), or a template like '{{.Name}}\\t{{.Subnet}}' ('table TEMPLATE' adds headers).",
+        "format", value: "FORMAT", help: formatHelp(example: "{{.Name}}"),
         completes: .choices(["table", "json"]), transform: OutputFormat.init(parsing:))
-    static let declarations: [any AnyOption] = [quiet, format, OutputOptions.json]
+
+    /// The options, with help that says what this list's `-q` prints and shows a template over
+    /// its own columns (a `ps` user reads ids and `{{.Names}}`, not a network's subnet).
+    static func declarations(quietPrints: String, example: String) -> [any AnyOption] {
+        [quiet.withHelp("Only print \(quietPrints), one a line."), format.withHelp(formatHelp(example: example)), OutputOptions.json]
+    }
+
+    private static func formatHelp(example: String) -> String {
+        "table, json (an object a line), or a template like '\(example)' ('table TEMPLATE' adds headers)."
+    }
 
     let format: OutputFormat
 
@@ -30,9 +38,17 @@ struct ListOptions {
 /// template over each object's JSON, e.g. `{{.subnet}}` or `{{json .attachments}}`.
 struct InspectOptions {
     static let format = Option<OutputFormat?>(
-        "format", short: "f", value: "FORMAT", help: "json (an object a line), or a template over the JSON like '{{.name}} {{json .attachments}}'.",
+        "format", short: "f", value: "FORMAT", help: formatHelp(example: "{{.name}}"),
         completes: .choices(["json"]), transform: OutputFormat.init(parsing:))
-    static let declarations: [any AnyOption] = [OutputOptions.json, format]
+
+    /// The options, with a template example over this command's own JSON.
+    static func declarations(example: String) -> [any AnyOption] {
+        [OutputOptions.json, format.withHelp(formatHelp(example: example))]
+    }
+
+    private static func formatHelp(example: String) -> String {
+        "json (an object a line), or a template over the JSON like '\(example)'."
+    }
 
     let json: Bool
     let format: OutputFormat?

@@ -82,7 +82,7 @@ enum NetworkCommand {
         static let definition = CommandDefinition(
             "ls", aliases: ["list"], abstract: "List networks.",
             discussion: "Filters: name=PART (names containing PART), bridge=IFNAME, type=local|overlay.",
-            options: GlobalOptions.declarations + ListOptions.declarations + [filter], runs: Self.self)
+            options: GlobalOptions.declarations + ListOptions.declarations(quietPrints: "names", example: "{{.Name}}\\t{{.Subnet}}") + [filter], runs: Self.self)
 
         let global: GlobalOptions
         let output: ListOptions
@@ -113,7 +113,7 @@ enum NetworkCommand {
     struct Inspect: RunnableCommand {
         static let definition = CommandDefinition(
             "inspect", abstract: "Show a network with its attachments.",
-            arguments: [NetworkCommand.name], options: GlobalOptions.declarations + InspectOptions.declarations, runs: Self.self)
+            arguments: [NetworkCommand.name], options: GlobalOptions.declarations + InspectOptions.declarations(example: "{{.subnet}} {{json .attachments}}"), runs: Self.self)
 
         let global: GlobalOptions
         let output: InspectOptions

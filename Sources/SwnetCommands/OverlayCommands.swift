@@ -143,7 +143,7 @@ enum OverlayCommand {
     struct List: RunnableCommand {
         static let definition = CommandDefinition(
             "ls", aliases: ["list"], abstract: "List the overlays in etcd.",
-            options: GlobalOptions.declarations + EtcdOptions.declarations + ListOptions.declarations, runs: Self.self)
+            options: GlobalOptions.declarations + EtcdOptions.declarations + ListOptions.declarations(quietPrints: "names", example: "{{.Name}}\\t{{.Mode}}"), runs: Self.self)
 
         let global: GlobalOptions
         let etcd: EtcdConfiguration
@@ -171,7 +171,7 @@ enum OverlayCommand {
         static let definition = CommandDefinition(
             "inspect", abstract: "Show an overlay's hosts, and whether this host's kernel matches them.",
             arguments: [OverlayCommand.name],
-            options: GlobalOptions.declarations + EtcdOptions.declarations + InspectOptions.declarations, runs: Self.self)
+            options: GlobalOptions.declarations + EtcdOptions.declarations + InspectOptions.declarations(example: "{{.name}} {{.config.subnet}} {{.local.joined}}"), runs: Self.self)
 
         let overlay: NamedOverlay
         let output: InspectOptions

@@ -44,7 +44,7 @@ struct AttachTests {
         let c1 = try sandbox.container()
         try sandbox.swnet.attach(AttachRequest(target: c1.path, network: "n2", address: InterfaceAddress("10.8.0.5/24")))
         let c2 = try sandbox.container()
-        let before = sandbox.stateSnapshot()
+        let before = try sandbox.stateSnapshot()
         let linksBefore = try sandbox.hostNetlink().links().map(\.name)
         let bad: [AttachRequest] = [
             AttachRequest(target: c1.path, network: "n2"),                                     // twice on one network
@@ -60,7 +60,7 @@ struct AttachTests {
         for request in bad {
             #expect(throws: SwnetError.self) { try sandbox.swnet.attach(request) }
         }
-        #expect(sandbox.stateSnapshot() == before)
+        #expect(try sandbox.stateSnapshot() == before)
         #expect(try sandbox.hostNetlink().links().map(\.name) == linksBefore)
         #expect(try NetlinkHandle(namespace: c2.namespace).links().map(\.name) == ["lo"])
     }

@@ -32,12 +32,12 @@ struct SubnetOverlapTests {
         let netlink = try sandbox.hostNetlink()
         let underlay = try sandbox.bridge("under0")
         let overlay = OverlayConfiguration(name: "prod", subnet: IPNetwork("10.60.0.0/16")!, mode: .hostGateway)
-        _ = try sandbox.swnet.setUpOverlayNetwork(overlay, subnet: IPNetwork("10.60.3.0/24")!,
+        _ = try sandbox.swnet.store.write { state in
+            try sandbox.swnet.setUpOverlayNetwork(overlay, subnet: IPNetwork("10.60.3.0/24")!,
                                                   underlay: Underlay(interface: underlay, address: IPAddress("192.0.2.10")!),
-                                                  vtepMAC: nil, lease: 0, transmitChecksumOffload: true)
-        // The first command under the lock records the boot: not a change a failure made.
-        let state = { sandbox.stateSnapshot().filter { $0.key != "run/boot-id" } }
-        let before = state()
+                                                  vtepMAC: nil, lease: 0, transmitChecksumOffload: true, in: state)
+        }
+        let before = try sandbox.stateSnapshot()
         let container = try sandbox.container()
 
         // Outside this host's share (10.60.3.0/24) but inside the cluster's range.
@@ -48,12 +48,14 @@ struct SubnetOverlapTests {
         #expect(throws: SwnetError.self) { try sandbox.swnet.createNetwork(create) }
         let second = OverlayConfiguration(name: "staging", subnet: IPNetwork("10.0.0.0/8")!, mode: .hostGateway)
         let overlayError = #expect(throws: SwnetError.self) {
-            try sandbox.swnet.setUpOverlayNetwork(second, subnet: IPNetwork("10.1.0.0/24")!,
-                                                  underlay: Underlay(interface: underlay, address: IPAddress("192.0.2.10")!),
-                                                  vtepMAC: nil, lease: 0, transmitChecksumOffload: true)
+            try sandbox.swnet.store.write { state in
+                try sandbox.swnet.setUpOverlayNetwork(second, subnet: IPNetwork("10.1.0.0/24")!,
+                                                      underlay: Underlay(interface: underlay, address: IPAddress("192.0.2.10")!),
+                                                      vtepMAC: nil, lease: 0, transmitChecksumOffload: true, in: state)
+            }
         }
         #expect(overlayError?.message == "overlay subnet 10.0.0.0/8 overlaps network prod (10.60.0.0/16)")
-        #expect(state() == before)
+        #expect(try sandbox.stateSnapshot() == before)
         #expect(try netlink.link(named: "newbridge") == nil)
 
         // A neighbouring range is still free.
@@ -83,14 +85,15 @@ struct InterfaceAttachmentTests {
         // A swnet killed part-way: its record still pending, the macvlan already in the container.
         var pending = record
         pending.phase = .pending
-        try sandbox.swnet.store.save(pending)
+        try sandbox.swnet.store.write { state in try state.save(pending) }
         var spec = LinkSpec(name: "eth0", kind: .macvlan(parentIndex: uplink.index, mode: .bridge))
         spec.namespace = container.namespace
         try host.addLink(spec)
         let report = try sandbox.swnet.collectGarbage()
         #expect(report.interfaces.map(\.containerInterface) == ["eth0"])
         #expect(try inside.link(named: "eth0") == nil)
-        #expect(try sandbox.swnet.store.linkAttachments().isEmpty)
+        let left = try sandbox.swnet.store.read { state in try state.linkAttachments() }
+        #expect(left.isEmpty)
         #expect(try host.link(named: "up0") != nil)
     }
 }

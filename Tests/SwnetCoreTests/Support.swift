@@ -41,13 +41,25 @@ final class Sandbox {
         return link
     }
 
-    /// Every file under the state root with its contents, to prove a failure changed nothing.
-    func stateSnapshot() -> [String: Data] {
+    /// Every file under the state root with its contents, the databases by content (SQLite
+    /// rewrites pages on every commit), to prove a failure changed nothing.
+    func stateSnapshot() throws -> [String: Data] {
         var files: [String: Data] = [:]
         let enumerator = FileManager.default.enumerator(atPath: root)
         while let path = enumerator?.nextObject() as? String {
-            guard !path.hasSuffix("lock"), let data = FileManager.default.contents(atPath: "\(root)/\(path)") else { continue }
-            files[path] = data
+            if path.hasSuffix("lock") || path.hasSuffix("-journal") { continue }
+            if path.hasSuffix(".db") {
+                let dump = Process()
+                dump.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+                dump.arguments = ["\(root)/\(path)", ".dump"]
+                let output = Pipe()
+                dump.standardOutput = output
+                try dump.run()
+                files[path] = output.fileHandleForReading.readDataToEndOfFile()
+                dump.waitUntilExit()
+            } else if let data = FileManager.default.contents(atPath: "\(root)/\(path)") {
+                files[path] = data
+            }
         }
         return files
     }

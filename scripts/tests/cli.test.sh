@@ -27,8 +27,8 @@ eq "ps --filter keys are and-ed" "$(swnet ps -q --filter name=api --filter netwo
 eq "ps template with JSON fields and functions" "$(swnet ps --format '{{upper .Name}} {{json .networks}} {{join .command " "}}' --filter name=api)" \
     'API ["web"] sleep 600'
 eq "ps takes docker's field names" "$(swnet ps --format 'table {{.ID}}\t{{.Names}}' --filter name=worker | tr -s ' ')" \
-    "$(printf 'CONTAINER ID NAME\n%s worker' "${worker:0:12}")"
-eq "ps --format 'table' keeps the default columns" "$(swnet ps --format table | head -n 1 | tr -s ' ')" "CONTAINER ID NAME COMMAND STATUS NETWORKS"
+    "$(printf 'CONTAINER ID NAMES\n%s worker' "${worker:0:12}")"
+eq "ps --format 'table' keeps the default columns" "$(swnet ps --format table | head -n 1 | tr -s ' ')" "CONTAINER ID NAMES COMMAND STATUS NETWORKS"
 
 eq "network inspect -f" "$(swnet network inspect db -f '{{.bridge}} {{.subnet}} {{json .masquerade}}')" "br-db 10.82.0.0/24 true"
 eq "network inspect --format json is one line" "$(swnet network inspect web --format json | json 'd["attachments"][0]["target"]')" "container api"
@@ -39,6 +39,12 @@ eq "...suggests the option" "$error_line" "swnet: unknown option '--subnt' for '
 eq "...and exits 64" "$(status_of swnet network create x --subnt 10.83.0.0/24)" "64"
 fails "a mistyped subcommand" swnet netwrok ls
 eq "...suggests the subcommand" "$error_line" "swnet: unknown subcommand 'netwrok' for 'swnet'; did you mean 'network'?"
+# The template each command's help shows as its example runs on that command's own fields.
+help_example() { "$SWNET" "$@" --help | tr -s ' \n' ' ' | grep -o "template \(over the JSON \)\?like '[^']*'" | sed "s/.*like '//; s/'\$//"; }
+for command in "network ls" "ps" "network inspect web" "inspect api"; do
+    example=$(help_example $command)
+    ok "the --format example of '$command --help' ($example) works" swnet $command --format "$example"
+done
 fails "a mistyped filter key" swnet ps --filter stauts=running
 fails "a filter value ps cannot have" swnet ps --filter status=up
 fails "-q with --json" swnet network ls -q --json

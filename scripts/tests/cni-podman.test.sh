@@ -50,7 +50,7 @@ ok "podman rm the containers" podman rm -f -t 0 web client fixed
 eq "podman rm leaves no attachment" "$(swnet network inspect swnet1 --json | json 'len(d["attachments"])')" "0"
 eq "no veth on the bridge" "$(ip -o link show master swcni0 | wc -l)" "0"
 eq "no published port" "$(nft list map inet swnet publish_any | grep -c 'elements')" "0"
-eq "no lease" "$(ls "$SWNET_ROOT/run/networks/swnet1/leases" | wc -l)" "0"
+eq "no lease" "$(state_sql "SELECT count(*) FROM leases WHERE network = 'swnet1'")" "0"
 eq "the port answers no more" "$(ip netns exec outside curl -sf -o /dev/null --max-time 2 http://192.0.2.1:8080/hostname && echo open || echo closed)" "closed"
 
 podman rmi -f localhost/swnet-busybox:latest >/dev/null 2>&1

@@ -10,7 +10,7 @@ config() { printf '{"cniVersion":"%s","name":"cnet","type":"swnet-cni","bridge":
 # cni COMMAND ID NETNS CONFIG: one plugin run; stdout is the plugin's, stderr its log.
 cni() { printf '%s' "$4" | CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_NETNS=$3 CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni "$cni_plugin"; }
 code() { json 'd.get("code")'; }
-leases() { ls "$SWNET_ROOT/run/networks/cnet/leases" 2>/dev/null | wc -l; }
+leases() { state_sql "SELECT count(*) FROM leases WHERE network = 'cnet'" 2>/dev/null || echo 0; }
 ports() { nft list map inet swnet publish_any 2>/dev/null | grep -oE ': [0-9.]+ \. [0-9]+' | wc -l; }
 json_lines() { python3 -c 'import json,sys
 for line in sys.stdin:
@@ -177,27 +177,41 @@ eq "50 parallel DELs leave no lease, attachment or veth" \
     "$(leases) $(swnet network inspect cnet --json | json 'len(d["attachments"])') $(ip -o link show master cnet0 | wc -l)" "0 0 0"
 for i in $(seq 50); do ip netns del "p$i"; done
 
-# SIGKILL in the middle of an ADD, then GC: nothing leaks. The kill waits (without forking, so it
-# is quick) until the attachment record says pending: the kernel is being changed right then.
+# SIGKILL in the middle of an ADD, then GC: nothing leaks. The kill waits until the attachment
+# record says pending (committed before the kernel is touched): the kernel is being changed then.
 container k
 config 1.1.0 ',"runtimeConfig":{"portMappings":[{"hostPort":9104,"containerPort":80}]}' >"$SWNET_ROOT/kill.json"
 pending_record() {
-    local file line
-    for file in "$SWNET_ROOT"/run/networks/cnet/attachments/*.json; do
-        [[ -e $file ]] && read -r line <"$file" && [[ $line == *'"phase":"pending"'* ]] && return 0
-    done
-    return 1
+    [[ $(state_sql "SELECT count(*) FROM attachments WHERE network = 'cnet' AND record LIKE '%\"phase\":\"pending\"%'" 2>/dev/null) == 1 ]]
+}
+# add_killed_when_pending: runs the plugin's ADD and SIGKILLs it as soon as the database shows
+# a pending record (one process, already polling when the plugin starts, no fork per look).
+add_killed_when_pending() {
+    python3 - "$SWNET_ROOT/run/state.db" "$cni_plugin" "$SWNET_ROOT/kill.json" <<'POLL'
+import os, sqlite3, subprocess, sys
+database, plugin, config = sys.argv[1:4]
+environment = dict(os.environ, CNI_COMMAND="ADD", CNI_CONTAINERID="k", CNI_NETNS="/run/netns/k", CNI_IFNAME="eth0")
+with open(config) as stdin:
+    add = subprocess.Popen([plugin], stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
+while add.poll() is None:
+    try:
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=0.01)
+        pending = connection.execute("""SELECT count(*) FROM attachments WHERE network = 'cnet' AND record LIKE '%"phase":"pending"%'""").fetchone()[0]
+        connection.close()
+        if pending:
+            add.kill()
+            break
+    except sqlite3.Error:
+        pass
+add.wait()
+POLL
 }
 interrupted=0
 for attempt in $(seq 12); do
-    # The plugin itself in the background (not a subshell around it), so the SIGKILL hits it.
-    CNI_COMMAND=ADD CNI_CONTAINERID=k CNI_NETNS=/run/netns/k CNI_IFNAME=eth0 "$cni_plugin" <"$SWNET_ROOT/kill.json" >/dev/null 2>&1 &
-    pid=$!
-    for ((spin = 0; spin < 100000; spin++)); do pending_record && break; kill -0 "$pid" 2>/dev/null || break; done
-    kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+    add_killed_when_pending
     pending_record && interrupted=$((interrupted + 1))
     cni GC "" "" "$(config 1.1.0 ',"cni.dev/valid-attachments":[]')" >/dev/null
-    state="$(leases) $(ports) $(ip -o link show master cnet0 | wc -l) $(ip -n k -o link show | grep -c eth0) $(ls "$SWNET_ROOT/run/networks/cnet/attachments" | wc -l)"
+    state="$(leases) $(ports) $(ip -o link show master cnet0 | wc -l) $(ip -n k -o link show | grep -c eth0) $(state_sql "SELECT count(*) FROM attachments WHERE network = 'cnet'")"
     [[ $state == "0 0 0 0 0" ]] || break
 done
 eq "after SIGKILLs during ADD, GC leaves no lease, port, veth or record" "$state" "0 0 0 0 0"

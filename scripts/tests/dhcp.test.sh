@@ -33,6 +33,9 @@ fails "dhclient (its hooks write the host's /etc)" swnet attach srv lan dhclient
 ok "a quiet network" swnet network create quiet --subnet 10.71.0.0/24
 container c3
 fails "no DHCP server answers (udhcpc -n gives up)" swnet attach c3 quiet "dhcp:-n -t 1 -T 1"
+fails "options udhcpc refuses" swnet attach c3 quiet "dhcp:-x"
+eq "...named by udhcpc's own complaint, not the end of its usage text" "$error_line" \
+    "swnet: no DHCP lease for eth0 in netns c3: the client gave up (udhcpc: option requires an argument -- 'x')"
 
 attached_at=$SECONDS attached_epoch=$(date +%s)
 ok "attach c1 with dhcp" swnet attach c1 lan dhcp
@@ -43,26 +46,26 @@ eq "the lease time is the address's lifetime" "$(ip -n c1 -4 -o addr show dev et
 eq "the default route from the lease" "$(ip -n c1 route show default | cut -d' ' -f1-5)" "default via 10.70.0.1 dev eth0"
 ok "c1 reaches the server" ip netns exec c1 ping -c1 -W2 10.70.0.2
 eq "the server acknowledged it" "$(grep -c "DHCPACK(eth0) ${address%/*}" "$SWNET_ROOT/dnsmasq.log")" "1"
-record=$(cat "$SWNET_ROOT"/run/links/*.eth0.json)
+record=$(state_sql "SELECT record FROM link_attachments WHERE interface = 'eth0'")
 client=$(echo "$record" | json 'd["clientPID"]')
 ok "the client runs" kill -0 "$client"
 eq "inside c1's namespace" "$(readlink /proc/$(pgrep -P "$client")/ns/net)" "$(ip netns exec c1 readlink /proc/self/ns/net)"
 
 # Gone with the container: a namespace name removed, a process that exits.
 ok "attach c2 with dhcp" swnet attach c2 lan dhcp -i lan0
-client2=$(cat "$SWNET_ROOT"/run/links/*.lan0.json | json 'd["clientPID"]')
-host2=$(cat "$SWNET_ROOT"/run/links/*.lan0.json | json 'd["hostInterface"]')
+client2=$(state_sql "SELECT record FROM link_attachments WHERE interface = 'lan0'" | json 'd["clientPID"]')
+host2=$(state_sql "SELECT record FROM link_attachments WHERE interface = 'lan0'" | json 'd["hostInterface"]')
 ip netns del c2
 ok "the client stops when c2's namespace is deleted" wait_for bash -c "! kill -0 $client2"
 ok "and the namespace with its veth goes" wait_for bash -c "! ip link show $host2"
 unshare --net sleep 600 & sleeper=$!
 wait_for test "$(readlink /proc/$sleeper/ns/net)" != "$(readlink /proc/self/ns/net)"
 ok "attach a PID with dhcp" swnet attach "$sleeper" lan dhcp
-client3=$(for f in "$SWNET_ROOT"/run/links/*.json; do json 'd["target"], d["clientPID"]' <"$f"; done | grep "pid $sleeper" | tr -dc '0-9 ' | awk '{print $2}')
+client3=$(state_sql "SELECT record FROM link_attachments WHERE record LIKE '%\"target\":\"pid $sleeper\"%'" | json 'd["clientPID"]')
 kill "$sleeper"; wait "$sleeper" 2>/dev/null
 ok "the client stops when the process exits" wait_for bash -c "! kill -0 $client3"
 ok "gc forgets both" swnet gc
-eq "only c1's record is left" "$(ls "$SWNET_ROOT/run/links" | grep -c json)" "1"
+eq "only c1's record is left" "$(state_sql 'SELECT count(*) FROM link_attachments')" "1"
 
 
 # Renewal: at half the 2-minute lease, while c1 lives.
@@ -76,12 +79,12 @@ ok "detach c1" swnet detach c1
 ok "the client is gone" wait_for bash -c "! kill -0 $client"
 ok "it released the lease" wait_for grep -q "DHCPRELEASE(eth0) ${address%/*}" "$SWNET_ROOT/dnsmasq.log"
 ok "attach c1 again" swnet attach c1 lan dhcp
-client=$(cat "$SWNET_ROOT"/run/links/*.eth0.json | json 'd["clientPID"]')
+client=$(state_sql "SELECT record FROM link_attachments WHERE interface = 'eth0'" | json 'd["clientPID"]')
 eq "network rm refuses while it is attached" "$(swnet network rm lan 2>&1)" "swnet: network lan has 2 attachments; detach them or use --force"
 ok "network rm --force" swnet network rm --force lan
 ok "... stops the client" wait_for bash -c "! kill -0 $client"
 eq "... and removes c1's interface" "$(ip -n c1 -o link show | grep -vc ': lo:')" "0"
-eq "no record, script or log left" "$(ls "$SWNET_ROOT/run/links" "$SWNET_ROOT/run/dhcp" | grep -c -e json -e log -e sh)" "0"
+eq "no record, script or log left" "$(state_sql 'SELECT count(*) FROM link_attachments') $(ls "$SWNET_ROOT/run/dhcp" | grep -c -e log -e sh)" "0 0"
 eq "the host's resolv.conf, hosts and hostname are untouched" "$(etc_files)" "$etc_before"
 eq "nothing under /etc changed by a DHCP client" "$(find /etc -newer "$marker" \( -path '*dhc*' -o -name 'resolv*' \) 2>/dev/null | wc -l)" "0"
 rm -f "$marker"

@@ -44,7 +44,7 @@ ok "c1 reaches c2 again" ip netns exec c1 ping -c1 -W2 10.70.0.3
 # A record lost by a crash: gc removes what no attachment owns.
 c2_record=$(swnet network inspect fp1 --json | json '[(a["namespace"], a["hostInterface"]) for a in d["attachments"] if a["address"] == "10.70.0.3/24"][0]')
 read -r c2_namespace c2_host < <(echo "$c2_record" | tr -d "(),'")
-rm "$SWNET_ROOT/run/networks/fp1/attachments/$c2_namespace.json"
+state_sql "DELETE FROM attachments WHERE network = 'fp1' AND namespace = '$c2_namespace'"
 eq "gc removes the orphan endpoint, port and link" \
     "$(swnet gc --json | json 'sorted(e.split()[0] for e in d["fastPathEntries"])')" "['endpoint', 'port']"
 ok "remove c2's orphan veth" ip link del "$c2_host"

@@ -56,7 +56,7 @@ container c4
 ok "a macvlan into c4" swnet attach c4 uplink 10.80.0.9/24
 ip netns del c4
 eq "gc forgets it once c4's namespace is gone" "$(swnet gc)" "removed macvlan attachment of netns c4 (eth0 on uplink)"
-eq "no interface records left" "$(ls "$SWNET_ROOT/run/links" | wc -l)" "0"
+eq "no interface records left" "$(state_sql 'SELECT count(*) FROM link_attachments')" "0"
 eq "uplink is still there" "$(ip -o link show uplink | wc -l)" "1"
 
 # swnet wait: up, carrier and an address, not just existence (pipework#243).

@@ -5,6 +5,7 @@ SWNET_ROOT=$(mktemp -d /tmp/swnet-test.XXXXXX)
 export SWNET_ROOT
 trap 'rm -rf "$SWNET_ROOT"' EXIT
 swnet() { "$SWNET" "$@"; }
+source "$(dirname "${BASH_SOURCE[0]}")/state-snapshot.sh"
 failures=0
 
 pass() { echo "ok - $1"; }
@@ -50,7 +51,7 @@ snapshot() {
     snapshot_all | grep -v -e 'fe80:' -e 'ff00::/8' ${snapshot_ignore:+-e "$snapshot_ignore"} | sed -e 's/NO-CARRIER,//' -e 's/ state [A-Z]* / /' -e 's/ linkdown//'
 }
 snapshot_all() {
-    (cd "$SWNET_ROOT" && find . -type f ! -name lock ! -name boot-id -exec sha256sum {} + | sort)
+    state_snapshot "$SWNET_ROOT"
     ip -o link show | sed 's/^[0-9]*: //' | sort
     ip -o addr show | sed 's/^[0-9]*: //' | sort
     ip route show table all
@@ -60,6 +61,9 @@ snapshot_all() {
         ip -n "$ns" route show table all
     done
 }
+
+# state_sql SQL: runs SQL on swnet's runtime database (attachments, leases, publications, ...).
+state_sql() { sqlite3 "$SWNET_ROOT/run/state.db" "$@"; }
 
 # container NAME: an empty network namespace with loopback up, standing in for a container.
 container() { ip netns add "$1" && ip -n "$1" link set lo up; }

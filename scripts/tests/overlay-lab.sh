@@ -23,6 +23,8 @@
 # an EXIT trap set before): agents, swnet containers, servers, etcd, namespaces, links, files.
 # The helpers refuse to run in the machine's own network namespace or with the machine's /run.
 
+source "$(dirname "${BASH_SOURCE[0]}")/state-snapshot.sh"   # state_snapshot, for lab_snapshot
+
 LAB_NET=${LAB_NET:-192.168.200}                     # the underlay's /24
 LAB_UNDERLAY_IP=${LAB_UNDERLAY_IP:-$LAB_NET.254}    # this namespace's address on it: etcd listens there
 LAB_BRIDGE=${LAB_BRIDGE:-under0}
@@ -496,13 +498,12 @@ lab_peer_entries() {
 }
 
 # lab_snapshot: the lab's state for a before/after comparison (lib.sh's `fails`): every host's
-# swnet state files (without locks, boot ids and container logs) and etcd's keys and values.
+# swnet state (state_snapshot: files and database rows) and etcd's keys and values.
 lab_snapshot() {
     local n
     for n in "${LAB_HOSTS[@]}"; do
         [[ -d $(lab_root "$n") ]] || continue
-        (cd "$(lab_root "$n")" && find . -type f ! -name lock ! -name boot-id ! -name '*.log' -exec sha256sum {} + | sort) |
-            sed "s/^/host$n /"
+        state_snapshot "$(lab_root "$n")" | sed "s/^/host$n /"
     done
     if lab_alive "$LAB_ETCD_PID"; then lab_etcd_dump 2>&1 | sed 's/^/etcd /'; fi
 }

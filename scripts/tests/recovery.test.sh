@@ -11,7 +11,7 @@ eq "the network it would have created is gone too" "$(swnet network ls --json | 
 # marking the record as a swnet killed before the end would have left it).
 crash_leftovers() {
     swnet attach c1 rb 10.60.0.5/24 >/dev/null
-    sed -i 's/"phase":"active"/"phase":"pending"/' "$SWNET_ROOT"/run/networks/rb/attachments/*.json
+    state_sql "UPDATE attachments SET record = replace(record, '\"phase\":\"active\"', '\"phase\":\"pending\"')"
 }
 crash_leftovers
 ok "the next attach of that namespace clears a crash's leftovers" swnet attach c1 rb 10.60.0.5/24
@@ -21,7 +21,7 @@ crash_leftovers
 report=$(swnet gc --json)
 eq "gc removes the half-made attachment" "$(echo "$report" | json '(len(d["attachments"]), len(d["removedInterfaces"]))')" "(1, 1)"
 eq "its veth is gone" "$(ip -n c1 -o link show | grep -c eth0)" "0"
-eq "its lease is released" "$(ls "$SWNET_ROOT/run/networks/rb/leases" | wc -l)" "0"
+eq "its lease is released" "$(state_sql "SELECT count(*) FROM leases WHERE network = 'rb'")" "0"
 
 # A container that dies: its namespace goes, the kernel removes the veth, gc releases the lease.
 container c2
@@ -30,14 +30,14 @@ ip netns del c2
 sleep 0.2
 eq "gc releases what the dead namespace held" "$(swnet gc --json | json 'len(d["attachments"])')" "1"
 eq "nothing attached" "$(swnet network inspect rb --json | json 'len(d["attachments"])')" "0"
-echo "stray" >"$SWNET_ROOT/run/networks/rb/leases/10.60.0.77"
+state_sql "INSERT INTO leases (network, address, owner) VALUES ('rb', '10.60.0.77', 'stray')"
 eq "gc releases an orphan lease" "$(swnet gc --json | json 'd["orphanLeases"]')" "['rb/10.60.0.77']"
 
 # A reboot: runtime state from another boot is dropped, the bridge comes back on the next attach.
 container c3
 ok "attach c3" swnet attach c3 rb 10.60.0.9/24
 ip netns del c3; ip link del rb   # a reboot takes every namespace and bridge with it
-echo "another-boot" >"$SWNET_ROOT/run/boot-id"
+state_sql "UPDATE meta SET value = 'another-boot' WHERE key = 'boot-id'"
 eq "after a reboot no attachment is left" "$(swnet network inspect rb --json | json '(len(d["attachments"]), d["bridgePresent"])')" "(0, False)"
 container c4
 ok "attach after the reboot recreates the bridge" swnet attach c4 rb 10.60.0.9/24

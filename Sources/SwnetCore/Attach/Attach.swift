@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSwnetShims
 import IPAM
 import JSON
 import Netlink
@@ -87,27 +88,31 @@ extension Swnet {
     @discardableResult
     public func attach(_ request: AttachRequest) throws -> AttachResult {
         let target = try checkedTarget(of: request)
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        return try Rollback().run { rollback in
-            let (network, created) = try networkForAttach(request, rollback: rollback)
+        return try store.write { state in try attach(request, target: target, in: state) }
+    }
+
+    /// The attach itself, in the caller's transaction. The records (pending) are committed
+    /// before the kernel is touched, so that gc can undo what a crash part-way leaves.
+    func attach(_ request: AttachRequest, target: ResolvedTarget, in state: borrowing StateTransaction) throws -> AttachResult {
+        try Rollback().run { rollback in
+            let (network, created) = try networkForAttach(request, in: state)
             let pool: AddressPool
             do { pool = try network.pool } catch { throw SwnetError("network \(network.name): \(error)") }
             if let address = request.address { try check(address, fits: network, pool: pool) }
             if let gateway = request.gateway, !network.subnet.contains(gateway) {
-                throw SwnetError("gateway \(gateway) is outside subnet \(network.subnet) of network \(network.name)")
+                throw SwnetError.invalid("gateway \(gateway) is outside subnet \(network.subnet) of network \(network.name)")
             }
-            try clearStaleAttachment(network: network.name, namespaceID: target.namespaceID, target: target)
+            try clearStaleAttachment(network: network.name, namespaceID: target.namespaceID, target: target, in: state)
 
             let netlink = try hostNetlink()
             let hostName = request.hostInterface
                 ?? InterfaceNames.hostSide(namespaceID: target.namespaceID, network: network.name)
             if try netlink.link(named: hostName) != nil {
-                throw SwnetError("host interface \(hostName) already exists")
+                throw SwnetError.interfaceExists(hostName)
             }
             let container = try NetlinkHandle(namespace: target.namespace)
             let containerName = try containerInterfaceName(request.containerInterface, in: container, target: target)
-            let address = try lease(request.address, network: network, pool: pool, owner: target.namespaceID, rollback: rollback)
+            let address = try lease(request.address, network: network, pool: pool, owner: target.namespaceID, in: state)
             Log.debug("attach \(target.label): leased \(address) on network \(network.name)")
 
             var attachment = Attachment(
@@ -115,8 +120,12 @@ extension Swnet {
                 namespacePath: target.path, hostInterface: hostName, containerInterface: containerName, mac: nil,
                 address: address, gateway: request.gateway ?? network.gateway, mtu: 0, phase: .pending,
                 created: Int64(time(nil)), cni: request.cni)
-            try store.save(attachment)
-            rollback.onFailure { [store] in try? store.removeAttachment(network: network.name, namespaceID: target.namespaceID) }
+            try state.save(attachment)
+            try state.commitPending { state in
+                try state.releaseLease(network: network.name, address: address.address)
+                try state.removeAttachment(network: network.name, namespaceID: target.namespaceID)
+                if created { try state.removeNetwork(named: network.name) }
+            }
 
             let bridge = try ensureBridge(for: network, rollback: rollback)
             attachment.mtu = request.mtu ?? network.mtu ?? bridge.mtu
@@ -132,15 +141,17 @@ extension Swnet {
                                                    gateway: request.gateway ?? network.gateway,
                                                    replacingDefault: request.gateway != nil, target: target)
             Log.debug("attach \(target.label): \(containerName) up with \(address)\(defaultRoute.map { ", default route via \($0)" } ?? "")")
-            if address.family == .v4, let mac = inside.mac {
+            // Only an address somebody held before may be cached with another MAC: a fresh one
+            // is not announced, which spares every other port of the bridge a broadcast.
+            if address.family == .v4, let mac = inside.mac, try state.takeReleased(network: network.name, address: address.address) {
                 announce(mac: mac, interface: inside, hostInterface: hostName, container: container)
             }
             if let rate = request.rate { try applyRate(rate, hostInterface: hostName, container: container, inside: inside) }
 
             try enableFastPath(&attachment, network: network, bridge: bridge, mac: inside.mac, rollback: rollback)
-            if created { try renderFirewall() }
+            if created { try renderFirewall(in: state) }
             attachment.phase = .active
-            try store.save(attachment)
+            try state.save(attachment)
             return AttachResult(attachment: attachment, bridge: network.bridge, createdNetwork: created, defaultRoute: defaultRoute)
         }
     }
@@ -159,12 +170,11 @@ extension Swnet {
     /// NETWORK may be a swnet network, the bridge of one, an existing Linux bridge swnet did not
     /// create (adopted as it is), or a new name: then, as pipework does, swnet creates the
     /// bridge and a network whose subnet comes from IP/LEN.
-    private func networkForAttach(_ request: AttachRequest, rollback: Rollback) throws -> (NetworkDefinition, created: Bool) {
-        if let network = try store.network(named: request.network) { return (network, false) }
-        if let network = try store.networks().first(where: { $0.bridge == request.network }) { return (network, false) }
+    private func networkForAttach(_ request: AttachRequest, in state: borrowing StateTransaction) throws -> (NetworkDefinition, created: Bool) {
+        if let network = try state.network(namedOrBridge: request.network) { return (network, false) }
         try Self.validateNetworkName(request.network)
         guard let address = request.address else {
-            throw SwnetError("network \(request.network) does not exist; give IP/LEN to create it, or run swnet network create")
+            throw SwnetError.notFound("network \(request.network) does not exist; give IP/LEN to create it, or run swnet network create")
         }
         let existing = try hostNetlink().link(named: request.network)
         if let existing, existing.kind != "bridge" {
@@ -172,40 +182,41 @@ extension Swnet {
         }
         if existing == nil { try InterfaceNames.validate(request.network, role: "bridge") }
         let subnet = address.network
-        try checkSubnetIsFree(subnet)
+        try checkSubnetIsFree(subnet, in: state)
         let adopted = existing != nil
         let gateway = request.gateway ?? (adopted ? nil : AddressPool.defaultGateway(for: subnet))
         let network = NetworkDefinition(name: request.network, subnet: subnet, gateway: gateway, bridge: request.network,
                                         mtu: nil, managesBridge: !adopted, created: Int64(time(nil)))
-        try store.save(network)
-        rollback.onFailure { [store] in try? store.removeNetwork(named: network.name) }
+        try state.save(network)
         return (network, true)
     }
 
     private func check(_ address: InterfaceAddress, fits network: NetworkDefinition, pool: AddressPool) throws {
         guard address.network == network.subnet else {
-            throw SwnetError("\(address) does not match subnet \(network.subnet) of network \(network.name)")
+            throw SwnetError.invalid("\(address) does not match subnet \(network.subnet) of network \(network.name)")
         }
-        do { try pool.validate(requested: address.address) } catch { throw SwnetError("\(error)") }
+        do { try pool.validate(requested: address.address) } catch { throw SwnetError.invalid("\(error)") }
     }
 
     /// One attachment per namespace and network. A record whose host link is gone belongs to a
     /// namespace that died (its inode was reused), and a pending one to a swnet that died part-way
     /// (we hold the lock): either is cleared, with what it made, instead of blocking the attach.
-    private func clearStaleAttachment(network: String, namespaceID: String, target: ResolvedTarget) throws {
-        guard let existing = try store.attachment(network: network, namespaceID: namespaceID) else { return }
+    private func clearStaleAttachment(network: String, namespaceID: String, target: ResolvedTarget,
+                                      in state: borrowing StateTransaction) throws {
+        guard let existing = try state.attachment(network: network, namespaceID: namespaceID) else { return }
         let hostLinkExists = try hostNetlink().link(named: existing.hostInterface) != nil
         if existing.phase == .active && hostLinkExists {
-            throw SwnetError("\(target.label) is already attached to network \(network) (\(existing.containerInterface), \(existing.address))")
+            throw SwnetError.alreadyAttached(target: target.label, network: network, interface: existing.containerInterface,
+                                             address: existing.address.description)
         }
         if hostLinkExists { try deleteLinks(named: [existing.hostInterface]) }
-        try release(existing)
+        try release(existing, in: state)
     }
 
     func containerInterfaceName(_ requested: String?, in container: NetlinkHandle, target: ResolvedTarget) throws -> String {
         if let requested {
             if try container.link(named: requested) != nil {
-                throw SwnetError("interface \(requested) already exists in \(target.label)")
+                throw SwnetError.interfaceExists("\(requested) in \(target.label)")
             }
             return requested
         }
@@ -217,24 +228,23 @@ extension Swnet {
 
     /// Claims the requested address, or the next free one after the allocation cursor.
     private func lease(_ requested: InterfaceAddress?, network: NetworkDefinition, pool: AddressPool,
-                       owner: String, rollback: Rollback) throws -> InterfaceAddress {
+                       owner: String, in state: borrowing StateTransaction) throws -> InterfaceAddress {
         let chosen: IPAddress
         if let requested {
-            guard try store.claimLease(network: network.name, address: requested.address, owner: owner) else {
-                throw SwnetError("\(requested.address) is already in use on network \(network.name)")
+            guard try state.claimLease(network: network.name, address: requested.address, owner: owner) else {
+                throw SwnetError.addressInUse(address: requested.address.description, network: network.name)
             }
             chosen = requested.address
         } else {
-            let cursor = try store.allocationCursor(network: network.name)
+            let cursor = try state.allocationCursor(network: network.name)
             guard let free = try pool.candidates(after: cursor).first(where: {
-                try store.claimLease(network: network.name, address: $0, owner: owner)
+                try state.claimLease(network: network.name, address: $0, owner: owner)
             }) else {
-                throw SwnetError("no free address left in subnet \(network.subnet) of network \(network.name)")
+                throw SwnetError.addressesExhausted(network: network.name, subnet: network.subnet.description)
             }
-            try store.setAllocationCursor(network: network.name, free)
+            try state.setAllocationCursor(network: network.name, free)
             chosen = free
         }
-        rollback.onFailure { [store] in try? store.releaseLease(network: network.name, address: chosen) }
         return InterfaceAddress(address: chosen, prefixLength: network.subnet.prefixLength)!
     }
 
@@ -258,10 +268,16 @@ extension Swnet {
         }
         // Deleting one end removes both.
         rollback.onFailure { try? netlink.deleteLink(named: hostName) }
-        var batch = NetlinkBatch()
-        batch.setLink(named: hostName, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none))
-        batch.setLink(named: hostName, LinkChanges(up: true))
-        do { try netlink.execute(batch) } catch {
+        // No IPv6 at all on the port, before it goes up: besides DAD and MLD, an interface with
+        // IPv6 gets an ff00::/8 route, and the kernel walks the whole IPv6 table at every link
+        // up and down: with N ports, every attach and detach would pay for N routes.
+        let result = swnet_write_sysctl_in_netns(hostNamespace?.fd ?? -1, "/proc/sys/net/ipv6/conf/\(hostName)/disable_ipv6", "1")
+        if result < 0 && result != -ENOENT {
+            throw SwnetError.during("disable IPv6 on \(hostName)", SystemError("write disable_ipv6", errno: -result))
+        }
+        var up = NetlinkBatch()
+        up.setLink(named: hostName, LinkChanges(up: true))
+        do { try netlink.execute(up) } catch {
             throw SwnetError.during("bring up \(hostName)", error)
         }
     }
@@ -307,11 +323,11 @@ extension Swnet {
     }
 
     /// Forgets an attachment: its lease and its record (the caller removes its link).
-    func release(_ attachment: Attachment) throws {
+    func release(_ attachment: Attachment, in state: borrowing StateTransaction) throws {
         try disableFastPath([attachment])
-        if try store.leaseOwner(network: attachment.network, address: attachment.address.address) == attachment.namespaceID {
-            try store.releaseLease(network: attachment.network, address: attachment.address.address)
+        if try state.leaseOwner(network: attachment.network, address: attachment.address.address) == attachment.namespaceID {
+            try state.releaseLease(network: attachment.network, address: attachment.address.address)
         }
-        try store.removeAttachment(network: attachment.network, namespaceID: attachment.namespaceID)
+        try state.removeAttachment(network: attachment.network, namespaceID: attachment.namespaceID)
     }
 }

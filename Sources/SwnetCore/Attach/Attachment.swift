@@ -63,7 +63,7 @@ extension Attachment: JSONRepresentable {
               let containerInterface = json["containerInterface"]?.string,
               let address = json["address"]?.string.flatMap(InterfaceAddress.init),
               let phase = json["phase"]?.string.flatMap(Phase.init(rawValue:))
-        else { throw SwnetError("attachment record is damaged") }
+        else { throw SwnetError.damagedRecord("attachment") }
         self.network = network
         self.namespaceID = namespaceID
         self.hostInterface = hostInterface

@@ -72,14 +72,23 @@ extension Swnet {
             try InterfaceWait.wait(for: attachment.containerInterface, timeout: request.timeout,
                                    namespace: target.namespace, abandonOn: exited)
         } catch {
-            let lastLine = (try? Files.readString(logPath))?.split(separator: "\n").last.map(String.init) ?? "no output"
+            let clientSaid = Self.clientMessage(log: (try? Files.readString(logPath)) ?? "")
             let gaveUp = startTime == nil || ProcessTable.startTime(of: pid) != startTime
             stopDHCPClient(pid: pid, startTime: startTime)
             let reason = gaveUp ? "the client gave up" : "none within \(Int(request.timeout)) s"
-            throw SwnetError("no DHCP lease for \(attachment.containerInterface) in \(target.label): \(reason) (\(lastLine))")
+            throw SwnetError("no DHCP lease for \(attachment.containerInterface) in \(target.label): \(reason) (\(clientSaid))")
         }
         started = true
         return (pid, startTime)
+    }
+
+    /// The line of the client's log that says why it gave up, on one line: its last, or with
+    /// options it refused (dhcp:OPTIONS), its first, not the end of the usage text it prints then.
+    static func clientMessage(log: String) -> String {
+        let lines = log.split(separator: "\n").map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ") }
+            .filter { !$0.isEmpty }
+        let refusedOptions = lines.contains { $0.hasPrefix("Usage: udhcpc") }
+        return (refusedOptions ? lines.first : lines.last) ?? "no output"
     }
 
     /// Stops a client (its supervisor's process group), if it is still the process recorded,

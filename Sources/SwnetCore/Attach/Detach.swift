@@ -35,33 +35,27 @@ extension Swnet {
         try requireNetworkPrivileges(for: "detach")
         let target = try resolveTarget(request.target)
 
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        let networks: [String]
-        if let name = request.network {
-            let network = try store.network(named: name) ?? store.networks().first { $0.bridge == name }
-            networks = network.map { [$0.name] } ?? []
-        } else {
-            networks = try store.networkNames()
+        return try store.write { state in
+            let network = try request.network.flatMap { try state.network(namedOrBridge: $0) }
+            let found = try state.attachments(namespaceID: target.namespaceID)
+                .filter { request.network == nil || $0.network == network?.name }
+                .filter { request.containerInterface == nil || $0.containerInterface == request.containerInterface }
+            let interfaces = try state.linkAttachments(namespaceID: target.namespaceID).filter {
+                (request.network == nil || $0.parent == request.network || $0.network == request.network)
+                    && (request.containerInterface == nil || $0.containerInterface == request.containerInterface)
+            }
+            guard !found.isEmpty || !interfaces.isEmpty else {
+                if let name = request.network, network == nil { throw SwnetError.notAttached(target: target.label, scope: name) }
+                let scope = request.network.map { "network \($0)" } ?? "any network"
+                let interface = request.containerInterface.map { " with interface \($0)" } ?? ""
+                throw SwnetError.notAttached(target: target.label, scope: scope + interface)
+            }
+            for attachment in found { try removePublications(namespaceID: attachment.namespaceID, network: attachment.network, in: state) }
+            try deleteLinks(named: found.map(\.hostInterface))
+            for attachment in found { try release(attachment, in: state) }
+            let container = interfaces.isEmpty ? nil : try NetlinkHandle(namespace: target.namespace)
+            for interface in interfaces { try undo(interface, container: container, in: state) }
+            return DetachResult(attachments: found, interfaces: interfaces)
         }
-        let found = try networks.compactMap { try store.attachment(network: $0, namespaceID: target.namespaceID) }
-            .filter { request.containerInterface == nil || $0.containerInterface == request.containerInterface }
-        let interfaces = try store.linkAttachments().filter {
-            $0.namespaceID == target.namespaceID
-                && (request.network == nil || $0.parent == request.network || $0.network == request.network)
-                && (request.containerInterface == nil || $0.containerInterface == request.containerInterface)
-        }
-        guard !found.isEmpty || !interfaces.isEmpty else {
-            if let name = request.network, networks.isEmpty { throw SwnetError("\(target.label) is not attached to \(name)") }
-            let scope = request.network.map { "network \($0)" } ?? "any network"
-            let interface = request.containerInterface.map { " with interface \($0)" } ?? ""
-            throw SwnetError("\(target.label) is not attached to \(scope)\(interface)")
-        }
-        for attachment in found { try removePublicationsLocked(namespaceID: attachment.namespaceID, network: attachment.network) }
-        try deleteLinks(named: found.map(\.hostInterface))
-        for attachment in found { try release(attachment) }
-        let container = interfaces.isEmpty ? nil : try NetlinkHandle(namespace: target.namespace)
-        for interface in interfaces { try undo(interface, container: container) }
-        return DetachResult(attachments: found, interfaces: interfaces)
     }
 }

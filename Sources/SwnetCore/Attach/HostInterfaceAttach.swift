@@ -10,10 +10,7 @@ extension Swnet {
     /// bridge but another host interface (pipework's physical NIC case).
     public func attachesThroughInterface(_ request: AttachRequest) throws -> Bool {
         if request.dhcp != nil || request.hostInterfaceMode != nil || request.vlan != nil { return true }
-        let lock = try store.lock(.shared)
-        defer { withExtendedLifetime(lock) {} }
-        if try store.network(named: request.network) != nil { return false }
-        if try store.networks().contains(where: { $0.bridge == request.network }) { return false }
+        if try store.read({ state in try state.network(namedOrBridge: request.network) }) != nil { return false }
         guard let link = try hostNetlink().link(named: request.network) else { return false }
         return link.kind != "bridge"
     }
@@ -29,11 +26,16 @@ extension Swnet {
         if request.address == nil && request.gateway != nil { throw SwnetError("@GATEWAY needs IP/LEN") }
         let target = try checkedTarget(of: request)
 
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        return try Rollback().run { rollback in
+        return try store.write { state in try attachInterface(request, target: target, in: state) }
+    }
+
+    /// Its record is committed (pending) before each kernel object is made, so that gc can
+    /// undo what a crash part-way leaves.
+    private func attachInterface(_ request: AttachRequest, target: ResolvedTarget,
+                                 in state: borrowing StateTransaction) throws -> LinkAttachment {
+        try Rollback().run { rollback in
             let netlink = try hostNetlink()
-            let network = try store.network(named: request.network) ?? store.networks().first { $0.bridge == request.network }
+            let network = try state.network(namedOrBridge: request.network)
             let parent: Link
             if let network {
                 parent = try ensureBridge(for: network, rollback: rollback)
@@ -51,9 +53,11 @@ extension Swnet {
                 vlan: request.vlan, address: request.address, gateway: request.gateway, dhcp: request.dhcp != nil,
                 clientPID: nil, clientStartTime: nil, mac: nil, phase: .pending, created: Int64(time(nil)))
             // A record for a name that is free again in the namespace is stale (a crash, a reused inode).
-            if let stale = try store.linkAttachments().first(where: { $0.key == record.key }) { try undo(stale, container: nil) }
-            try store.save(record)
-            rollback.onFailure { [store] in try? store.remove(record) }
+            if let stale = try state.linkAttachments(namespaceID: record.namespaceID).first(where: { $0.key == record.key }) {
+                try undo(stale, container: nil, in: state)
+            }
+            try state.save(record)
+            try state.commitPending { [record] state in try state.remove(record) }
 
             switch kind {
             case .veth:
@@ -61,12 +65,13 @@ extension Swnet {
                     ?? InterfaceNames.hostSide(namespaceID: target.namespaceID, network: "link/\(parent.name)")
                 if try netlink.link(named: hostName) != nil { throw SwnetError("host interface \(hostName) already exists") }
                 record.hostInterface = hostName
-                try store.save(record)
+                try state.save(record)
+                try state.commitPending()
                 try createVethPair(hostName: hostName, containerName: containerName,
                                    mtu: request.mtu ?? network?.mtu ?? parent.mtu, mac: request.mac,
                                    bridge: parent, target: target, rollback: rollback)
             case .macvlan:
-                let lower = try lowerInterface(of: parent, vlan: request.vlan, record: &record, rollback: rollback)
+                let lower = try lowerInterface(of: parent, vlan: request.vlan, record: &record, rollback: rollback, in: state)
                 try createMacvlan(on: lower, request: request, name: containerName, target: target,
                                   container: container, rollback: rollback)
             case .direct:
@@ -108,7 +113,7 @@ extension Swnet {
                 record.gateway = try container.routes(family: .v4).first { $0.destination.prefixLength == 0 }?.gateway
             }
             record.phase = .active
-            try store.save(record)
+            try state.save(record)
             return record
         }
     }
@@ -137,7 +142,8 @@ extension Swnet {
 
     /// The interface a macvlan sits on: the parent, or its VLAN sub-interface PARENT.VID, made
     /// (and recorded, so detach removes it with the last user) when missing.
-    private func lowerInterface(of parent: Link, vlan: UInt16?, record: inout LinkAttachment, rollback: Rollback) throws -> Link {
+    private func lowerInterface(of parent: Link, vlan: UInt16?, record: inout LinkAttachment, rollback: Rollback,
+                                in state: borrowing StateTransaction) throws -> Link {
         guard let vlan else { return parent }
         guard (1...4094).contains(vlan) else { throw SwnetError("invalid VLAN \(vlan): must be 1 to 4094") }
         let netlink = try hostNetlink()
@@ -158,7 +164,8 @@ extension Swnet {
         }
         rollback.onFailure { try? netlink.deleteLink(named: name) }
         record.hostInterface = name
-        try store.save(record)
+        try state.save(record)
+        try state.commitPending()
         guard let link = try netlink.link(named: name) else { throw SwnetError("VLAN interface \(name) vanished") }
         return link
     }
@@ -198,7 +205,7 @@ extension Swnet {
     /// Undoes a record: stops its DHCP client, removes what swnet made (the veth, the macvlan,
     /// a VLAN sub-interface nobody else uses), moves a direct interface back, forgets it.
     /// `container` is nil when the namespace is gone or unknown.
-    func undo(_ record: LinkAttachment, container: NetlinkHandle?) throws {
+    func undo(_ record: LinkAttachment, container: NetlinkHandle?, in state: borrowing StateTransaction) throws {
         stopDHCPClient(of: record)
         let netlink = try hostNetlink()
         switch record.kind {
@@ -209,7 +216,7 @@ extension Swnet {
                 try container.deleteLink(index: inside.index)
             }
             if let vlan = record.hostInterface,
-               try !store.linkAttachments().contains(where: { $0.key != record.key && $0.hostInterface == vlan }),
+               try !state.linkAttachmentUses(hostInterface: vlan, except: record),
                try netlink.link(named: vlan) != nil {
                 try netlink.deleteLink(named: vlan)
             }
@@ -224,6 +231,6 @@ extension Swnet {
                 }
             }
         }
-        try store.remove(record)
+        try state.remove(record)
     }
 }

@@ -7,13 +7,13 @@ public enum InterfaceNames {
 
     /// Throws a one-line error unless the kernel would accept `name` as an interface name.
     public static func validate(_ name: String, role: String) throws(SwnetError) {
-        if name.isEmpty { throw SwnetError("\(role) name is empty") }
+        if name.isEmpty { throw SwnetError.invalid("\(role) name is empty") }
         if name.utf8.count > maximumLength {
-            throw SwnetError("\(role) name '\(name)' is longer than \(maximumLength) bytes")
+            throw SwnetError.invalid("\(role) name '\(name)' is longer than \(maximumLength) bytes")
         }
-        if name == "." || name == ".." { throw SwnetError("\(role) name '\(name)' is not allowed") }
+        if name == "." || name == ".." { throw SwnetError.invalid("\(role) name '\(name)' is not allowed") }
         if name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") || $0 <= 0x20 || $0 == 0x7f }) {
-            throw SwnetError("\(role) name '\(name)' contains '/', ':', blanks or control characters")
+            throw SwnetError.invalid("\(role) name '\(name)' contains '/', ':', blanks or control characters")
         }
     }
 

@@ -40,7 +40,7 @@ public struct LinkAttachment: Sendable, Equatable {
     public var phase: Attachment.Phase
     public var created: Int64
 
-    /// The key in the store: one record per namespace and container interface.
+    /// Names its DHCP client's files: one record per namespace and container interface.
     var key: String { "\(namespaceID).\(containerInterface)" }
 }
 
@@ -90,23 +90,45 @@ extension LinkAttachment: JSONRepresentable {
     }
 }
 
-/// Interface attachments live beside the networks' runtime state, one file each.
-extension StateStore {
-    private var linksDirectory: String { "\(location.run)/links" }
-
+/// Interface attachments: the `link_attachments` table, keyed by namespace and container
+/// interface, indexed by network.
+extension StateTransaction {
     func linkAttachments() throws -> [LinkAttachment] {
-        try Files.list(linksDirectory).filter { $0.hasSuffix(".json") }.sorted().compactMap { name in
-            guard let text = try Files.readString("\(linksDirectory)/\(name)") else { return nil }
-            return try LinkAttachment(json: JSON(parsing: text))
-        }
+        try linkAttachments("SELECT record FROM link_attachments ORDER BY namespace, interface")
+    }
+
+    func linkAttachments(namespaceID: String) throws -> [LinkAttachment] {
+        try linkAttachments("SELECT record FROM link_attachments WHERE namespace = ? ORDER BY interface", .text(namespaceID))
+    }
+
+    /// Those on a swnet network's bridge (DHCP veths).
+    func linkAttachments(network: String) throws -> [LinkAttachment] {
+        try linkAttachments("SELECT record FROM link_attachments WHERE network = ?", .text(network))
+    }
+
+    /// Whether another record uses `hostInterface` (a VLAN sub-interface several macvlans share).
+    func linkAttachmentUses(hostInterface: String, except record: LinkAttachment) throws -> Bool {
+        var used = false
+        try database.query("SELECT 1 FROM link_attachments WHERE host_interface = ? AND NOT (namespace = ? AND interface = ?) LIMIT 1",
+                           .text(hostInterface), .text(record.namespaceID), .text(record.containerInterface)) { _ in used = true }
+        return used
+    }
+
+    private func linkAttachments(_ sql: String, _ values: SQLValue...) throws -> [LinkAttachment] {
+        var found: [LinkAttachment] = []
+        try database.query(sql, values) { found.append(try LinkAttachment(json: JSON(parsing: $0.text(0)))) }
+        return found
     }
 
     func save(_ attachment: LinkAttachment) throws {
-        try Files.makeDirectories(linksDirectory)
-        try Files.writeAtomically("\(linksDirectory)/\(attachment.key).json", attachment.json.serialized() + "\n")
+        try database.run("""
+            INSERT OR REPLACE INTO link_attachments (namespace, interface, network, host_interface, record) VALUES (?, ?, ?, ?, ?)
+            """, .text(attachment.namespaceID), .text(attachment.containerInterface), SQLValue(attachment.network),
+            SQLValue(attachment.hostInterface), .text(attachment.json.serialized()))
     }
 
     func remove(_ attachment: LinkAttachment) throws {
-        try Files.remove("\(linksDirectory)/\(attachment.key).json")
+        try database.run("DELETE FROM link_attachments WHERE namespace = ? AND interface = ?",
+                         .text(attachment.namespaceID), .text(attachment.containerInterface))
     }
 }

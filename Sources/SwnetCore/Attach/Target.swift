@@ -32,33 +32,33 @@ public struct TargetResolver: Sendable {
     }
 
     public func resolve(_ text: String) throws(SwnetError) -> ResolvedTarget {
-        if text.isEmpty { throw SwnetError("empty target") }
+        if text.isEmpty { throw SwnetError.invalid("empty target") }
         if let pid = text.stripping(prefix: "pid:") { return try process(pid) }
         if let name = text.stripping(prefix: "netns:") { return try namedNamespace(name) }
         if text.allSatisfy(\.isASCIIDigit) { return try process(text) }
         if text.contains("/") { return try open(path: text, label: text) }
         if Files.exists("\(netnsDirectory)/\(text)") { return try namedNamespace(text) }
-        throw SwnetError("unknown target '\(text)': not a PID, a namespace in \(netnsDirectory) or a namespace file")
+        throw SwnetError.notFound("unknown target '\(text)': not a PID, a namespace in \(netnsDirectory) or a namespace file")
     }
 
     private func process(_ text: String) throws(SwnetError) -> ResolvedTarget {
-        guard let pid = Int32(text), pid > 0 else { throw SwnetError("invalid PID '\(text)'") }
+        guard let pid = Int32(text), pid > 0 else { throw SwnetError.invalid("invalid PID '\(text)'") }
         let path = "/proc/\(pid)/ns/net"
-        guard Files.exists(path) else { throw SwnetError("no process with PID \(pid)") }
+        guard Files.exists(path) else { throw SwnetError.notFound("no process with PID \(pid)") }
         return try open(path: path, label: "pid \(pid)")
     }
 
     private func namedNamespace(_ name: String) throws(SwnetError) -> ResolvedTarget {
         guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
-            throw SwnetError("invalid namespace name '\(name)'")
+            throw SwnetError.invalid("invalid namespace name '\(name)'")
         }
         let path = "\(netnsDirectory)/\(name)"
-        guard Files.exists(path) else { throw SwnetError("no network namespace named '\(name)' in \(netnsDirectory)") }
+        guard Files.exists(path) else { throw SwnetError.notFound("no network namespace named '\(name)' in \(netnsDirectory)") }
         return try open(path: path, label: "netns \(name)")
     }
 
     private func open(path: String, label: String) throws(SwnetError) -> ResolvedTarget {
-        guard Files.exists(path) else { throw SwnetError("no namespace file at \(path)") }
+        guard Files.exists(path) else { throw SwnetError.notFound("no namespace file at \(path)") }
         do {
             return ResolvedTarget(label: label, path: path, namespace: try NetworkNamespace(path: path))
         } catch {

@@ -17,12 +17,12 @@ extension Swnet {
         for engine in ContainerEngine.allCases where Subprocess.find(engine.rawValue) != nil {
             if let pid = try engine.pid(of: text) { return try resolver.resolve("pid:\(pid)", label: "\(engine.rawValue) \(text)") }
         }
-        throw SwnetError("unknown target '\(text)': not a PID, a swnet container, a namespace in \(resolver.netnsDirectory), a namespace file or a podman/docker container")
+        throw SwnetError.notFound("unknown target '\(text)': not a PID, a swnet container, a namespace in \(resolver.netnsDirectory), a namespace file or a podman/docker container")
     }
 
     private func runningContainerTarget(_ container: Container) throws -> ResolvedTarget {
         guard container.isRunning, let pid = container.pid else {
-            throw SwnetError("container \(container.name) is not running")
+            throw SwnetError.containerNotRunning(container.name)
         }
         return try resolver.resolve("pid:\(pid)", label: "container \(container.name)")
     }
@@ -30,7 +30,7 @@ extension Swnet {
     private func engineTarget(_ engine: ContainerEngine, _ name: String) throws -> ResolvedTarget {
         guard Subprocess.find(engine.rawValue) != nil else { throw SwnetError("\(engine.rawValue) is not installed") }
         guard let pid = try engine.pid(of: name) else {
-            throw SwnetError("no running \(engine.rawValue) container named '\(name)'")
+            throw SwnetError.notFound("no running \(engine.rawValue) container named '\(name)'")
         }
         return try resolver.resolve("pid:\(pid)", label: "\(engine.rawValue) \(name)")
     }

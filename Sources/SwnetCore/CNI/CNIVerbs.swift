@@ -101,9 +101,7 @@ extension Swnet {
     }
 
     private func existingNetwork(_ name: String) throws -> NetworkDefinition? {
-        let lock = try store.lock(.shared)
-        defer { withExtendedLifetime(lock) {} }
-        return try store.network(named: name)
+        try store.read { state in try state.network(named: name) }
     }
 
     private func checked(_ network: NetworkDefinition, against spec: CNINetworkSpec) throws -> NetworkDefinition {
@@ -166,22 +164,7 @@ extension Swnet {
     /// under the lock).
     private func checkPortsAreFree(_ specs: [PortSpec]) throws {
         guard !specs.isEmpty else { return }
-        let lock = try store.lock(.shared)
-        defer { withExtendedLifetime(lock) {} }
-        for spec in specs {
-            guard let ports = spec.hostPorts else { continue }
-            let address: IPv4Address?
-            switch spec.hostAddress {
-            case .v4(let given)?: address = given
-            case .v6?: continue
-            case nil: address = nil
-            }
-            for port in ports.first...ports.last {
-                if let holder = try store.conflictingPublication(spec.transport, port, address: address) {
-                    throw SwnetError("\(holder.hostDescription) is already published by \(holder.target)")
-                }
-            }
-        }
+        try store.read { state in try checkPortsFree(specs, in: state) }
     }
 
     /// ADD after another plugin made the interface (chained with a prevResult): records the
@@ -191,36 +174,29 @@ extension Swnet {
                            interface: CNIChainedInterface, ports: [PortSpec]) throws -> [Publication] {
         try requireNetworkPrivileges(for: "CNI ADD")
         let target = try resolver.resolve(netns, label: "cni \(container.containerID)")
-        do {
-            let lock = try store.lock(.exclusive)
-            defer { withExtendedLifetime(lock) {} }
-            try Rollback().run { rollback in
-                var network = try store.network(named: name)
-                if network == nil {
-                    let adopted = NetworkDefinition(name: name, subnet: interface.address.network, gateway: interface.gateway,
-                                                    bridge: interface.bridge, mtu: nil, managesBridge: false,
-                                                    created: Int64(time(nil)), masquerade: false)
-                    for other in try store.networks() where other.subnet.overlaps(adopted.subnet) {
-                        throw SwnetError("subnet \(adopted.subnet) overlaps network \(other.name) (\(other.subnet))")
-                    }
-                    try store.save(adopted)
-                    rollback.onFailure { [store] in try? store.removeNetwork(named: name) }
-                    try renderFirewall()
-                    network = adopted
-                }
-                if let network, network.bridge != interface.bridge {
-                    throw SwnetError("network \(name) has bridge \(network.bridge), but the previous plugin attached to \(interface.bridge)")
-                }
-                if let existing = try store.attachment(network: name, namespaceID: target.namespaceID) {
-                    throw SwnetError("\(target.label) is already recorded on network \(name) (cni \(existing.cni?.containerID ?? "-"))")
-                }
-                let attachment = Attachment(
-                    network: name, namespaceID: target.namespaceID, target: target.label, namespacePath: target.path,
-                    hostInterface: interface.hostInterface, containerInterface: container.interface, mac: nil,
-                    address: interface.address, gateway: interface.gateway, mtu: 0, phase: .active,
-                    created: Int64(time(nil)), cni: CNIMembership(containerID: container.containerID, chained: true))
-                try store.save(attachment)
+        try store.write { state in
+            var network = try state.network(named: name)
+            if network == nil {
+                let adopted = NetworkDefinition(name: name, subnet: interface.address.network, gateway: interface.gateway,
+                                                bridge: interface.bridge, mtu: nil, managesBridge: false,
+                                                created: Int64(time(nil)), masquerade: false)
+                try checkSubnetIsFree(adopted.subnet, in: state)
+                try state.save(adopted)
+                try renderFirewall(in: state)
+                network = adopted
             }
+            if let network, network.bridge != interface.bridge {
+                throw SwnetError("network \(name) has bridge \(network.bridge), but the previous plugin attached to \(interface.bridge)")
+            }
+            if let existing = try state.attachment(network: name, namespaceID: target.namespaceID) {
+                throw SwnetError("\(target.label) is already recorded on network \(name) (cni \(existing.cni?.containerID ?? "-"))")
+            }
+            let attachment = Attachment(
+                network: name, namespaceID: target.namespaceID, target: target.label, namespacePath: target.path,
+                hostInterface: interface.hostInterface, containerInterface: container.interface, mac: nil,
+                address: interface.address, gateway: interface.gateway, mtu: 0, phase: .active,
+                created: Int64(time(nil)), cni: CNIMembership(containerID: container.containerID, chained: true))
+            try state.save(attachment)
         }
         guard !ports.isEmpty else { return [] }
         do {
@@ -237,22 +213,23 @@ extension Swnet {
     @discardableResult
     public func cniDelete(_ container: CNIContainer, network: String, netns: String?) throws -> Attachment? {
         try requireNetworkPrivileges(for: "CNI DEL")
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        guard let attachment = try cniAttachment(container, network: network, netns: netns) else { return nil }
-        try removePublicationsLocked(namespaceID: attachment.namespaceID, network: attachment.network)
-        if attachment.cni?.chained != true { try deleteLinks(named: [attachment.hostInterface]) }
-        try release(attachment)
-        return attachment
+        return try store.write { state in
+            guard let attachment = try cniAttachment(container, network: network, netns: netns, in: state) else { return nil }
+            try removePublications(namespaceID: attachment.namespaceID, network: attachment.network, in: state)
+            if attachment.cni?.chained != true { try deleteLinks(named: [attachment.hostInterface]) }
+            try release(attachment, in: state)
+            return attachment
+        }
     }
 
     /// CHECK: the attachment is whole: record active, host side on the bridge, the container
     /// interface in the namespace with its MAC and address.
     public func cniCheck(_ container: CNIContainer, network name: String, netns: String) throws {
-        let lock = try store.lock(.shared)
-        defer { withExtendedLifetime(lock) {} }
-        guard let network = try store.network(named: name) else { throw CNIUnknownContainer("no network named \(name)") }
-        guard let attachment = try cniAttachment(container, network: name, netns: netns) else {
+        let (network, attachment) = try store.read { state in
+            (try state.network(named: name), try cniAttachment(container, network: name, netns: netns, in: state))
+        }
+        guard let network else { throw CNIUnknownContainer("no network named \(name)") }
+        guard let attachment else {
             throw CNIUnknownContainer("container \(container.containerID) has no interface \(container.interface) on network \(name)")
         }
         guard attachment.phase == .active else { throw SwnetError("the attachment of \(container.containerID) is incomplete") }
@@ -279,33 +256,30 @@ extension Swnet {
         }
     }
 
-    /// GC: drops the CNI attachments of `network` that the runtime no longer lists as valid and
-    /// the temporary files of writes killed half way, then what crashed or dead containers left
-    /// anywhere (`swnet gc`).
+    /// GC: drops the CNI attachments of `network` that the runtime no longer lists as valid,
+    /// then what crashed or dead containers left anywhere (`swnet gc`).
     @discardableResult
     public func cniCollect(network: String, valid: Set<CNIContainer>) throws -> [Attachment] {
         try requireNetworkPrivileges(for: "CNI GC")
-        let stale: [Attachment]
-        do {
-            let lock = try store.lock(.exclusive)
-            defer { withExtendedLifetime(lock) {} }
-            stale = try store.attachments(network: network).filter { attachment in
+        let stale = try store.write { state in
+            let stale = try state.cniAttachments(network: network).filter { attachment in
                 guard let cni = attachment.cni else { return false }
                 return !valid.contains(CNIContainer(containerID: cni.containerID, interface: attachment.containerInterface))
             }
-            for attachment in stale { try removePublicationsLocked(namespaceID: attachment.namespaceID, network: network) }
+            for attachment in stale { try removePublications(namespaceID: attachment.namespaceID, network: network, in: state) }
             try deleteLinks(named: stale.filter { $0.cni?.chained != true }.map(\.hostInterface))
-            for attachment in stale { try release(attachment) }
-            try store.removeAbandonedTemporaryFiles(network: network)
+            for attachment in stale { try release(attachment, in: state) }
+            return stale
         }
         return stale + (try collectGarbage().attachments)
     }
 
     /// STATUS: why an ADD on this network would fail now, or nil when it would not.
     public func cniUnreadiness(_ spec: CNINetworkSpec) throws -> String? {
-        let lock = try store.lock(.shared)
-        defer { withExtendedLifetime(lock) {} }
-        guard let network = try store.network(named: spec.name) else {
+        let (network, leases) = try store.read { state in
+            (try state.network(named: spec.name), try state.leaseCount(network: spec.name))
+        }
+        guard let network else {
             if spec.subnet == nil { return "network \(spec.name) does not exist and the configuration gives no subnet" }
             if let bridge = spec.bridge, let link = try hostNetlink().link(named: bridge) {
                 return "interface \(bridge) exists (\(link.kind ?? "not a bridge")), so network \(spec.name) cannot be created"
@@ -318,20 +292,21 @@ extension Swnet {
             return "bridge \(network.bridge) of network \(network.name) does not exist"
         }
         let pool = try network.pool
-        if UInt128(try store.leases(network: network.name).count) >= pool.assignableCount {
+        if UInt128(leases) >= pool.assignableCount {
             return "no free address left in subnet \(network.subnet) of network \(network.name)"
         }
         return nil
     }
 
     /// The container's attachment: by the namespace when the runtime still has it, else by
-    /// the container id among the network's attachments.
-    private func cniAttachment(_ container: CNIContainer, network: String, netns: String?) throws -> Attachment? {
+    /// the container id (indexed).
+    private func cniAttachment(_ container: CNIContainer, network: String, netns: String?,
+                               in state: borrowing StateTransaction) throws -> Attachment? {
         if let netns, !netns.isEmpty, let namespace = try? NetworkNamespace(path: netns),
-           let found = try store.attachment(network: network, namespaceID: "\(namespace.identity)"), found.belongs(to: container) {
+           let found = try state.attachment(network: network, namespaceID: "\(namespace.identity)"), found.belongs(to: container) {
             return found
         }
-        return try store.attachments(network: network).first { $0.belongs(to: container) }
+        return try state.attachments(network: network, cniContainerID: container.containerID).first { $0.belongs(to: container) }
     }
 }
 

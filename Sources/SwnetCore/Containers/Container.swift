@@ -90,7 +90,7 @@ extension Container: JSONRepresentable {
         guard let id = json["id"]?.string, let name = json["name"]?.string,
               let command = json["command"]?.array?.compactMap(\.string),
               let status = json["status"]?.string.flatMap(Status.init(rawValue:))
-        else { throw SwnetError("container record is damaged") }
+        else { throw SwnetError.damagedRecord("container") }
         self.id = id
         self.name = name
         self.command = command

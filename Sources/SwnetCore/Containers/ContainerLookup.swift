@@ -1,22 +1,84 @@
+import JSON
+
 extension Swnet {
     /// A swnet container by name, full id or unique id prefix, as Docker resolves them.
     public func container(matching text: String) throws -> Container {
-        guard let container = try containerIfAny(matching: text) else { throw SwnetError("no such container: \(text)") }
+        guard let container = try containerIfAny(matching: text) else { throw SwnetError.noSuchContainer(text) }
         return container
     }
 
     func containerIfAny(matching text: String) throws -> Container? {
+        try store.read { state in try container(matching: text, in: state) }
+    }
+
+    /// By name, then by id prefix: two indexed lookups whatever the number of containers.
+    func container(matching text: String, in state: borrowing StateTransaction) throws -> Container? {
         guard !text.isEmpty else { return nil }
-        if let id = try store.containerID(named: text), let container = try store.container(id: id) { return container }
+        if let container = try state.container(named: text) { return container }
+        // Every TARGET that looks like hex (a netns named "c1" does) comes here.
         guard text.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f")) })
         else { return nil }
-        // Every TARGET that looks like hex (a netns named "c1" does) comes here: match on the
-        // record names and read only the records that match.
-        let matches = try store.containerIDs().filter { $0.hasPrefix(text) }.compactMap { try store.container(id: $0) }
+        let matches = try state.containers(idPrefix: text)  // at most two: enough to call it ambiguous
         if matches.count > 1 {
-            let names = matches.map { "\($0.shortID) (\($0.name))" }.sorted().joined(separator: ", ")
-            throw SwnetError("container id prefix '\(text)' is ambiguous: \(names)")
+            throw SwnetError("container id prefix '\(text)' is ambiguous: \(matches.map { "\($0.shortID) (\($0.name))" }.joined(separator: ", "))")
         }
         return matches.first
+    }
+}
+
+/// `swnet inspect`: a container with its addresses on each network and its published ports,
+/// read in one transaction.
+public struct ContainerDetails: Sendable, JSONRepresentable {
+    public var container: Container
+    public var attachments: [Attachment]
+    public var publications: [Publication]
+
+    public var json: JSON {
+        guard case .object(var object) = container.json else { return container.json }
+        object["created"] = .string(Timestamp.rfc3339(container.created))
+        object["started"] = container.started.map { .string(Timestamp.rfc3339($0)) } ?? .null
+        object["finished"] = container.finished.map { .string(Timestamp.rfc3339($0)) } ?? .null
+        var networks: [String: JSON] = [:]
+        for attachment in attachments {
+            networks[attachment.network] = [
+                "ipAddress": .string(attachment.address.address.description),
+                "prefixLength": .int(Int64(attachment.address.prefixLength)),
+                "gateway": attachment.gateway.map { .string($0.description) } ?? .null,
+                "macAddress": attachment.mac.map { .string($0) } ?? .null,
+                "interface": .string(attachment.containerInterface),
+                "hostInterface": .string(attachment.hostInterface),
+                "mtu": .int(Int64(attachment.mtu)),
+                "dataPath": .string(attachment.dataPath),
+            ]
+        }
+        object["networkSettings"] = [
+            "networks": .object(networks),
+            "ports": .array(publications.map { publication in
+                [
+                    "hostAddress": .string(publication.hostAddress?.description ?? "0.0.0.0"),
+                    "hostPort": .int(Int64(publication.hostPort)),
+                    "protocol": .string(publication.portProtocol.rawValue),
+                    "containerPort": .int(Int64(publication.containerPort)),
+                    "network": .string(publication.network),
+                ]
+            }),
+        ]
+        return .object(object)
+    }
+}
+
+extension Swnet {
+    public func inspectContainers(_ targets: [String]) throws -> [ContainerDetails] {
+        try store.read { state in
+            try targets.map { text in
+                guard let container = try container(matching: text, in: state) else { throw SwnetError.noSuchContainer(text) }
+                // An exited container keeps no addresses, whatever a stale record says.
+                guard let namespaceID = container.namespaceID, container.currentStatus != .exited else {
+                    return ContainerDetails(container: container, attachments: [], publications: [])
+                }
+                return ContainerDetails(container: container, attachments: try state.attachments(namespaceID: namespaceID),
+                                        publications: try state.publications(namespaceID: namespaceID))
+            }
+        }
     }
 }

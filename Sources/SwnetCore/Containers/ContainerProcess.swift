@@ -49,7 +49,7 @@ public struct CapabilitySet: Sendable, Equatable {
                 continue
             }
             let value = swnet_capability_from_name(name)
-            guard value >= 0, value < 64 else { throw SwnetError("unknown capability '\(name)'") }
+            guard value >= 0, value < 64 else { throw SwnetError.notFound("unknown capability '\(name)'") }
             mask |= 1 << UInt64(value)
         }
         return mask

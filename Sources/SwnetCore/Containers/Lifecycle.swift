@@ -5,7 +5,7 @@ import Glibc
 extension Swnet {
     /// `swnet ps`: running containers, or all with `all`; newest first.
     public func listContainers(all: Bool) throws -> [Container] {
-        try store.containers()
+        try store.read { state in try state.containers() }
             .filter { all || $0.currentStatus == .running }
             .sorted { ($0.created, $0.id) > ($1.created, $1.id) }
     }
@@ -14,7 +14,7 @@ extension Swnet {
     public func kill(_ targets: [String], signal: Int32) throws -> [Container] {
         let containers = try targets.map { try container(matching: $0) }
         for container in containers {
-            guard container.isRunning, let pid = container.pid else { throw SwnetError("container \(container.name) is not running") }
+            guard container.isRunning, let pid = container.pid else { throw SwnetError.containerNotRunning(container.name) }
             if Glibc.kill(pid, signal) != 0 { throw SystemError("signal \(container.name)") }
         }
         return containers
@@ -40,22 +40,22 @@ extension Swnet {
         try requireNetworkPrivileges(for: "rm")
         let containers = try targets.map { try container(matching: $0) }
         for container in containers where container.isRunning && !force {
-            throw SwnetError("container \(container.name) is running; stop it first or use -f")
+            throw SwnetError.containerRunning(container.name)
         }
         for container in containers where container.isRunning {
             if let pid = container.pid { Glibc.kill(pid, SIGKILL) }
             _ = waitForExit(container, seconds: 10)
         }
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        for read in containers {
-            // Read again under the lock: a start may have gone on meanwhile. An init that is
-            // still there (released since, or at its gate) is killed; its start then fails.
-            let container = try store.container(id: read.id) ?? read
-            container.killInit()
-            _ = waitForExit(container, seconds: 10)
-            try releaseNetworksLocked(of: container)
-            try store.removeContainer(container)
+        try store.write { state in
+            for read in containers {
+                // Read again under the lock: a start may have gone on meanwhile. An init that is
+                // still there (released since, or at its gate) is killed; its start then fails.
+                let container = try state.container(id: read.id) ?? read
+                container.killInit()
+                _ = waitForExit(container, seconds: 10)
+                try releaseNetworks(of: container, in: state)
+                try state.removeContainer(container)
+            }
         }
         return containers
     }
@@ -69,10 +69,10 @@ extension Swnet {
     public func exec(_ target: String, command: [String], environment: [String], workdir: String?) throws -> Int32 {
         guard !command.isEmpty else { throw SwnetError("missing command: swnet exec TARGET -- COMMAND [ARG...]") }
         for variable in environment where !variable.contains("=") || variable.hasPrefix("=") {
-            throw SwnetError("invalid environment variable '\(variable)': expected KEY=VALUE")
+            throw SwnetError.invalid("invalid environment variable '\(variable)': expected KEY=VALUE")
         }
         let container = try container(matching: target)
-        guard container.isRunning, let pid = container.pid else { throw SwnetError("container \(container.name) is not running") }
+        guard container.isRunning, let pid = container.pid else { throw SwnetError.containerNotRunning(container.name) }
         let capabilities = try CapabilitySet(names: container.capabilities)
         return try ContainerProcess.exec(intoProcess: pid, command: command,
                                          environment: Self.defaultEnvironment + environment,
@@ -103,7 +103,7 @@ public enum SignalName {
     public static func parse(_ text: String) throws(SwnetError) -> Int32 {
         if let number = Int32(text), (1...64).contains(number) { return number }
         let name = text.uppercased().stripping(prefix: "SIG") ?? text.uppercased()
-        guard let entry = table.first(where: { $0.0 == name }) else { throw SwnetError("invalid signal '\(text)'") }
+        guard let entry = table.first(where: { $0.0 == name }) else { throw SwnetError.invalid("invalid signal '\(text)'") }
         return entry.1
     }
 }

@@ -175,22 +175,23 @@ extension Swnet {
             // owner is gone, undone here as gc would.
             var status: Int32 = 0
             while waitpid(monitor.pid, &status, 0) < 0 && errno == EINTR {}
-            if let left = try? store.container(id: container.id) {
+            if let left = try? store.read({ state in try state.container(id: container.id) }) {
                 left.killInit()
                 undoStart(left, process: nil)
             }
             throw error
         }
-        return .detached(try store.container(id: container.id) ?? container)
+        return .detached(try store.read { state in try state.container(id: container.id) } ?? container)
     }
 
     /// The monitor's side of the handshake, then the container's life.
     fileprivate func monitor(_ start: DetachedStart, channel: MonitorChannel) {
-        guard var container = try? store.container(id: start.containerID) else {
+        guard var container = try? store.read({ state in try state.container(id: start.containerID) }) else {
             channel.reportFailure(SwnetError("container \(start.containerID.prefix(12)) was removed while it started"))
             return
         }
         var spec = start.spec
+        try? Files.makeDirectories(store.containersDirectory)  // if it fails, so does the open
         let log = open(store.containerLogPath(id: container.id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard log >= 0 else {
             let error = SystemError("create log of \(container.name)")

@@ -70,7 +70,7 @@ extension Swnet {
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
         }
         guard !name.isEmpty, name.utf8.count <= 128, allowed, name.first != ".", name.first != "-", name.first != "_" else {
-            throw SwnetError("invalid container name '\(name)': use letters, digits, '-', '_' or '.', starting with a letter or digit")
+            throw SwnetError.invalid("invalid container name '\(name)': use letters, digits, '-', '_' or '.', starting with a letter or digit")
         }
     }
 
@@ -78,19 +78,13 @@ extension Swnet {
         guard !request.command.isEmpty else { throw SwnetError("missing command: swnet run [OPTIONS] -- COMMAND [ARG...]") }
         if let name = request.name { try Self.validateContainerName(name) }
         for variable in request.environment where !variable.contains("=") || variable.hasPrefix("=") {
-            throw SwnetError("invalid environment variable '\(variable)': expected KEY=VALUE")
+            throw SwnetError.invalid("invalid environment variable '\(variable)': expected KEY=VALUE")
         }
         let capabilities = try CapabilitySet.dockerDefault.adding(request.capabilitiesToAdd).removing(request.capabilitiesToDrop)
         if !request.publish.isEmpty && request.networks.isEmpty {
-            throw SwnetError("publishing ports needs a network: add --network NETWORK")
+            throw SwnetError.invalid("publishing ports needs a network: add --network NETWORK")
         }
         try requireNetworkPrivileges(for: "run")
-        for choice in request.networks {
-            if try store.network(named: choice.network) == nil && choice.address == nil {
-                throw SwnetError("network \(choice.network) does not exist; create it or give NETWORK:IP/LEN")
-            }
-        }
-        try checkHostPortsUnpublished(request.publish)
         let id = Self.newContainerID()
         let name = request.name ?? String(id.prefix(12))
         var container = Container(
@@ -102,14 +96,18 @@ extension Swnet {
                                  hostname: container.hostname, rootfs: request.rootfs, workdir: request.workdir,
                                  userNamespace: request.userNamespace, capabilities: capabilities)
         try ContainerProcess.validate(spec)
-        do {
-            // The record names its owner (this process): gc tells a start in progress from one
-            // that died part-way by whether the owner still lives. From here on the name finds
-            // the container, so `swnet rm -f NAME` reaches it whatever happens to this process.
-            let lock = try store.lock(.exclusive)
-            defer { withExtendedLifetime(lock) {} }
-            guard try store.claimContainerName(name, id: id) else { throw SwnetError("container name \(name) is already in use") }
-            try store.save(container)
+        // The record names its owner (this process): gc tells a start in progress from one
+        // that died part-way by whether the owner still lives. From here on the name finds
+        // the container, so `swnet rm -f NAME` reaches it whatever happens to this process.
+        // Networks and ports are checked in the same transaction, before anything is made.
+        try store.write { state in
+            for choice in request.networks where choice.address == nil {
+                if try state.network(named: choice.network) == nil {
+                    throw SwnetError.notFound("network \(choice.network) does not exist; create it or give NETWORK:IP/LEN")
+                }
+            }
+            try checkPortsFree(request.publish, in: state)
+            try state.insert(container)
         }
         guard request.detach else {
             // Killed, this process takes the container with it: before the release its gate
@@ -142,17 +140,16 @@ extension Swnet {
             container.ownerStartTime = ProcessTable.startTime(of: getpid())
             container.pid = process.pid
             container.pidStartTime = ProcessTable.startTime(of: process.pid)
-            container.namespaceID = try resolver.resolve("pid:\(process.pid)").namespaceID
+            let target = try resolver.resolve("pid:\(process.pid)", label: "container \(container.name)")
+            container.namespaceID = target.namespaceID
             try saveStarting(container)
-            for choice in networks {
-                var request = AttachRequest(target: "pid:\(process.pid)", network: choice.network, address: choice.address)
-                request.targetLabel = "container \(container.name)"
-                request.rate = choice.rate
-                try attach(request)
-            }
-            if !specs.isEmpty {
-                let target = try resolver.resolve("pid:\(process.pid)", label: "container \(container.name)")
-                _ = try publish(target, specs: specs, network: networks.first?.network)
+            try store.write { state in
+                for choice in networks {
+                    var request = AttachRequest(target: target.path, network: choice.network, address: choice.address)
+                    request.rate = choice.rate
+                    try attach(request, target: target, in: state)
+                }
+                if !specs.isEmpty { _ = try publish(target, specs: specs, network: networks.first?.network, in: state) }
             }
             return process
         } catch {
@@ -181,11 +178,9 @@ extension Swnet {
     /// interfaces deleted (not left for the kernel to reap with the namespace), publications,
     /// addresses and record removed (unless rm or gc did already), its init killed and reaped.
     func undoStart(_ container: Container, process: ContainerProcess?) {
-        if let lock = try? store.lock(.exclusive) {
-            withExtendedLifetime(lock) {
-                try? releaseNetworksLocked(of: container, deletingInterfaces: true)
-                try? store.removeContainer(container)
-            }
+        try? store.write { state in
+            try? releaseNetworks(of: container, deletingInterfaces: true, in: state)
+            try? state.removeContainer(container)
         }
         process?.signal(SIGKILL)
         _ = process?.wait()
@@ -193,41 +188,41 @@ extension Swnet {
 
     /// Saves the record of a container being started; throws when it was removed meanwhile.
     private func saveStarting(_ container: Container) throws {
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        guard try store.container(id: container.id) != nil else {
-            throw SwnetError("container \(container.name) was removed while it started")
+        try store.write { state in
+            guard try state.container(id: container.id) != nil else {
+                throw SwnetError("container \(container.name) was removed while it started")
+            }
+            try state.save(container)
         }
-        try store.save(container)
     }
 
     /// Records how the command ended; with --rm, removes the container (unless `swnet rm`
     /// or gc already did).
     func finish(_ container: inout Container, status: Int32) throws {
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        guard try store.container(id: container.id) != nil else { return }
         container.status = .exited
         container.exitCode = status
         container.finished = Int64(time(nil))
-        try releaseNetworksLocked(of: container)
-        if container.autoRemove {
-            try store.removeContainer(container)
-        } else {
-            try store.save(container)
+        try store.write { [container] state in
+            guard try state.container(id: container.id) != nil else { return }
+            try releaseNetworks(of: container, in: state)
+            if container.autoRemove {
+                try state.removeContainer(container)
+            } else {
+                try state.save(container)
+            }
         }
     }
 
     /// Releases the addresses of a container. Its veths are deleted only when asked (a failed
     /// start): otherwise the network namespace dies with its last process and the kernel
     /// removes them with it, in the background, instead of making this call wait ~20 ms for RCU
-    /// per link. The caller holds the lock.
-    func releaseNetworksLocked(of container: Container, deletingInterfaces: Bool = false) throws {
+    /// per link.
+    func releaseNetworks(of container: Container, deletingInterfaces: Bool = false, in state: borrowing StateTransaction) throws {
         guard let namespaceID = container.namespaceID else { return }
-        try removePublicationsLocked(namespaceID: namespaceID)
-        let attachments = try store.networkNames().compactMap { try store.attachment(network: $0, namespaceID: namespaceID) }
+        try removePublications(namespaceID: namespaceID, in: state)
+        let attachments = try state.attachments(namespaceID: namespaceID)
         if deletingInterfaces { try deleteLinks(named: attachments.map(\.hostInterface)) }
-        for attachment in attachments { try release(attachment) }
+        for attachment in attachments { try release(attachment, in: state) }
     }
 
     static let defaultEnvironment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]

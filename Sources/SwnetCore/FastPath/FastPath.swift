@@ -121,9 +121,9 @@ extension Swnet {
 
     /// The agent (re)made an overlay's devices (a changed underlay replaces the VXLAN device):
     /// containers already on the fast path keep it across hosts.
-    func refreshFastPath(for network: NetworkDefinition, rollback: Rollback) throws {
+    func refreshFastPath(for network: NetworkDefinition, rollback: Rollback, in state: borrowing StateTransaction) throws {
         guard let overlay = network.overlay, fastPathObjects.open(),
-              try store.attachments(network: network.name).contains(where: { $0.fastPath != nil }),
+              try state.attachments(network: network.name).contains(where: { $0.fastPath != nil }),
               let bridge = try hostNetlink().link(named: network.bridge) else { return }
         do { try enableFastPath(overlay, bridge: bridge, objects: fastPathObjects, rollback: rollback) } catch {
             throw SwnetError.during("put overlay \(network.name)'s device on the fast path", error)
@@ -172,15 +172,15 @@ extension Swnet {
 
     /// gc: the maps and links hold exactly the active attachments whose host side exists;
     /// anything else (left by a crash, or by a namespace that died) is removed.
-    func collectFastPathGarbage(into report: inout CollectionReport) throws {
+    func collectFastPathGarbage(into report: inout CollectionReport, in state: borrowing StateTransaction) throws {
         let objects = fastPathObjects
         guard objects.open() else { return }
         let netlink = try hostNetlink()
         var owned: [String: FastPathPort] = [:]
         var ownedEndpoints = Set<String>()
         var ownedOverlays = Set<UInt32>()
-        for network in try store.networks() {
-            for attachment in try store.attachments(network: network.name) where attachment.phase == .active {
+        for network in try state.networks() {
+            for attachment in try state.attachments(network: network.name) where attachment.phase == .active {
                 guard let port = attachment.fastPath,
                       let link = try netlink.link(named: attachment.hostInterface),
                       UInt32(bitPattern: link.index) == port.hostInterfaceIndex else { continue }
@@ -218,15 +218,5 @@ extension Swnet {
         let objects = fastPathObjects
         guard objects.open(), let counters = try? objects.counters() else { return FastPathStatus(loaded: false) }
         return FastPathStatus(loaded: true, counters: counters)
-    }
-}
-
-extension Swnet {
-    /// A container's attachments, for `swnet inspect` (which shows each one's data path).
-    public func attachments(of container: Container) throws -> [Attachment] {
-        guard let namespaceID = container.namespaceID else { return [] }
-        let lock = try store.lock(.shared)
-        defer { withExtendedLifetime(lock) {} }
-        return try container.networks.compactMap { try store.attachment(network: $0, namespaceID: namespaceID) }
     }
 }

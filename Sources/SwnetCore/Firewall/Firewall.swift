@@ -36,25 +36,27 @@ extension Swnet {
     }
 
     /// Replaces swnet's table with one built from the state, in one atomic batch; with no
-    /// network left, removes it. The caller holds the state lock.
-    func renderFirewall() throws {
-        let networks = try store.networks()
+    /// network left, removes it.
+    func renderFirewall(in state: borrowing StateTransaction) throws {
+        let networks = try state.networks()
         var batch = NFTablesBatch()
         batch.deleteIfExists(FirewallLayout.table)
         if !networks.isEmpty {
-            addRuleset(for: networks, publications: try store.publications(), to: &batch)
+            addRuleset(for: networks, publications: try state.publications(), to: &batch)
         }
         Log.debug("nftables: table inet swnet for \(networks.count) network\(networks.count == 1 ? "" : "s")")
         do { _ = try firewall().apply(batch) } catch { throw SwnetError.during("update nftables table inet swnet", error) }
         if !networks.isEmpty { try enableForwarding(for: networks) }
     }
 
-    /// Rebuilds the table when somebody removed it (a firewall reload); true when it did.
+    /// Rebuilds the table from the state: it may be gone (a firewall reload), or hold map
+    /// elements of a publish killed before it committed. True when the table was missing.
     @discardableResult
-    func repairFirewall() throws -> Bool {
-        guard try !store.networkNames().isEmpty, try !firewall().exists(FirewallLayout.table) else { return false }
-        try renderFirewall()
-        return true
+    func repairFirewall(in state: borrowing StateTransaction) throws -> Bool {
+        guard try !state.networkNames().isEmpty else { return false }
+        let missing = try !firewall().exists(FirewallLayout.table)
+        try renderFirewall(in: state)
+        return missing
     }
 
     private func addRuleset(for networks: [NetworkDefinition], publications: [Publication], to batch: inout NFTablesBatch) {

@@ -44,67 +44,59 @@ extension Swnet {
     @discardableResult
     public func collectGarbage() throws -> CollectionReport {
         try requireNetworkPrivileges(for: "gc")
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        let netlink = try hostNetlink()
-        var report = CollectionReport()
-        try Files.removeAbandonedTemporaries(under: location.run)
-        try Files.removeAbandonedTemporaries(under: location.lib)
-        try collectContainers(into: &report)
-        for network in try store.networkNames() {
-            for attachment in try store.attachments(network: network) {
+        return try store.write { state in
+            let netlink = try hostNetlink()
+            var report = CollectionReport()
+            try Files.removeAbandonedTemporaries(under: location.run)
+            try Files.removeAbandonedTemporaries(under: location.lib)
+            try collectContainers(into: &report, in: state)
+            for attachment in try state.allAttachments() {
                 let hostLink = try netlink.link(named: attachment.hostInterface)
                 if attachment.phase == .active && hostLink != nil { continue }
                 if hostLink != nil { report.removedInterfaces.append(attachment.hostInterface) }
                 report.attachments.append(attachment)
             }
-            let owners = Set(try store.attachments(network: network).map(\.namespaceID))
-            for lease in try store.leases(network: network) where !owners.contains(lease.owner) {
-                try store.releaseLease(network: network, address: lease.address)
-                report.orphanLeases.append("\(network)/\(lease.address)")
+            for attachment in report.attachments {
+                try removePublications(namespaceID: attachment.namespaceID, network: attachment.network, in: state)
             }
+            try deleteLinks(named: report.removedInterfaces)
+            for attachment in report.attachments { try release(attachment, in: state) }
+            for lease in try state.orphanLeases() {
+                try state.releaseLease(network: lease.network, address: lease.address)
+                report.orphanLeases.append("\(lease.network)/\(lease.address)")
+            }
+            try removePublications(try state.orphanPublications(), in: state)
+            try collectInterfaceAttachments(into: &report, in: state)
+            report.repairedFirewall = try repairFirewall(in: state)
+            try collectFastPathGarbage(into: &report, in: state)
+            return report
         }
-        for attachment in report.attachments {
-            try removePublicationsLocked(namespaceID: attachment.namespaceID, network: attachment.network)
-        }
-        try deleteLinks(named: report.removedInterfaces)
-        for attachment in report.attachments { try release(attachment) }
-        let attached = Set(try store.networkNames().flatMap { try store.attachments(network: $0).map(\.namespaceID) })
-        try removePublicationsLocked(try store.publications().filter { !attached.contains($0.namespaceID) })
-        try collectInterfaceAttachments(into: &report)
-        report.repairedFirewall = try repairFirewall()
-        try collectFastPathGarbage(into: &report)
-        return report
     }
 
     /// A start that died part-way (owner gone before the container ran) is undone; a container
     /// whose init died unrecorded is marked exited, or removed with --rm; an exited container
     /// keeps no addresses or interfaces.
-    private func collectContainers(into report: inout CollectionReport) throws {
-        for name in try store.orphanContainerNames() {
-            try store.releaseContainerName(name)
-            report.removedContainers.append(name)
-        }
-        for var container in try store.containers() {
+    private func collectContainers(into report: inout CollectionReport, in state: borrowing StateTransaction) throws {
+        for var container in try state.containers() {
             switch container.status {
             case .created where !container.ownerIsAlive:
                 container.killInit()
-                try releaseNetworksLocked(of: container)
-                try store.removeContainer(container)
+                try releaseNetworks(of: container, in: state)
+                try state.removeContainer(container)
                 report.removedContainers.append(container.name)
             case .running where !container.isRunning:
-                try releaseNetworksLocked(of: container)
+                try releaseNetworks(of: container, in: state)
                 if container.autoRemove {
-                    try store.removeContainer(container)
+                    try state.removeContainer(container)
                     report.removedContainers.append(container.name)
                 } else {
                     container.status = .exited
                     container.finished = Int64(time(nil))
-                    try store.save(container)
+                    try state.save(container)
                     report.exitedContainers.append(container.name)
                 }
             case .exited:
-                try releaseNetworksLocked(of: container)
+                try releaseNetworks(of: container, in: state)
             default:
                 continue
             }
@@ -114,13 +106,13 @@ extension Swnet {
     /// An interface attachment whose namespace is gone (the path no longer opens it) is
     /// forgotten with what is left of it on the host (a veth's host side, a VLAN sub-interface,
     /// its DHCP client if still alive); a pending one whose namespace lives is undone in there.
-    private func collectInterfaceAttachments(into report: inout CollectionReport) throws {
-        for record in try store.linkAttachments() {
+    private func collectInterfaceAttachments(into report: inout CollectionReport, in state: borrowing StateTransaction) throws {
+        for record in try state.linkAttachments() {
             let namespace = try? NetworkNamespace(path: record.namespacePath)
             let alive = namespace.map { "\($0.identity)" == record.namespaceID } ?? false
             if alive && record.phase == .active { continue }
             let container = alive ? namespace.flatMap { try? NetlinkHandle(namespace: $0) } : nil
-            try undo(record, container: container)
+            try undo(record, container: container, in: state)
             report.interfaces.append(record)
         }
     }

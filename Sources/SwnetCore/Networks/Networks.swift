@@ -53,12 +53,12 @@ extension Swnet {
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
         }
         guard !name.isEmpty, name.utf8.count <= 64, allowed, name.first != ".", name.first != "-" else {
-            throw SwnetError("invalid network name '\(name)': use up to 64 letters, digits, '-', '_' or '.', not starting with '.' or '-'")
+            throw SwnetError.invalid("invalid network name '\(name)': use up to 64 letters, digits, '-', '_' or '.', not starting with '.' or '-'")
         }
     }
 
     static func validateMTU(_ mtu: UInt32?) throws(SwnetError) {
-        if let mtu, !(68...65535).contains(mtu) { throw SwnetError("invalid MTU \(mtu): must be between 68 and 65535") }
+        if let mtu, !(68...65535).contains(mtu) { throw SwnetError.invalid("invalid MTU \(mtu): must be between 68 and 65535") }
     }
 
     /// The bridge's name for a network: the network's own name when the kernel accepts it.
@@ -73,37 +73,37 @@ extension Swnet {
         let bridge = request.bridge ?? Self.defaultBridgeName(for: request.name)
         try InterfaceNames.validate(bridge, role: "bridge")
         let gateway = request.gateway ?? AddressPool.defaultGateway(for: request.subnet)
-        do { _ = try AddressPool(subnet: request.subnet, gateway: gateway) } catch { throw SwnetError("\(error)") }
+        do { _ = try AddressPool(subnet: request.subnet, gateway: gateway) } catch { throw SwnetError.invalid("\(error)") }
         try requireNetworkPrivileges(for: "network create")
 
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        try checkNetworkIsNew(name: request.name, bridge: bridge, subnet: request.subnet)
-        let netlink = try hostNetlink()
-        if try netlink.link(named: bridge) != nil {
-            throw SwnetError("interface \(bridge) already exists; choose another name with --bridge")
+        return try store.write { state in
+            try checkNetworkIsNew(name: request.name, bridge: bridge, subnet: request.subnet, in: state)
+            let netlink = try hostNetlink()
+            if try netlink.link(named: bridge) != nil {
+                throw SwnetError("interface \(bridge) already exists; choose another name with --bridge")
+            }
+            let network = NetworkDefinition(name: request.name, subnet: request.subnet, gateway: gateway, bridge: bridge,
+                                            mtu: request.mtu, managesBridge: true, created: Int64(time(nil)),
+                                            masquerade: request.masquerade, isInternal: request.isInternal)
+            // The definition is committed first: a crash after it leaves a network whose bridge
+            // the next attach recreates, never a bridge nobody knows about.
+            try state.save(network)
+            try state.commitPending { state in try state.removeNetwork(named: network.name) }
+            try Rollback().run { rollback in
+                _ = try createBridge(for: network, rollback: rollback)
+                Log.debug("network \(network.name): bridge \(bridge) up with \(gateway.map { "gateway \($0)" } ?? "no gateway")")
+                try renderFirewall(in: state)
+            }
+            return network
         }
-        let network = NetworkDefinition(name: request.name, subnet: request.subnet, gateway: gateway, bridge: bridge,
-                                        mtu: request.mtu, managesBridge: true, created: Int64(time(nil)),
-                                        masquerade: request.masquerade, isInternal: request.isInternal)
-        try Rollback().run { rollback in
-            // The definition goes first: a crash after it leaves a network whose bridge the next
-            // attach recreates, never a bridge nobody knows about.
-            try store.save(network)
-            rollback.onFailure { [store] in try? store.removeNetwork(named: network.name) }
-            _ = try createBridge(for: network, rollback: rollback)
-            Log.debug("network \(network.name): bridge \(bridge) up with \(gateway.map { "gateway \($0)" } ?? "no gateway")")
-            try renderFirewall()
-        }
-        return network
     }
 
-    private func checkNetworkIsNew(name: String, bridge: String, subnet: IPNetwork) throws {
-        if try store.network(named: name) != nil { throw SwnetError("network \(name) already exists") }
-        for other in try store.networks() where other.bridge == bridge {
+    private func checkNetworkIsNew(name: String, bridge: String, subnet: IPNetwork, in state: borrowing StateTransaction) throws {
+        if try state.network(named: name) != nil { throw SwnetError.networkExists(name) }
+        if let other = try state.network(bridge: bridge) {
             throw SwnetError("bridge \(bridge) already belongs to network \(other.name)")
         }
-        try checkSubnetIsFree(subnet)
+        try checkSubnetIsFree(subnet, in: state)
     }
 
     /// Makes the bridge of a network swnet manages: fixed MAC (a bridge otherwise takes the
@@ -145,21 +145,19 @@ extension Swnet {
     }
 
     public func listNetworks() throws -> [NetworkStatus] {
-        let lock = try store.lock(.shared)
-        defer { withExtendedLifetime(lock) {} }
-        return try store.networks().map { try status(of: $0) }
+        try store.read { state in try state.networks().map { try status(of: $0, in: state) } }
     }
 
     public func inspectNetwork(_ name: String) throws -> NetworkStatus {
-        let lock = try store.lock(.shared)
-        defer { withExtendedLifetime(lock) {} }
-        guard let network = try store.network(named: name) else { throw SwnetError("no network named \(name)") }
-        return try status(of: network)
+        try store.read { state in
+            guard let network = try state.network(named: name) else { throw SwnetError.noSuchNetwork(name) }
+            return try status(of: network, in: state)
+        }
     }
 
-    private func status(of network: NetworkDefinition) throws -> NetworkStatus {
+    private func status(of network: NetworkDefinition, in state: borrowing StateTransaction) throws -> NetworkStatus {
         let bridge = try? hostNetlink().link(named: network.bridge)
-        return NetworkStatus(definition: network, attachments: try store.attachments(network: network.name),
+        return NetworkStatus(definition: network, attachments: try state.attachments(network: network.name),
                              bridgeIndex: bridge?.index, fastPath: fastPathStatus())
     }
 
@@ -167,46 +165,41 @@ extension Swnet {
     /// attachments go too, their links deleted in one kernel request.
     public func removeNetworks(_ names: [String], force: Bool) throws {
         try requireNetworkPrivileges(for: "network rm")
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        var networks: [NetworkDefinition] = []
-        for name in names {
-            guard let network = try store.network(named: name) else { throw SwnetError("no network named \(name)") }
-            if network.overlay != nil {
-                throw SwnetError("network \(name) is this host's part of an overlay; use swnet overlay leave \(name)")
+        try store.write { state in
+            var networks: [NetworkDefinition] = []
+            for name in names {
+                guard let network = try state.network(named: name) else { throw SwnetError.noSuchNetwork(name) }
+                if network.overlay != nil {
+                    throw SwnetError("network \(name) is this host's part of an overlay; use swnet overlay leave \(name)")
+                }
+                try checkRemovable(network, force: force, in: state)
+                networks.append(network)
             }
-            try checkRemovable(network, force: force)
-            networks.append(network)
-        }
-        try remove(networks)
-    }
-
-    func checkRemovable(_ network: NetworkDefinition, force: Bool) throws {
-        let count = try store.attachmentCount(network: network.name)
-            + store.linkAttachments().filter { $0.network == network.name }.count
-        if count > 0 && !force {
-            throw SwnetError("network \(network.name) has \(count) attachment\(count == 1 ? "" : "s"); detach them or use --force")
+            try remove(networks, in: state)
         }
     }
 
-    /// Removes networks with their attachments and publications. The caller holds the state lock.
-    func remove(_ networks: [NetworkDefinition]) throws {
-        let names = Set(networks.map(\.name))
+    func checkRemovable(_ network: NetworkDefinition, force: Bool, in state: borrowing StateTransaction) throws {
+        let count = try state.attachmentCount(network: network.name) + state.linkAttachments(network: network.name).count
+        if count > 0 && !force { throw SwnetError.networkInUse(network: network.name, attachments: count) }
+    }
+
+    /// Removes networks with their attachments and publications (records and kernel objects).
+    func remove(_ networks: [NetworkDefinition], in state: borrowing StateTransaction) throws {
         // DHCP veths on these networks' bridges: their clients stop, their pairs go.
-        for record in try store.linkAttachments() where record.network.map(names.contains) ?? false {
-            try undo(record, container: nil)
+        for network in networks {
+            for record in try state.linkAttachments(network: network.name) { try undo(record, container: nil, in: state) }
         }
         var links: [String] = []
         var attachments: [Attachment] = []
         for network in networks {
-            attachments += try store.attachments(network: network.name)
+            attachments += try state.attachments(network: network.name)
             if network.managesBridge { links.append(network.bridge) }
         }
         for network in networks { try disableFastPath(network: network) }
         try deleteLinks(named: attachments.map(\.hostInterface) + links)
         try disableFastPath(attachments)
-        for publication in try store.publications() where names.contains(publication.network) { try store.remove(publication) }
-        for network in networks { try store.removeNetwork(named: network.name) }
-        try renderFirewall()
+        for network in networks { try state.removeNetwork(named: network.name) }
+        try renderFirewall(in: state)
     }
 }

@@ -6,12 +6,15 @@ extension Swnet {
     /// network's range, and an overlay network's range is its whole cluster subnet, not only
     /// this host's share of it. `role` names the new subnet in the error ("subnet", "overlay
     /// subnet"); `except` skips the network being redefined.
-    func checkSubnetIsFree(_ subnet: IPNetwork, role: String = "subnet", except: String? = nil) throws {
-        for other in try store.networks() where other.name != except {
+    func checkSubnetIsFree(_ subnet: IPNetwork, role: String = "subnet", except: String? = nil,
+                           in state: borrowing StateTransaction) throws {
+        for other in try state.networks() where other.name != except {
             let range = other.overlay?.clusterSubnet ?? other.subnet
-            if range.overlaps(subnet) {
-                throw SwnetError("\(role) \(subnet) overlaps network \(other.name) (\(range))")
+            guard range.overlaps(subnet) else { continue }
+            if role == "subnet" {
+                throw SwnetError.subnetOverlaps(subnet: subnet.description, network: other.name, networkSubnet: range.description)
             }
+            throw SwnetError("\(role) \(subnet) overlaps network \(other.name) (\(range))")
         }
     }
 }

@@ -60,7 +60,7 @@ public final class OverlayAgent {
     /// has joined and programmed its peers (for systemd's READY=1).
     public init(swnet: Swnet, options: OverlayAgentOptions, log: @escaping (LogLevel, String) -> Void,
                 ready: @escaping (String) -> Void = { _ in }) throws {
-        guard options.ttl >= 3 else { throw SwnetError("invalid --ttl \(options.ttl): at least 3 seconds") }
+        guard options.ttl >= 3 else { throw SwnetError.invalid("invalid --ttl \(options.ttl): at least 3 seconds") }
         try Swnet.validateNetworkName(options.name)
         self.swnet = swnet
         self.options = options
@@ -125,9 +125,9 @@ public final class OverlayAgent {
             registered.subnet = subnet
             registered.lease = lease
             me = registered
-            try withStateLock {
+            try swnet.store.write { state in
                 _ = try swnet.setUpOverlayNetwork(configuration, subnet: subnet, underlay: underlay, vtepMAC: template.vtepMAC,
-                                                  lease: lease, transmitChecksumOffload: options.transmitChecksumOffload)
+                                                  lease: lease, transmitChecksumOffload: options.transmitChecksumOffload, in: state)
             }
         } catch {
             // Registered but not set up: nobody may route to this host.
@@ -146,7 +146,7 @@ public final class OverlayAgent {
     /// This host's previous subnet (from its network, or a registration etcd still has for
     /// its host id) when still free or its own; otherwise the first free one.
     private func leaseSubnet(_ configuration: OverlayConfiguration, template: OverlayHost) throws -> IPNetwork {
-        let previous = try withStateLock { try swnet.store.network(named: options.name) }.flatMap { $0.overlay == nil ? nil : $0 }
+        let previous = try swnet.store.write { state in try state.network(named: options.name) }.flatMap { $0.overlay == nil ? nil : $0 }
         let hosts = try swnet.overlayHosts(options.name, client: client).hosts
         var preferred: [IPNetwork] = []
         if let previous, configuration.isHostSubnet(previous.subnet) { preferred.append(previous.subnet) }
@@ -155,7 +155,7 @@ public final class OverlayAgent {
         }
         for subnet in preferred where try claim(subnet, template: template) { return subnet }
         if let previous {
-            let attached = try withStateLock { try swnet.store.attachmentCount(network: options.name) }
+            let attached = try swnet.store.write { state in try state.attachmentCount(network: options.name) }
             if attached > 0 {
                 throw SwnetError("this host's subnet \(previous.subnet) of overlay \(options.name) now belongs to another host and \(attached) container\(attached == 1 ? " is" : "s are") attached to it; detach them or run swnet overlay leave \(options.name) --force, then start the agent again")
             }
@@ -207,10 +207,10 @@ public final class OverlayAgent {
             throw SwnetError("subnet \(me.subnet) of overlay \(configuration.name) was taken by the host at \(holder?.underlayIP.description ?? "unknown") while this host was unregistered; run swnet overlay leave \(configuration.name) and start the agent again")
         }
         self.me?.lease = lease
-        try withStateLock {
-            guard var network = try swnet.store.network(named: options.name), network.overlay != nil else { throw Stop.left }
+        try swnet.store.write { state in
+            guard var network = try state.network(named: options.name), network.overlay != nil else { throw Stop.left }
             network.overlay?.lease = lease
-            try swnet.store.save(network)
+            try state.save(network)
         }
     }
 
@@ -321,7 +321,7 @@ public final class OverlayAgent {
             }
             if ownKeyChanged {
                 // Deleted by `overlay leave` (then the network is gone too) or by an expired lease.
-                try withStateLock { if try swnet.store.network(named: options.name)?.overlay == nil { throw Stop.left } }
+                try swnet.store.write { state in if try state.network(named: options.name)?.overlay == nil { throw Stop.left } }
                 try ensureRegistered()
             }
             try reconcile()
@@ -353,8 +353,8 @@ public final class OverlayAgent {
     /// `overlay leave`.
     private func reconcile() throws {
         guard let configuration, let me, let underlay else { return }
-        try withStateLock {
-            guard let network = try swnet.store.network(named: options.name), let membership = network.overlay,
+        try swnet.store.write { state in
+            guard let network = try state.network(named: options.name), let membership = network.overlay,
                   network.subnet == me.subnet
             else { throw Stop.left }
             let netlink = try swnet.hostNetlink()
@@ -408,12 +408,6 @@ public final class OverlayAgent {
         if result < 0 && errno != EINTR { throw SystemError("poll", errno: errno) }
         let number = swnet_read_signal(signals)
         if number > 0 { throw Stop.signal(number) }
-    }
-
-    private func withStateLock<T>(_ body: () throws -> T) throws -> T {
-        let lock = try swnet.store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        return try body()
     }
 
     private func monotonicMilliseconds() -> Int64 {

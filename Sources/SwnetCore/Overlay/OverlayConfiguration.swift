@@ -45,10 +45,10 @@ public struct OverlayConfiguration: Sendable, Equatable {
             throw SwnetError("overlay subnet \(subnet) has host bits set; did you mean \(IPNetwork(address: subnet.address(atOffset: 0)!, prefixLength: subnet.prefixLength)!)?")
         }
         guard hostPrefix > subnet.prefixLength, hostPrefix <= 30 else {
-            throw SwnetError("invalid host prefix /\(hostPrefix): must be longer than the overlay's /\(subnet.prefixLength) and at most /30")
+            throw SwnetError.invalid("invalid host prefix /\(hostPrefix): must be longer than the overlay's /\(subnet.prefixLength) and at most /30")
         }
-        guard (1...0xff_ffff).contains(vni) else { throw SwnetError("invalid VNI \(vni): must be between 1 and 16777215") }
-        guard port > 0 else { throw SwnetError("invalid VXLAN port 0") }
+        guard (1...0xff_ffff).contains(vni) else { throw SwnetError.invalid("invalid VNI \(vni): must be between 1 and 16777215") }
+        guard port > 0 else { throw SwnetError.invalid("invalid VXLAN port 0") }
         try Swnet.validateMTU(mtu)
     }
 

@@ -27,7 +27,7 @@ extension Swnet {
             return Underlay(interface: link, address: address)
         }
         if let device {
-            guard let link = try netlink.link(named: device) else { throw SwnetError("no underlay interface named \(device)") }
+            guard let link = try netlink.link(named: device) else { throw SwnetError.notFound("no underlay interface named \(device)") }
             guard let entry = try netlink.addresses(family: .v4, interfaceIndex: link.index).first else {
                 throw SwnetError("underlay interface \(device) has no IPv4 address")
             }
@@ -58,39 +58,39 @@ extension Swnet {
     /// Makes this host's part of an overlay: the network (bridge with the subnet's first
     /// address, MTU of the overlay), the VXLAN device in vxlan mode, the firewall. Whatever
     /// exists and matches is kept, so an agent restart changes nothing in the data path.
-    /// The caller holds the state lock.
     func setUpOverlayNetwork(_ configuration: OverlayConfiguration, subnet: IPNetwork, underlay: Underlay,
-                             vtepMAC: MACAddress?, lease: Int64, transmitChecksumOffload: Bool) throws -> NetworkDefinition {
+                             vtepMAC: MACAddress?, lease: Int64, transmitChecksumOffload: Bool,
+                             in state: borrowing StateTransaction) throws -> NetworkDefinition {
         let mtu = configuration.containerMTU(underlayMTU: underlay.interface.mtu)
         let tunnel = configuration.mode == .vxlan ? configuration.tunnelDevice : underlay.interface.name
         let membership = OverlayMembership(clusterSubnet: configuration.subnet, mode: configuration.mode, tunnel: tunnel,
                                            underlayIP: underlay.address, lease: lease)
-        let existing = try store.network(named: configuration.name)
+        let existing = try state.network(named: configuration.name)
         if let existing, existing.overlay == nil {
             throw SwnetError("network \(configuration.name) already exists on this host and is not an overlay")
         }
-        try checkSubnetIsFree(configuration.subnet, role: "overlay subnet", except: configuration.name)
+        try checkSubnetIsFree(configuration.subnet, role: "overlay subnet", except: configuration.name, in: state)
         if let existing, existing.subnet != subnet || existing.mtu != mtu {
             // A new share (the old one was taken) or MTU: nothing may be attached to the old one.
-            let attached = try store.attachmentCount(network: existing.name)
+            let attached = try state.attachmentCount(network: existing.name)
             guard attached == 0 else {
                 throw SwnetError("this host's part of overlay \(configuration.name) changes (subnet \(existing.subnet) → \(subnet), MTU \(existing.mtu.map(String.init) ?? "default") → \(mtu)) but \(attached) container\(attached == 1 ? " is" : "s are") attached to it; detach them or run swnet overlay leave \(configuration.name) --force first")
             }
-            try remove([existing])
+            try remove([existing], in: state)
         }
         var network = NetworkDefinition(name: configuration.name, subnet: subnet, gateway: subnet.address(atOffset: 1),
                                         bridge: existing?.bridge ?? Self.defaultBridgeName(for: configuration.name),
                                         mtu: mtu, managesBridge: true, created: existing?.created ?? Int64(time(nil)))
         network.overlay = membership
-        try store.save(network)
+        try state.save(network)
         try Rollback().run { rollback in
             _ = try ensureBridge(for: network, rollback: rollback)
             if let vtepMAC {
                 try ensureTunnel(configuration, underlay: underlay, mac: vtepMAC, mtu: mtu,
                                  transmitChecksumOffload: transmitChecksumOffload)
             }
-            try refreshFastPath(for: network, rollback: rollback)
-            try renderFirewall()
+            try refreshFastPath(for: network, rollback: rollback, in: state)
+            try renderFirewall(in: state)
         }
         return network
     }

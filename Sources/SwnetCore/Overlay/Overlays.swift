@@ -124,9 +124,7 @@ extension Swnet {
     }
 
     private func localOverlayNetwork(_ name: String) throws -> NetworkDefinition? {
-        let lock = try store.lock(.shared)
-        defer { withExtendedLifetime(lock) {} }
-        return try store.network(named: name).flatMap { $0.overlay == nil ? nil : $0 }
+        try store.read { state in try state.network(named: name).flatMap { $0.overlay == nil ? nil : $0 } }
     }
 
     /// How this host's kernel differs from what the registered hosts call for.
@@ -160,18 +158,18 @@ extension Swnet {
     /// and an unreachable etcd stop it before anything changes.
     public func leaveOverlay(_ name: String, etcd: EtcdConfiguration, force: Bool) throws {
         try requireNetworkPrivileges(for: "overlay leave")
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        guard let network = try store.network(named: name), let membership = network.overlay else {
-            throw SwnetError("this host has not joined overlay \(name)")
+        try store.write { state in
+            guard let network = try state.network(named: name), let membership = network.overlay else {
+                throw SwnetError.notFound("this host has not joined overlay \(name)")
+            }
+            try checkRemovable(network, force: force, in: state)
+            do {
+                try deregister(network, membership: membership, client: try EtcdClient(etcd))
+            } catch is EtcdError where force {
+                // Its lease expires on its own; peers drop it then.
+            }
+            try removeLocalOverlay(network, membership: membership, in: state)
         }
-        try checkRemovable(network, force: force)
-        do {
-            try deregister(network, membership: membership, client: try EtcdClient(etcd))
-        } catch is EtcdError where force {
-            // Its lease expires on its own; peers drop it then.
-        }
-        try removeLocalOverlay(network, membership: membership)
     }
 
     private func deregister(_ network: NetworkDefinition, membership: OverlayMembership, client: EtcdClient) throws {
@@ -186,8 +184,8 @@ extension Swnet {
         try client.revokeLease(membership.lease)
     }
 
-    /// The network, its links and the overlay's routes. The caller holds the state lock.
-    func removeLocalOverlay(_ network: NetworkDefinition, membership: OverlayMembership) throws {
+    /// The network, its links and the overlay's routes.
+    func removeLocalOverlay(_ network: NetworkDefinition, membership: OverlayMembership, in state: borrowing StateTransaction) throws {
         let netlink = try hostNetlink()
         switch membership.mode {
         case .vxlan:
@@ -198,13 +196,13 @@ extension Swnet {
                     .removeAll(netlink)
             }
         }
-        try remove([network])
+        try remove([network], in: state)
     }
 
     func overlayConfiguration(_ name: String, client: EtcdClient) throws -> OverlayConfiguration {
         try Self.validateNetworkName(name)
         guard let kv = try client.get(OverlayKeys(name: name).config) else {
-            throw SwnetError("no overlay named \(name) in etcd; create it with swnet overlay create")
+            throw SwnetError.notFound("no overlay named \(name) in etcd; create it with swnet overlay create")
         }
         return try OverlayConfiguration(json: try parseJSON(kv.value, what: "overlay configuration"))
     }

@@ -55,7 +55,7 @@ public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
         if let slash = rest.lastIndex(of: "/") {
             let name = rest[rest.index(after: slash)...].lowercased()
             guard let transport = PortProtocol(rawValue: name) else {
-                throw SwnetError("invalid port spec '\(text)': unknown protocol '\(name)' (tcp, udp or sctp)")
+                throw SwnetError.invalid("invalid port spec '\(text)': unknown protocol '\(name)' (tcp, udp or sctp)")
             }
             self.transport = transport
             rest = rest[..<slash]
@@ -63,7 +63,7 @@ public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]"), let address = IPAddress(String(rest[rest.index(after: rest.startIndex)..<close])),
                   case .v6 = address, rest[close...].hasPrefix("]:") else {
-                throw SwnetError("invalid port spec '\(text)': expected [IPV6]:HOST_PORT:CONTAINER_PORT")
+                throw SwnetError.invalid("invalid port spec '\(text)': expected [IPV6]:HOST_PORT:CONTAINER_PORT")
             }
             hostAddress = address
             rest = rest[rest.index(close, offsetBy: 2)...]
@@ -73,7 +73,7 @@ public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
         var parts = rest.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         if hostAddress == nil && parts.count == 3 {
             guard let address = IPAddress(parts[0]), case .v4 = address else {
-                throw SwnetError("invalid port spec '\(text)': '\(parts[0])' is not an IPv4 address (IPv6 goes in brackets)")
+                throw SwnetError.invalid("invalid port spec '\(text)': '\(parts[0])' is not an IPv4 address (IPv6 goes in brackets)")
             }
             hostAddress = address
             parts.removeFirst()
@@ -84,18 +84,18 @@ public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
         case 2:
             hostPorts = parts[0].isEmpty ? nil : try Self.range(parts[0], in: text)
         default:
-            throw SwnetError("invalid port spec '\(text)': expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]")
+            throw SwnetError.invalid("invalid port spec '\(text)': expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]")
         }
         containerPorts = try Self.range(parts[parts.count - 1], in: text)
         if let hostPorts, hostPorts.count != containerPorts.count && containerPorts.count != 1 {
-            throw SwnetError("invalid port spec '\(text)': host range \(hostPorts) and container range \(containerPorts) differ in size")
+            throw SwnetError.invalid("invalid port spec '\(text)': host range \(hostPorts) and container range \(containerPorts) differ in size")
         }
     }
 
     private static func range(_ text: String, in spec: String) throws(SwnetError) -> PortRange {
         let bounds = text.split(separator: "-", omittingEmptySubsequences: false)
         guard (1...2).contains(bounds.count), let first = port(bounds[0]), let last = port(bounds[bounds.count - 1]), first <= last else {
-            throw SwnetError("invalid port spec '\(spec)': '\(text)' is not a port or a range of ports (1-65535)")
+            throw SwnetError.invalid("invalid port spec '\(spec)': '\(text)' is not a port or a range of ports (1-65535)")
         }
         return PortRange(first, last)
     }
@@ -126,7 +126,7 @@ public struct ExposedPorts: Sendable, Hashable {
     public init(parsing text: String) throws(SwnetError) {
         let spec = try PortSpec(parsing: text)
         guard spec.hostAddress == nil, spec.hostPorts == nil else {
-            throw SwnetError("invalid exposed port '\(text)': expected PORT[-END][/tcp|udp|sctp]")
+            throw SwnetError.invalid("invalid exposed port '\(text)': expected PORT[-END][/tcp|udp|sctp]")
         }
         ports = spec.containerPorts
         transport = spec.transport
@@ -165,7 +165,7 @@ public struct ExposedPorts: Sendable, Hashable {
 
     /// `--expose-from FILE`: JSON is an image config, anything else a Dockerfile.
     public static func fromFile(_ path: String) throws -> [ExposedPorts] {
-        guard let text = try Files.readString(path) else { throw SwnetError("no such file: \(path)") }
+        guard let text = try Files.readString(path) else { throw SwnetError.notFound("no such file: \(path)") }
         if text.drop(while: { $0 == " " || $0 == "\n" || $0 == "\t" }).first.map({ $0 == "{" || $0 == "[" }) == true {
             do { return try fromImageConfig(try JSON(parsing: text)) } catch let error as JSONError {
                 throw SwnetError("\(path) is not a valid image config: \(error)")

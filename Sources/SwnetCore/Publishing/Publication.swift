@@ -33,74 +33,77 @@ extension Publication: JSONRepresentable {
             "target": .string(target),
         ]
     }
-
-    init(json: JSON) throws(SwnetError) {
-        guard let host = json["hostAddress"]?.string, let hostPort = json["hostPort"]?.int,
-              let portProtocol = json["protocol"]?.string.flatMap(PortProtocol.init(rawValue:)),
-              let container = json["containerAddress"]?.string.flatMap(IPv4Address.init),
-              let containerPort = json["containerPort"]?.int, let network = json["network"]?.string,
-              let namespaceID = json["namespace"]?.string
-        else { throw SwnetError("publication record is damaged") }
-        hostAddress = host == "0.0.0.0" ? nil : IPv4Address(host)
-        self.hostPort = UInt16(clamping: hostPort)
-        self.portProtocol = portProtocol
-        containerAddress = container
-        self.containerPort = UInt16(clamping: containerPort)
-        self.network = network
-        self.namespaceID = namespaceID
-        target = json["target"]?.string ?? namespaceID
-    }
 }
 
-/// Published ports: `run/ports/PROTO/PORT/HOST_ADDRESS` (`any` for every address), created
-/// under the state lock, so a port taken on any address conflicts with the same port on one
-/// address and the other way round.
-extension StateStore {
-    private var portsDirectory: String { "\(location.run)/ports" }
-
-    private func portDirectory(_ portProtocol: PortProtocol, _ port: UInt16) -> String {
-        "\(portsDirectory)/\(portProtocol.rawValue)/\(port)"
-    }
+/// Published ports: the `publications` table, keyed by (protocol, host port, host address,
+/// '' for every address), indexed by namespace. A port taken on any address conflicts with the
+/// same port on one address and the other way round.
+extension StateTransaction {
+    private static let columns = "host_address, host_port, protocol, container_address, container_port, network, namespace, target"
 
     /// Who holds the port now, when that conflicts with publishing it on `address`.
     func conflictingPublication(_ portProtocol: PortProtocol, _ port: UInt16, address: IPv4Address?) throws -> Publication? {
-        let directory = portDirectory(portProtocol, port)
-        let holders = try Files.list(directory)
-        let clashing = address == nil ? holders : holders.filter { $0 == "any" || $0 == address!.description }
-        guard let holder = clashing.first, let text = try Files.readString("\(directory)/\(holder)") else { return nil }
-        return try Publication(json: JSON(parsing: text))
+        try publications("""
+            SELECT \(Self.columns) FROM publications WHERE protocol = ? AND host_port = ?
+                AND (?3 = '' OR host_address IN ('', ?3)) LIMIT 1
+            """, .text(portProtocol.rawValue), .integer(Int64(port)), .text(address?.description ?? "")).first
     }
 
     func save(_ publication: Publication) throws {
-        let directory = portDirectory(publication.portProtocol, publication.hostPort)
-        try Files.makeDirectories(directory)
-        guard try Files.createExclusive("\(directory)/\(publication.hostAddress?.description ?? "any")",
-                                        publication.json.serialized()) else {
-            throw SwnetError("\(publication.hostDescription) is already published")
-        }
+        let added = try database.run("INSERT OR IGNORE INTO publications (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                     .text(publication.hostAddress?.description ?? ""), .integer(Int64(publication.hostPort)),
+                                     .text(publication.portProtocol.rawValue), .text(publication.containerAddress.description),
+                                     .integer(Int64(publication.containerPort)), .text(publication.network),
+                                     .text(publication.namespaceID), .text(publication.target))
+        if added == 0 { throw SwnetError.portPublished(port: publication.hostDescription, holder: "another target") }
     }
 
     func remove(_ publication: Publication) throws {
-        let directory = portDirectory(publication.portProtocol, publication.hostPort)
-        try Files.remove("\(directory)/\(publication.hostAddress?.description ?? "any")")
-        rmdir(directory)
+        try database.run("DELETE FROM publications WHERE protocol = ? AND host_port = ? AND host_address = ?",
+                         .text(publication.portProtocol.rawValue), .integer(Int64(publication.hostPort)),
+                         .text(publication.hostAddress?.description ?? ""))
     }
 
     func publications() throws -> [Publication] {
-        var all: [Publication] = []
-        for portProtocol in PortProtocol.allCases {
-            let protocolDirectory = "\(portsDirectory)/\(portProtocol.rawValue)"
-            for port in try Files.list(protocolDirectory) {
-                for holder in try Files.list("\(protocolDirectory)/\(port)") {
-                    guard let text = try Files.readString("\(protocolDirectory)/\(port)/\(holder)") else { continue }
-                    all.append(try Publication(json: JSON(parsing: text)))
-                }
-            }
-        }
-        return all.sorted { ($0.portProtocol, $0.hostPort) < ($1.portProtocol, $1.hostPort) }
+        try publications("SELECT \(Self.columns) FROM publications ORDER BY protocol, host_port")
     }
 
-    func isPortPublished(_ portProtocol: PortProtocol, _ port: UInt16) -> Bool {
-        Files.exists(portDirectory(portProtocol, port))
+    /// A namespace's publications, on one network or all.
+    func publications(namespaceID: String, network: String? = nil) throws -> [Publication] {
+        guard let network else {
+            return try publications("SELECT \(Self.columns) FROM publications WHERE namespace = ? ORDER BY protocol, host_port",
+                                    .text(namespaceID))
+        }
+        return try publications("SELECT \(Self.columns) FROM publications WHERE namespace = ? AND network = ? ORDER BY protocol, host_port",
+                                .text(namespaceID), .text(network))
+    }
+
+    /// What is published on one host port (on any address).
+    func publications(_ portProtocol: PortProtocol, hostPort: UInt16) throws -> [Publication] {
+        try publications("SELECT \(Self.columns) FROM publications WHERE protocol = ? AND host_port = ?",
+                         .text(portProtocol.rawValue), .integer(Int64(hostPort)))
+    }
+
+    /// Publications whose namespace is attached to no network (it died, or was detached by a
+    /// swnet that crashed before it dropped them).
+    func orphanPublications() throws -> [Publication] {
+        try publications("""
+            SELECT \(Self.columns) FROM publications AS publication
+                WHERE NOT EXISTS (SELECT 1 FROM attachments WHERE namespace = publication.namespace)
+            """)
+    }
+
+    private func publications(_ sql: String, _ values: SQLValue...) throws -> [Publication] {
+        var found: [Publication] = []
+        try database.query(sql, values) { row in
+            guard let portProtocol = PortProtocol(rawValue: row.text(2)),
+                  let containerAddress = IPv4Address(row.text(3)) else { throw SwnetError.damagedRecord("publication") }
+            let hostAddress = row.text(0)
+            found.append(Publication(hostAddress: hostAddress.isEmpty ? nil : IPv4Address(hostAddress),
+                                     hostPort: UInt16(clamping: row.integer(1)), portProtocol: portProtocol,
+                                     containerAddress: containerAddress, containerPort: UInt16(clamping: row.integer(4)),
+                                     network: row.text(5), namespaceID: row.text(6), target: row.text(7)))
+        }
+        return found
     }
 }

@@ -12,30 +12,46 @@ extension Swnet {
     /// checked and claimed before nftables changes; the map elements go out in one batch.
     @discardableResult
     public func publish(_ targetText: String, specs: [PortSpec], network: String? = nil) throws -> [Publication] {
-        guard !specs.isEmpty else { throw SwnetError("nothing to publish: give PORT specs or -P with exposed ports") }
+        guard !specs.isEmpty else { throw SwnetError.invalid("nothing to publish: give PORT specs or -P with exposed ports") }
         try requireNetworkPrivileges(for: "publish")
         return try publish(try resolveTarget(targetText), specs: specs, network: network)
     }
 
     func publish(_ target: ResolvedTarget, specs: [PortSpec], network: String?) throws -> [Publication] {
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        let attachment = try attachmentToPublish(target, network: network)
+        try store.write { state in try publish(target, specs: specs, network: network, in: state) }
+    }
+
+    /// Every port is checked and recorded in the caller's transaction, then the map elements
+    /// go out in one batch; if that fails, the transaction takes the records back.
+    func publish(_ target: ResolvedTarget, specs: [PortSpec], network: String?,
+                 in state: borrowing StateTransaction) throws -> [Publication] {
+        let attachment = try attachmentToPublish(target, network: network, in: state)
         guard case .v4(let containerAddress) = attachment.address.address else {
             throw SwnetError("publishing is IPv4 only; \(target.label) has \(attachment.address) on \(attachment.network)")
         }
-        var publications: [Publication] = []
+        var chosen = ChosenPorts()
         for spec in specs {
-            publications += try expand(spec, to: containerAddress, attachment: attachment, target: target, taken: publications)
+            try expand(spec, to: containerAddress, attachment: attachment, target: target, into: &chosen, in: state)
         }
-        return try Rollback().run { rollback in
-            for publication in publications {
-                try store.save(publication)
-                rollback.onFailure { [store] in try? store.remove(publication) }
+        for publication in chosen.publications { try state.save(publication) }
+        try applyElements(adding: chosen.publications, in: state)
+        forgetFlows(to: chosen.publications)
+        return chosen.publications
+    }
+
+    /// Fails, naming the holder, when a host port the specs fix is published already: what
+    /// `run -p` checks before it makes anything.
+    func checkPortsFree(_ specs: [PortSpec], in state: borrowing StateTransaction) throws {
+        var chosen = ChosenPorts()
+        for spec in specs {
+            let address = try Self.hostAddress(of: spec)
+            guard let hostPorts = spec.hostPorts, hostPorts.count == spec.containerPorts.count else { continue }
+            for port in hostPorts.first...hostPorts.last {
+                try checkFree(port, spec.transport, address, chosen: chosen, in: state)
+                chosen.add(Publication(hostAddress: address, hostPort: port, portProtocol: spec.transport,
+                                       containerAddress: IPv4Address(0), containerPort: port, network: "",
+                                       namespaceID: "", target: "this command"))
             }
-            try applyElements(adding: publications)
-            forgetFlows(to: publications)
-            return publications
         }
     }
 
@@ -45,13 +61,26 @@ extension Swnet {
     public func unpublish(_ targetText: String, specs: [PortSpec]) throws -> [Publication] {
         try requireNetworkPrivileges(for: "unpublish")
         let target = try resolveTarget(targetText)
-        let lock = try store.lock(.exclusive)
-        defer { withExtendedLifetime(lock) {} }
-        let own = try store.publications().filter { $0.namespaceID == target.namespaceID }
-        let chosen = specs.isEmpty ? own : own.filter { publication in specs.contains { $0.matches(publication) } }
-        guard !chosen.isEmpty else { throw SwnetError("\(target.label) has no such published port") }
-        try removePublicationsLocked(chosen)
-        return chosen
+        return try store.write { state in
+            let chosen = try specs.isEmpty ? state.publications(namespaceID: target.namespaceID)
+                : specs.flatMap { try publications(matching: $0, of: target.namespaceID, in: state) }
+            guard !chosen.isEmpty else { throw SwnetError.notFound("\(target.label) has no such published port") }
+            try removePublications(chosen, in: state)
+            return chosen
+        }
+    }
+
+    /// A spec naming host ports is looked up by port; one naming container ports, among the
+    /// target's publications.
+    private func publications(matching spec: PortSpec, of namespaceID: String,
+                              in state: borrowing StateTransaction) throws -> [Publication] {
+        let candidates: [Publication]
+        if let hostPorts = spec.hostPorts {
+            candidates = try (hostPorts.first...hostPorts.last).flatMap { try state.publications(spec.transport, hostPort: $0) }
+        } else {
+            candidates = try state.publications(namespaceID: namespaceID)
+        }
+        return candidates.filter { $0.namespaceID == namespaceID && spec.matches($0) }
     }
 
     /// The ports a podman or docker container exposes (for `publish -P`): from the container's
@@ -69,7 +98,7 @@ extension Swnet {
             }
             return []
         }
-        throw SwnetError("no exposed ports known for \(text): give them with --expose-from FILE")
+        throw SwnetError.notFound("no exposed ports known for \(text): give them with --expose-from FILE")
     }
 
     private func inspect(_ program: String, _ arguments: [String]) throws -> JSON? {
@@ -83,11 +112,11 @@ extension Swnet {
     /// `swnet port`: what a target publishes.
     public func publications(of targetText: String) throws -> [Publication] {
         let target = try resolveTarget(targetText)
-        return try store.publications().filter { $0.namespaceID == target.namespaceID }
+        return try store.read { state in try state.publications(namespaceID: target.namespaceID) }
     }
 
-    /// Drops publications (their map elements and records). The caller holds the lock.
-    func removePublicationsLocked(_ publications: [Publication]) throws {
+    /// Drops publications: their records and map elements.
+    func removePublications(_ publications: [Publication], in state: borrowing StateTransaction) throws {
         guard !publications.isEmpty else { return }
         // Elements first, records after: a swnet killed in between leaves records whose
         // elements are gone, which the next removal (gc) handles, never an element without a
@@ -95,9 +124,9 @@ extension Swnet {
         var batch = NFTablesBatch()
         deleteElements(for: publications, to: &batch)
         let deleted = (try? firewall().apply(batch)) != nil
-        for publication in publications { try store.remove(publication) }
+        for publication in publications { try state.remove(publication) }
         // A table somebody flushed, or elements already gone: rebuild it from what is left.
-        if !deleted { try renderFirewall() }
+        if !deleted { try renderFirewall(in: state) }
         forgetFlows(to: publications)
     }
 
@@ -111,42 +140,17 @@ extension Swnet {
     }
 
     /// Publications of a namespace on `network` (or all networks): what detach, stop and rm drop.
-    func removePublicationsLocked(namespaceID: String, network: String? = nil) throws {
-        try removePublicationsLocked(try store.publications().filter {
-            $0.namespaceID == namespaceID && (network == nil || $0.network == network)
-        })
+    func removePublications(namespaceID: String, network: String? = nil, in state: borrowing StateTransaction) throws {
+        try removePublications(try state.publications(namespaceID: namespaceID, network: network), in: state)
     }
 
-    private func attachmentToPublish(_ target: ResolvedTarget, network: String?) throws -> Attachment {
-        let attachments = try store.networkNames().compactMap { try store.attachment(network: $0, namespaceID: target.namespaceID) }
-            .filter { network == nil || $0.network == network }
+    private func attachmentToPublish(_ target: ResolvedTarget, network: String?, in state: borrowing StateTransaction) throws -> Attachment {
+        let attachments = try state.attachments(namespaceID: target.namespaceID).filter { network == nil || $0.network == network }
         switch attachments.count {
-        case 0: throw SwnetError("\(target.label) is not attached to \(network.map { "network \($0)" } ?? "any swnet network")")
+        case 0: throw SwnetError.notAttached(target: target.label, scope: network.map { "network \($0)" } ?? "any swnet network")
         case 1: return attachments[0]
         default:
             throw SwnetError("\(target.label) is on several networks (\(attachments.map(\.network).joined(separator: ", "))); pick one with --network")
-        }
-    }
-
-    /// Fails on the fixed host ports of `specs` that something else publishes already: what
-    /// `swnet run -p` checks before it makes anything. Ephemeral ports are picked later.
-    func checkHostPortsUnpublished(_ specs: [PortSpec]) throws {
-        guard !specs.isEmpty else { return }
-        let lock = try store.lock(.shared)
-        defer { withExtendedLifetime(lock) {} }
-        for spec in specs {
-            let hostAddress = try Self.hostAddress(of: spec)
-            guard let hostPorts = spec.hostPorts, hostPorts.count == spec.containerPorts.count else { continue }
-            for port in hostPorts.first...hostPorts.last {
-                try requireUnpublished(spec.transport, port, hostAddress, taken: [])
-            }
-        }
-    }
-
-    private func requireUnpublished(_ transport: PortProtocol, _ port: UInt16, _ hostAddress: IPv4Address?, taken: [Publication]) throws {
-        if let holder = try store.conflictingPublication(transport, port, address: hostAddress)
-            ?? taken.first(where: { $0.clashes(transport, port, hostAddress) }) {
-            throw SwnetError("\(hostAddress?.description ?? "0.0.0.0"):\(port)/\(transport.rawValue) is already published by \(holder.target)")
         }
     }
 
@@ -160,9 +164,8 @@ extension Swnet {
 
     /// One publication per port of a spec; ephemeral host ports are picked here.
     private func expand(_ spec: PortSpec, to containerAddress: IPv4Address, attachment: Attachment,
-                        target: ResolvedTarget, taken: [Publication]) throws -> [Publication] {
+                        target: ResolvedTarget, into chosen: inout ChosenPorts, in state: borrowing StateTransaction) throws {
         let hostAddress = try Self.hostAddress(of: spec)
-        var publications: [Publication] = []
         for offset in 0..<spec.containerPorts.count {
             let containerPort = spec.containerPorts.first + UInt16(offset)
             let hostPort: UInt16
@@ -172,25 +175,32 @@ extension Swnet {
                 // No host port, or a host range for one container port: the first free one.
                 let candidates = spec.hostPorts.map { Array($0.first...$0.last) } ?? EphemeralPorts.candidates()
                 guard let free = try candidates.first(where: {
-                    try isFree($0, spec.transport, hostAddress, taken: taken + publications)
-                }) else { throw SwnetError("no free host port for \(spec)") }
+                    try isFree($0, spec.transport, hostAddress, chosen: chosen, in: state)
+                }) else { throw SwnetError.noFreeHostPort(spec: spec.description) }
                 hostPort = free
             }
-            try requireUnpublished(spec.transport, hostPort, hostAddress, taken: taken + publications)
-            publications.append(Publication(hostAddress: hostAddress, hostPort: hostPort, portProtocol: spec.transport,
-                                            containerAddress: containerAddress, containerPort: containerPort,
-                                            network: attachment.network, namespaceID: attachment.namespaceID, target: target.label))
+            try checkFree(hostPort, spec.transport, hostAddress, chosen: chosen, in: state)
+            chosen.add(Publication(hostAddress: hostAddress, hostPort: hostPort, portProtocol: spec.transport,
+                                   containerAddress: containerAddress, containerPort: containerPort,
+                                   network: attachment.network, namespaceID: attachment.namespaceID, target: target.label))
         }
-        return publications
     }
 
-    private func isFree(_ port: UInt16, _ portProtocol: PortProtocol, _ address: IPv4Address?, taken: [Publication]) throws -> Bool {
-        try store.conflictingPublication(portProtocol, port, address: address) == nil
-            && !taken.contains { $0.clashes(portProtocol, port, address) }
+    private func checkFree(_ port: UInt16, _ portProtocol: PortProtocol, _ address: IPv4Address?, chosen: ChosenPorts,
+                           in state: borrowing StateTransaction) throws {
+        if let holder = try chosen.clash(portProtocol, port, address) ?? state.conflictingPublication(portProtocol, port, address: address) {
+            throw SwnetError.portPublished(port: "\(address?.description ?? "0.0.0.0"):\(port)/\(portProtocol.rawValue)", holder: holder.target)
+        }
+    }
+
+    private func isFree(_ port: UInt16, _ portProtocol: PortProtocol, _ address: IPv4Address?, chosen: ChosenPorts,
+                        in state: borrowing StateTransaction) throws -> Bool {
+        try chosen.clash(portProtocol, port, address) == nil
+            && state.conflictingPublication(portProtocol, port, address: address) == nil
             && EphemeralPorts.canBind(port, portProtocol)
     }
 
-    private func applyElements(adding publications: [Publication]) throws {
+    private func applyElements(adding publications: [Publication], in state: borrowing StateTransaction) throws {
         var batch = NFTablesBatch()
         addElements(for: publications, to: &batch)
         do { _ = try firewall().apply(batch) } catch {
@@ -199,15 +209,29 @@ extension Swnet {
             guard try !firewall().exists(FirewallLayout.table) else {
                 throw SwnetError.during("publish \(publications.map(\.hostDescription).joined(separator: ", "))", error)
             }
-            try renderFirewall()
+            try renderFirewall(in: state)
         }
     }
 }
 
-extension Publication {
-    func clashes(_ otherProtocol: PortProtocol, _ otherPort: UInt16, _ otherAddress: IPv4Address?) -> Bool {
-        portProtocol == otherProtocol && hostPort == otherPort
-            && (hostAddress == nil || otherAddress == nil || hostAddress == otherAddress)
+/// The ports one command publishes, found by (protocol, port) in O(1) when the next spec's
+/// ports are checked against them.
+struct ChosenPorts {
+    private(set) var publications: [Publication] = []
+    private var byPort: [Int: [Publication]] = [:]
+
+    private static func key(_ portProtocol: PortProtocol, _ port: UInt16) -> Int {
+        Int(port) << 8 | Int(portProtocol.nftables.rawValue)
+    }
+
+    mutating func add(_ publication: Publication) {
+        publications.append(publication)
+        byPort[Self.key(publication.portProtocol, publication.hostPort), default: []].append(publication)
+    }
+
+    /// A chosen publication that the port on `address` (nil: every address) would clash with.
+    func clash(_ portProtocol: PortProtocol, _ port: UInt16, _ address: IPv4Address?) -> Publication? {
+        byPort[Self.key(portProtocol, port)]?.first { $0.hostAddress == nil || address == nil || $0.hostAddress == address }
     }
 }
 

@@ -1,61 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import JSON
 
-/// Container records: `run/containers/ID.json`, names claimed with O_EXCL in
-/// `run/container-names/NAME` so that two `swnet run --name x` can never both win.
-extension StateStore {
-    private var containersDirectory: String { "\(location.run)/containers" }
-    private var namesDirectory: String { "\(location.run)/container-names" }
-
-    func containerLogPath(id: String) -> String { "\(containersDirectory)/\(id).log" }
-
+/// Container records: the `containers` table, keyed by id, its name unique (two
+/// `swnet run --name x` can never both win) and indexed like its namespace. Logs stay files:
+/// `run/containers/ID.log`.
+extension StateTransaction {
     func containers() throws -> [Container] {
-        try Files.list(containersDirectory).filter { $0.hasSuffix(".json") }.compactMap { name in
-            guard let text = try Files.readString("\(containersDirectory)/\(name)") else { return nil }
-            return try Container(json: JSON(parsing: text))
-        }
-    }
-
-    /// The ids of all containers, from the record names alone.
-    func containerIDs() throws -> [String] {
-        try Files.list(containersDirectory).filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
+        try containers("SELECT record FROM containers")
     }
 
     func container(id: String) throws -> Container? {
-        guard let text = try Files.readString("\(containersDirectory)/\(id).json") else { return nil }
-        return try Container(json: JSON(parsing: text))
+        try containers("SELECT record FROM containers WHERE id = ?", .text(id)).first
     }
 
-    func containerID(named name: String) throws -> String? {
-        try Files.readString("\(namesDirectory)/\(name)")
+    func container(named name: String) throws -> Container? {
+        try containers("SELECT record FROM containers WHERE name = ?", .text(name)).first
     }
 
-    /// Claims `name` for container `id`; false when another container has it.
-    func claimContainerName(_ name: String, id: String) throws -> Bool {
-        try Files.makeDirectories(namesDirectory)
-        return try Files.createExclusive("\(namesDirectory)/\(name)", id)
+    /// Up to two containers whose id starts with `prefix` (two: the prefix is ambiguous).
+    /// Ids are hex digits, all below DEL: the range scan covers exactly the prefix.
+    func containers(idPrefix prefix: String) throws -> [Container] {
+        try containers("SELECT record FROM containers WHERE id >= ? AND id < ? LIMIT 2", .text(prefix), .text(prefix + "\u{7f}"))
+    }
+
+    func container(namespaceID: String) throws -> Container? {
+        try containers("SELECT record FROM containers WHERE namespace = ?", .text(namespaceID)).first
+    }
+
+    private func containers(_ sql: String, _ values: SQLValue...) throws -> [Container] {
+        var found: [Container] = []
+        try database.query(sql, values) { found.append(try Container(json: JSON(parsing: $0.text(0)))) }
+        return found
+    }
+
+    /// Records a new container; fails when its name is taken.
+    func insert(_ container: Container) throws {
+        let added = try database.run("INSERT OR IGNORE INTO containers (id, name, namespace, record) VALUES (?, ?, ?, ?)",
+                                     .text(container.id), .text(container.name), SQLValue(container.namespaceID),
+                                     .text(container.json.serialized()))
+        if added == 0 { throw SwnetError.containerNameInUse(container.name) }
     }
 
     func save(_ container: Container) throws {
-        try Files.makeDirectories(containersDirectory)
-        try Files.writeAtomically("\(containersDirectory)/\(container.id).json", container.json.serialized() + "\n")
+        try database.run("UPDATE containers SET namespace = ?, record = ? WHERE id = ?",
+                         SQLValue(container.namespaceID), .text(container.json.serialized()), .text(container.id))
     }
 
     func removeContainer(_ container: Container) throws {
-        if try containerID(named: container.name) == container.id { try Files.remove("\(namesDirectory)/\(container.name)") }
-        try Files.remove(containerLogPath(id: container.id))
-        try Files.remove("\(containersDirectory)/\(container.id).json")
-    }
-
-    /// Name claims whose container record is missing: a `swnet run` killed between claiming
-    /// the name and writing the record (both happen under the lock the caller holds).
-    func orphanContainerNames() throws -> [String] {
-        try Files.list(namesDirectory).filter { name in
-            guard let id = try containerID(named: name) else { return false }
-            return try container(id: id) == nil
-        }
-    }
-
-    func releaseContainerName(_ name: String) throws {
-        try Files.remove("\(namesDirectory)/\(name)")
+        try database.run("DELETE FROM containers WHERE id = ?", .text(container.id))
+        try Files.remove("\(location.run)/containers/\(container.id).log")  // StateStore.containerLogPath
     }
 }

@@ -26,142 +26,226 @@ public struct StateLocation: Sendable, Equatable {
     }
 }
 
-/// Files under the state location. Every method expects the caller to hold the state lock;
-/// leases are additionally claimed with O_EXCL so that two claims can never both win.
+/// Opens state transactions. Two SQLite databases on one connection: `run/state.db`
+/// (runtime: attachments, leases, publications, containers) and `lib/networks.db` (network
+/// definitions), attached as `lib`, so one transaction can change both atomically.
+/// Every transaction holds `run/lock` (flock) for its whole life: commands queue in the
+/// kernel instead of polling SQLite's busy handler, and `gc`, holding it, knows that any
+/// `pending` record it sees belongs to a process that died.
 final class StateStore {
     let location: StateLocation
-    private var bootChecked = false
+    private var database: Database?
+    private var lockDescriptor: Int32 = -1
+    private var inTransaction = false
+    private var prepared = false
 
     init(location: StateLocation) {
         self.location = location
     }
 
-    private var networksDirectory: String { "\(location.lib)/networks" }
-    private func runtimeDirectory(_ network: String) -> String { "\(location.run)/networks/\(network)" }
-    private func leasesDirectory(_ network: String) -> String { "\(runtimeDirectory(network))/leases" }
-    private func attachmentsDirectory(_ network: String) -> String { "\(runtimeDirectory(network))/attachments" }
-
-    // MARK: Locking and reboots
-
-    /// Takes the state lock. Runtime state written during an earlier boot is discarded first:
-    /// /run is a tmpfs by default, but --root may point anywhere, so the boot id decides.
-    func lock(_ mode: FileLock.Mode) throws -> FileLock {
-        let lockPath = "\(location.run)/lock"
-        // Within one process the boot cannot change: check it once.
-        if bootChecked { return try FileLock(path: lockPath, mode: mode) }
-        try Files.makeDirectories(location.run)
-        let bootIDPath = "\(location.run)/boot-id"
-        let currentBoot = try Files.readString("/proc/sys/kernel/random/boot_id") ?? ""
-        defer { bootChecked = true }
-        do {
-            let lock = try FileLock(path: lockPath, mode: mode)
-            if try Files.readString(bootIDPath) == currentBoot { return lock }
-        }
-        // A new boot: drop what the old one left, under the exclusive lock.
-        let exclusive = try FileLock(path: lockPath, mode: .exclusive)
-        if try Files.readString(bootIDPath) != currentBoot {
-            try Files.removeTree("\(location.run)/networks")
-            try Files.writeAtomically(bootIDPath, currentBoot)
-        }
-        return exclusive
+    deinit {
+        if lockDescriptor >= 0 { close(lockDescriptor) }
     }
 
-    // MARK: Networks
-
-    func networkNames() throws -> [String] {
-        try Files.list(networksDirectory)
-            .filter { $0.hasSuffix(".json") }
-            .map { String($0.dropLast(5)) }
-            .sorted()
+    /// Runs `body` in a transaction under the exclusive lock: everything it writes is
+    /// committed when it returns, and nothing is when it throws (besides what it committed
+    /// on purpose with `commitPending`, which its undo steps then remove).
+    func write<T>(_ body: (borrowing StateTransaction) throws -> T) throws -> T {
+        try transaction(exclusive: true, body)
     }
 
-    func network(named name: String) throws -> NetworkDefinition? {
-        guard let text = try Files.readString("\(networksDirectory)/\(name).json") else { return nil }
-        return try NetworkDefinition(json: JSON(parsing: text))
+    /// Runs `body` on a consistent view of the state, under the shared lock.
+    func read<T>(_ body: (borrowing StateTransaction) throws -> T) throws -> T {
+        try transaction(exclusive: false, body)
     }
 
-    func networks() throws -> [NetworkDefinition] {
-        try networkNames().compactMap { try network(named: $0) }
-    }
-
-    func save(_ network: NetworkDefinition) throws {
-        try Files.makeDirectories(networksDirectory)
-        try Files.writeAtomically("\(networksDirectory)/\(network.name).json",
-                                  network.json.serialized(pretty: true) + "\n", durable: true)
-    }
-
-    func removeNetwork(named name: String) throws {
-        try Files.removeTree(runtimeDirectory(name))
-        try Files.remove("\(networksDirectory)/\(name).json")
-    }
-
-    // MARK: Attachments
-
-    private func attachmentPath(_ network: String, _ namespaceID: String) -> String {
-        "\(attachmentsDirectory(network))/\(namespaceID).json"
-    }
-
-    func attachment(network: String, namespaceID: String) throws -> Attachment? {
-        guard let text = try Files.readString(attachmentPath(network, namespaceID)) else { return nil }
-        return try Attachment(json: JSON(parsing: text))
-    }
-
-    func attachments(network: String) throws -> [Attachment] {
-        try Files.list(attachmentsDirectory(network))
-            .filter { $0.hasSuffix(".json") }
-            .compactMap { name in
-                guard let text = try Files.readString("\(attachmentsDirectory(network))/\(name)") else { return nil }
-                return try Attachment(json: JSON(parsing: text))
+    private func transaction<T>(exclusive: Bool, _ body: (borrowing StateTransaction) throws -> T) throws -> T {
+        // The transaction is the lock: a function that needs it takes one as a parameter, so
+        // opening a second one inside the first is a mistake in swnet, never a wait.
+        precondition(!inTransaction, "a state transaction is already open in this process")
+        inTransaction = true
+        defer { inTransaction = false }
+        try lock(exclusive ? LOCK_EX : LOCK_SH)
+        defer { flock(lockDescriptor, LOCK_UN) }
+        let database = try openDatabase()
+        let transaction = StateTransaction(database: database, location: location, undo: UndoSteps())
+        try database.execute(exclusive ? "BEGIN IMMEDIATE" : "BEGIN")
+        if !prepared {
+            do { try prepare(database, exclusive: exclusive) } catch {
+                try? database.execute("ROLLBACK")
+                throw error
             }
-    }
-
-    func attachmentCount(network: String) throws -> Int {
-        try Files.list(attachmentsDirectory(network)).filter { $0.hasSuffix(".json") }.count
-    }
-
-    func save(_ attachment: Attachment) throws {
-        try Files.makeDirectories(attachmentsDirectory(attachment.network))
-        try Files.writeAtomically(attachmentPath(attachment.network, attachment.namespaceID),
-                                  attachment.json.serialized() + "\n")
-    }
-
-    func removeAttachment(network: String, namespaceID: String) throws {
-        try Files.remove(attachmentPath(network, namespaceID))
-    }
-
-    // MARK: Leases
-
-    /// Claims `address` for `owner`; false when somebody holds it already.
-    func claimLease(network: String, address: IPAddress, owner: String) throws -> Bool {
-        try Files.makeDirectories(leasesDirectory(network))
-        return try Files.createExclusive("\(leasesDirectory(network))/\(address)", owner)
-    }
-
-    func leaseOwner(network: String, address: IPAddress) throws -> String? {
-        try Files.readString("\(leasesDirectory(network))/\(address)")
-    }
-
-    func releaseLease(network: String, address: IPAddress) throws {
-        try Files.remove("\(leasesDirectory(network))/\(address)")
-    }
-
-    /// Every lease of a network with its owner (the attachment's namespace id).
-    func leases(network: String) throws -> [(address: IPAddress, owner: String)] {
-        try Files.list(leasesDirectory(network)).compactMap { name in
-            guard let address = IPAddress(name),
-                  let owner = try Files.readString("\(leasesDirectory(network))/\(name)") else { return nil }
-            return (address, owner)
+        }
+        do {
+            let result = try body(transaction)
+            try database.execute("COMMIT")
+            return result
+        } catch {
+            try? database.execute("ROLLBACK")
+            try? transaction.undoCommittedWork()
+            throw error
         }
     }
 
-    /// The last address handed out automatically: allocation resumes after it, so the next
-    /// free address is normally found on the first try instead of by scanning all leases.
-    func allocationCursor(network: String) throws -> IPAddress? {
-        try Files.readString("\(runtimeDirectory(network))/cursor").flatMap(IPAddress.init)
+    private func lock(_ operation: Int32) throws(SystemError) {
+        if lockDescriptor < 0 {
+            try Files.makeDirectories(location.run)
+            let path = "\(location.run)/lock"
+            lockDescriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            if lockDescriptor < 0 { throw SystemError("open lock \(path)") }
+        }
+        while flock(lockDescriptor, operation) != 0 {
+            if errno != EINTR { throw SystemError("lock \(location.run)/lock") }
+        }
     }
 
-    func setAllocationCursor(network: String, _ address: IPAddress) throws {
-        try Files.makeDirectories(runtimeDirectory(network))
-        try Files.writeAtomically("\(runtimeDirectory(network))/cursor", address.description)
+    /// The connection, opened on the first transaction.
+    private func openDatabase() throws -> Database {
+        if let database { return database }
+        try Files.makeDirectories(location.lib)
+        let database = try Database(path: "\(location.run)/state.db")
+        // Rollback journals, not WAL: a commit that changes both files is atomic only then.
+        // The runtime file lives on a tmpfs and dies with the boot: no fsync. Definitions do.
+        try database.run("ATTACH DATABASE ? AS lib", .text("\(location.lib)/networks.db"))
+        try database.execute("""
+            PRAGMA main.journal_mode = TRUNCATE; PRAGMA main.synchronous = OFF;
+            PRAGMA lib.journal_mode = TRUNCATE; PRAGMA lib.synchronous = FULL;
+            """)
+        self.database = database
+        return database
+    }
+
+    /// Once per process, inside the first transaction (no extra lock or commit when all is
+    /// well): the tables exist, and the runtime state is this boot's. Runtime state written
+    /// during an earlier boot is dropped: /run is a tmpfs by default, but --root may point
+    /// anywhere, so the boot id decides. A reader that finds work to do takes the lock
+    /// exclusively for it (flock converts by dropping the shared lock: all of it is idempotent).
+    private func prepare(_ database: Database, exclusive: Bool) throws {
+        let currentBoot = try Files.readString("/proc/sys/kernel/random/boot_id") ?? ""
+        if try StateSchema.isCurrent(in: database, boot: currentBoot) {
+            prepared = true
+            return
+        }
+        if !exclusive {
+            try database.execute("ROLLBACK")
+            try lock(LOCK_EX)
+            try database.execute("BEGIN IMMEDIATE")
+        }
+        try StateSchema.create(in: database)
+        if try StateSchema.bootID(in: database) != currentBoot {
+            try StateSchema.dropRuntimeState(in: database, newBoot: currentBoot)
+        }
+        // Committed now: a body that fails must not take the tables with it.
+        try database.execute("COMMIT")
+        if !exclusive { try lock(LOCK_SH) }
+        try database.execute(exclusive ? "BEGIN IMMEDIATE" : "BEGIN")
+        prepared = true
+    }
+
+    var containersDirectory: String { "\(location.run)/containers" }
+
+    func containerLogPath(id: String) -> String { "\(containersDirectory)/\(id).log" }
+}
+
+/// Work committed before a command finished (`commitPending`), and how to take it back if
+/// the command then fails.
+final class UndoSteps {
+    var steps: [(borrowing StateTransaction) throws -> Void] = []
+}
+
+/// An open transaction on swnet's state, and the proof that the state lock is held: every
+/// read and write of the state is a method here. Not copyable, so it cannot outlive the
+/// `StateStore.write`/`read` call that made it.
+struct StateTransaction: ~Copyable {
+    let database: Database
+    let location: StateLocation
+    fileprivate let undo: UndoSteps
+
+    /// Commits what is written so far and goes on in a new transaction, the lock still held:
+    /// records marked pending survive a crash from here on, for `swnet gc` to clean. If the
+    /// command fails later, `undo` runs (in a transaction of its own) to remove them; without
+    /// one, the undo steps registered so far cover what is committed.
+    func commitPending(undo step: ((borrowing StateTransaction) throws -> Void)? = nil) throws {
+        try database.execute("COMMIT; BEGIN IMMEDIATE")
+        if let step { undo.steps.append(step) }
+    }
+
+    fileprivate func undoCommittedWork() throws {
+        guard !undo.steps.isEmpty else { return }
+        try database.execute("BEGIN IMMEDIATE")
+        do {
+            for step in undo.steps.reversed() { try step(self) }
+            try database.execute("COMMIT")
+        } catch {
+            try? database.execute("ROLLBACK")
+            throw error
+        }
+    }
+}
+
+/// The tables, created on first use; `user_version` tells a file that has them.
+enum StateSchema {
+    static let version: Int64 = 4
+
+    /// Whether both files have the current tables and the runtime state is from `boot`.
+    static func isCurrent(in database: Database, boot: String) throws -> Bool {
+        var versions: [Int64] = []
+        try database.query("PRAGMA main.user_version") { versions.append($0.integer(0)) }
+        try database.query("PRAGMA lib.user_version") { versions.append($0.integer(0)) }
+        return try versions == [version, version] && bootID(in: database) == boot
+    }
+
+    /// In the caller's write transaction.
+    static func create(in database: Database) throws {
+        try database.execute("""
+            CREATE TABLE IF NOT EXISTS lib.networks (
+                name TEXT PRIMARY KEY, bridge TEXT NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS lib.networks_by_bridge ON networks (bridge);
+            PRAGMA lib.user_version = \(version);
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS attachments (
+                network TEXT NOT NULL, namespace TEXT NOT NULL, cni_container TEXT, record TEXT NOT NULL,
+                PRIMARY KEY (network, namespace)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS attachments_by_namespace ON attachments (namespace);
+            CREATE INDEX IF NOT EXISTS attachments_by_cni_container ON attachments (network, cni_container);
+            CREATE TABLE IF NOT EXISTS leases (
+                network TEXT NOT NULL, address TEXT NOT NULL, owner TEXT NOT NULL,
+                PRIMARY KEY (network, address)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS cursors (network TEXT PRIMARY KEY, address TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS released (
+                network TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (network, address)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS publications (
+                protocol TEXT NOT NULL, host_port INTEGER NOT NULL, host_address TEXT NOT NULL,
+                container_address TEXT NOT NULL, container_port INTEGER NOT NULL,
+                network TEXT NOT NULL, namespace TEXT NOT NULL, target TEXT NOT NULL,
+                PRIMARY KEY (protocol, host_port, host_address)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS publications_by_namespace ON publications (namespace, network);
+            CREATE INDEX IF NOT EXISTS publications_by_network ON publications (network);
+            CREATE TABLE IF NOT EXISTS link_attachments (
+                namespace TEXT NOT NULL, interface TEXT NOT NULL, network TEXT, host_interface TEXT, record TEXT NOT NULL,
+                PRIMARY KEY (namespace, interface)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS link_attachments_by_network ON link_attachments (network);
+            CREATE INDEX IF NOT EXISTS link_attachments_by_host_interface ON link_attachments (host_interface);
+            CREATE TABLE IF NOT EXISTS containers (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, namespace TEXT, record TEXT NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS containers_by_namespace ON containers (namespace);
+            PRAGMA main.user_version = \(version);
+            """)
+    }
+
+    static func bootID(in database: Database) throws -> String? {
+        var boot: String?
+        try database.query("SELECT value FROM meta WHERE key = 'boot-id'") { boot = $0.text(0) }
+        return boot
+    }
+
+    /// A new boot: the kernel objects the runtime records describe are gone. Container records
+    /// stay (as exited); the rest of the runtime state goes. In the caller's write transaction.
+    static func dropRuntimeState(in database: Database, newBoot: String) throws {
+        try database.execute("""
+            DELETE FROM attachments; DELETE FROM leases; DELETE FROM cursors; DELETE FROM publications; DELETE FROM released;
+            DELETE FROM link_attachments;
+            """)
+        try database.run("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot-id', ?)", .text(newBoot))
     }
 }

@@ -33,7 +33,7 @@ public enum Capabilities {
     /// Throws a one-line error naming the first missing capability.
     public static func require(_ capabilities: [Capability], for action: String) throws(SwnetError) {
         for capability in capabilities where !has(capability) {
-            throw SwnetError("\(action) needs \(capability.name); run it as root")
+            throw SwnetError.missingPrivilege(action: action, capability: capability.name)
         }
     }
 }

@@ -134,14 +134,4 @@ enum Files {
             if kill(writer, 0) != 0 && errno == ESRCH { try remove(path) }
         }
     }
-
-    /// rm -r of a directory tree swnet owns.
-    static func removeTree(_ path: String) throws(SystemError) {
-        if Files.isDirectory(path) {
-            for name in try list(path, includingHidden: true) { try removeTree("\(path)/\(name)") }
-            if rmdir(path) != 0, errno != ENOENT { throw SystemError("remove directory \(path)") }
-        } else {
-            try remove(path)
-        }
-    }
 }
