@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Netlink", targets: ["Netlink"]),
         .library(name: "IPAM", targets: ["IPAM"]),
         .library(name: "NFTables", targets: ["NFTables"]),
+        .library(name: "BPF", targets: ["BPF"]),
         .library(name: "SwnetCore", targets: ["SwnetCore"]),
     ],
     targets: [
@@ -24,6 +25,9 @@ let package = Package(
         .target(name: "CSwnetShims", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "CSwnetLauncher", dependencies: ["CCap"], cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "CSwnetTLS", cSettings: [.define("_GNU_SOURCE")]),
+        .systemLibrary(name: "CLibbpf", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        // The fast path's eBPF C (programs/, built by scripts/gen-bpf.sh into fastpath.skel.h) and its loader.
+        .target(name: "CSwnetBPF", dependencies: ["CLibbpf"], exclude: ["programs"], cSettings: [.define("_GNU_SOURCE")]),
 
         .target(name: "IPAM"),
         .target(name: "JSON"),
@@ -32,10 +36,11 @@ let package = Package(
         // acks: what rtnetlink (Netlink), nftables and conntrack share.
         .target(name: "NetlinkTransport", dependencies: ["CMnl", "CSwnetShims"]),
         .target(name: "Netlink", dependencies: ["NetlinkTransport", "CMnl", "CSwnetShims", "IPAM"]),
+        .target(name: "BPF", dependencies: ["CSwnetBPF", "IPAM", "Netlink"]),
         .target(name: "NFTables", dependencies: ["NetlinkTransport", "CNftnl", "CMnl", "IPAM"]),
         // SQLite from Debian's static archive (libsqlite3-dev ships one): a shared library less
         // for the dynamic loader at every start.
-        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSwnetLauncher", "CSQLite"],
+        .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "BPF", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSwnetLauncher", "CSQLite"],
                 linkerSettings: [.linkedLibrary(":libsqlite3.a")]),
         .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"], plugins: ["BuildCommit"]),
         // `swnet --version` names the git commit it was built from.
@@ -53,6 +58,7 @@ let package = Package(
         // Shared by the privileged test suites: the capability gate, spawning tools in namespaces.
         .target(name: "SwnetTestSupport", path: "Tests/SwnetTestSupport"),
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkTransport", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
+        .testTarget(name: "BPFTests", dependencies: ["BPF", "Netlink", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetlinkTransport", "IPAM", "Netlink", "SwnetTestSupport"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),

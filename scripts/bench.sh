@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 bench=$PWD/scripts/bench
 # The order of SECTIONS=all: the sections whose namespaces the kernel tears down asynchronously
 # (run) and the long ones (publish, overlay) come last; sections not listed here follow by name.
-order=(startup attach scale library run publish overlay)
+order=(startup attach scale library run publish overlay datapath)
 available=($(cd "$bench/sections" && ls -- *.sh | sed 's/\.sh$//'))
 die() { echo "bench: $*" >&2; exit 1; }
 

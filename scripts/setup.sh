@@ -12,6 +12,7 @@ packages=(
     busybox-static podman runc                       # a rootfs for containers; a real engine to attach into
     libssl-dev openssl etcd-server etcd-client       # TLS to etcd; the cluster store overlays share, and a CA for tests
     ethtool                                          # offloads off for MTU tests
+    libbpf-dev                                       # loads the fast path's eBPF programs
     bash bash-completion zsh fish tmux               # shell completion tests (zsh driven through tmux)
     man-db groff-base gzip systemd                   # man pages and the unit checked by man, lexgrog, systemd-analyze
     containernetworking-plugins                      # the reference CNI plugins swnet-cni chains with and is measured against

@@ -12,4 +12,10 @@ status=0
 timeout --kill-after=10 1200 unshare --net --mount --propagation private -- \
     bash -c 'ip link set lo up && exec swift test --skip-build' || status=1
 scripts/tests/run.sh "$PWD/.build/debug/swnet" || status=1
+# The scenarios that carry traffic between containers, again without the eBPF fast path: both
+# data paths keep the same semantics (NAT, published ports, isolation, --internal).
+echo "== again with SWNET_FAST_PATH=off"
+SWNET_FAST_PATH=off scripts/tests/run.sh "$PWD/.build/debug/swnet" attach publish containers lab pipework || status=1
+# The committed eBPF bytecode is what its source compiles to.
+scripts/gen-bpf.sh --check || status=1
 exit $status

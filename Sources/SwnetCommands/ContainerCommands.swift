@@ -218,7 +218,7 @@ struct InspectCommand: RunnableCommand {
             print("networks:  \(container.networks.isEmpty ? "-" : container.networks.joined(separator: ", "))")
             for attachment in detail.attachments {
                 print("address:   \(attachment.address) on \(attachment.network) (\(attachment.containerInterface), "
-                      + "gateway \(attachment.gateway?.description ?? "-"), MAC \(attachment.mac ?? "-"))")
+                      + "gateway \(attachment.gateway?.description ?? "-"), MAC \(attachment.mac ?? "-"), data path \(attachment.dataPath))")
             }
             for publication in detail.publications {
                 print("port:      \(publication.hostDescription) -> \(publication.containerPort)")

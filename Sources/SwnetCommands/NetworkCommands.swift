@@ -138,12 +138,19 @@ enum NetworkCommand {
             print("gateway:  \(network.gateway?.description ?? "-")")
             print("bridge:   \(network.bridge)\(network.managesBridge ? "" : " (not managed by swnet)")\(status.bridgeIndex == nil ? " (missing)" : "")")
             print("mtu:      \(network.mtu.map(String.init) ?? "default")")
+            if let counters = status.fastPath.counters {
+                print("fast path: loaded; packets on this host: \(counters.redirected) container to container, "
+                      + "\(counters.toTunnel) to other hosts, \(counters.fromTunnel) from other hosts, \(counters.passed) left to the normal path")
+            } else {
+                print("fast path: not loaded")
+            }
             guard !status.attachments.isEmpty else { return }
             print("")
-            var rows = [["TARGET", "INTERFACE", "ADDRESS", "MAC", "HOST INTERFACE"]]
+            var rows = [["TARGET", "INTERFACE", "ADDRESS", "MAC", "HOST INTERFACE", "DATA PATH"]]
             for attachment in status.attachments {
+                let path = attachment.fastPathUnavailable.map { "bridge (fast path unavailable: \($0))" } ?? attachment.dataPath
                 rows.append([attachment.target, attachment.containerInterface, attachment.address.description,
-                             attachment.mac ?? "-", attachment.hostInterface])
+                             attachment.mac ?? "-", attachment.hostInterface, path])
             }
             printTable(rows)
         }

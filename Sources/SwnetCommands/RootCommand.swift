@@ -70,15 +70,19 @@ struct GlobalOptions {
         "log-level", value: "LEVEL", help: "error, warn, info or debug: how much to log (default: warn; info for the overlay agent; also: $SWNET_LOG_LEVEL).",
         completes: .choices(LogLevel.allCases.map(\.name)), transform: Parse.logLevel)
     static let debug = Option<Bool>(flag: "debug", help: "Same as --log-level debug.")
-    static let declarations: [any AnyOption] = [root, logLevel, debug]
+    static let noFastPath = Option<Bool>(flag: "no-fast-path",
+                                         help: "Attach without the eBPF fast path: neighbours talk through the bridge (also: SWNET_FAST_PATH=off).")
+    static let declarations: [any AnyOption] = [root, logLevel, debug, noFastPath]
 
     let root: String?
+    let noFastPath: Bool
     /// nil: $SWNET_LOG_LEVEL, or the command's default.
     let logLevel: LogLevel?
 
     init(_ values: ParsedValues) {
         root = values[Self.root]
         logLevel = values[Self.debug] ? .debug : values[Self.logLevel]
+        noFastPath = values[Self.noFastPath]
     }
 
     /// The level asked for, by option or $SWNET_LOG_LEVEL (an unknown word there is ignored):
@@ -90,7 +94,9 @@ struct GlobalOptions {
     /// The library for the command to run, logging as asked.
     func makeSwnet() -> Swnet {
         Log.level = effectiveLogLevel()
-        return Swnet(location: StateLocation.resolve(root: root))
+        let swnet = Swnet(location: StateLocation.resolve(root: root))
+        if noFastPath { swnet.usesFastPath = false }
+        return swnet
     }
 }
 

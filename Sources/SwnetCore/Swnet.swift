@@ -1,3 +1,4 @@
+import BPF
 import Netlink
 import NFTables
 
@@ -11,6 +12,9 @@ public final class Swnet {
     let hostNamespace: NetworkNamespace?
     private var cachedHostHandle: NetlinkHandle?
     var cachedFirewall: NFTablesHandle?
+    var cachedFastPathObjects: FastPathObjects?
+    /// Whether new attachments go on the eBPF fast path (where the kernel can).
+    public var usesFastPath = FastPathSetting.fromEnvironment()
 
     public init(location: StateLocation, hostNamespace: NetworkNamespace? = nil, resolver: TargetResolver = TargetResolver()) {
         self.location = location

@@ -18,8 +18,9 @@
 //       (`dellink i µs`); the index lookup happens before the clock starts.
 //   swnet-bench register-peers --etcd URL --overlay NAME --count N --ttl SECONDS
 //       Registers N simulated hosts in an overlay through SwnetCore's OverlayHost, as agents
-//       would: host I gets the overlay's I-th host subnet, underlay address 192.168.201.I and
-//       VTEP MAC 02:5e:00:00:II:II, all under one new lease of SECONDS, whose id (hex) it prints.
+//       would: host I gets the overlay's I-th host subnet, underlay address 198.18.0.0 + I (the
+//       benchmarking range, RFC 2544) and VTEP MAC 02:5e:00:00:II:II, all under one new lease of
+//       SECONDS, whose id (hex) it prints.
 //   swnet-bench noop
 //       Does nothing: process start of a binary that links SwnetCore.
 
@@ -153,7 +154,7 @@ func runRegisterPeers(_ options: Options) throws {
     let swnet = Swnet(location: StateLocation.resolve(root: nil))
     let configuration = try swnet.inspectOverlay(overlay, etcd: etcd).configuration
     let hostBits = configuration.subnet.family == .v4 ? 32 : 128
-    guard let underlay = IPNetwork("192.168.201.0/24"), count < 255,
+    guard let underlay = IPNetwork("198.18.0.0/15"), count < 65535,
           count < 1 << (configuration.hostPrefix - configuration.subnet.prefixLength)
     else { fail("\(count) simulated peers do not fit") }
     let client = try EtcdClient(etcd)

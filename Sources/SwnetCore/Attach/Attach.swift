@@ -79,6 +79,7 @@ public struct AttachResult: Sendable, JSONRepresentable {
             "mtu": .int(Int64(attachment.mtu)),
             "addresses": [.string(attachment.address.description)],
             "routes": .array(routes),
+            "dataPath": .string(attachment.dataPath),
         ]
     }
 }
@@ -147,6 +148,7 @@ extension Swnet {
             }
             if let rate = request.rate { try applyRate(rate, hostInterface: hostName, container: container, inside: inside) }
 
+            try enableFastPath(&attachment, network: network, bridge: bridge, mac: inside.mac, rollback: rollback)
             if created { try renderFirewall(in: state) }
             attachment.phase = .active
             try state.save(attachment)
@@ -322,6 +324,7 @@ extension Swnet {
 
     /// Forgets an attachment: its lease and its record (the caller removes its link).
     func release(_ attachment: Attachment, in state: borrowing StateTransaction) throws {
+        try disableFastPath([attachment])
         if try state.leaseOwner(network: attachment.network, address: attachment.address.address) == attachment.namespaceID {
             try state.releaseLease(network: attachment.network, address: attachment.address.address)
         }

@@ -22,6 +22,13 @@ public struct Attachment: Sendable, Equatable {
     public var mtu: UInt32
     public var phase: Phase
     public var created: Int64
+    /// Set when the attachment is on the eBPF fast path (see FastPath/).
+    public var fastPath: FastPathPort? = nil
+    /// Why it is not, when the fast path was wanted but the kernel refused it.
+    public var fastPathUnavailable: String? = nil
+
+    /// The way its traffic to neighbours on this host takes: "fast-path" or "bridge".
+    public var dataPath: String { fastPath == nil ? "bridge" : "fast-path" }
     /// Set when a CNI runtime made it: its container id, by which DEL finds it without a netns.
     public var cni: CNIMembership? = nil
 }
@@ -42,6 +49,9 @@ extension Attachment: JSONRepresentable {
         ]
         object["mac"] = mac.map { .string($0) } ?? .null
         object["gateway"] = gateway.map { .string($0.description) } ?? .null
+        object["dataPath"] = .string(dataPath)
+        object["fastPath"] = fastPath?.json ?? .null
+        if let fastPathUnavailable { object["fastPathUnavailable"] = .string(fastPathUnavailable) }
         if let cni { object["cni"] = cni.json }
         return .object(object)
     }
@@ -66,6 +76,8 @@ extension Attachment: JSONRepresentable {
         gateway = json["gateway"]?.string.flatMap(IPAddress.init)
         mtu = UInt32(clamping: json["mtu"]?.int ?? 0)
         created = json["created"]?.int ?? 0
+        fastPath = FastPathPort(json: json["fastPath"])
+        fastPathUnavailable = json["fastPathUnavailable"]?.string
         cni = json["cni"].flatMap(CNIMembership.init(json:))
     }
 }

@@ -48,6 +48,7 @@ public struct ContainerDetails: Sendable, JSONRepresentable {
                 "interface": .string(attachment.containerInterface),
                 "hostInterface": .string(attachment.hostInterface),
                 "mtu": .int(Int64(attachment.mtu)),
+                "dataPath": .string(attachment.dataPath),
             ]
         }
         object["networkSettings"] = [

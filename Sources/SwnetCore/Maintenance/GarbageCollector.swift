@@ -21,6 +21,8 @@ public struct CollectionReport: Sendable, JSONRepresentable {
     public var interfaces: [LinkAttachment] = []
     /// Whether swnet's nftables table had gone missing (a firewall reload) and was rebuilt.
     public var repairedFirewall = false
+    /// Fast path map entries and links nothing owned, e.g. "endpoint 10.0.0.5", "link swab12".
+    public var fastPathEntries: [String] = []
 
     public var json: JSON {
         [
@@ -31,6 +33,7 @@ public struct CollectionReport: Sendable, JSONRepresentable {
             "exitedContainers": .array(exitedContainers.map { .string($0) }),
             "interfaces": .array(interfaces.map(\.json)),
             "repairedFirewall": .bool(repairedFirewall),
+            "fastPathEntries": .array(fastPathEntries.map { .string($0) }),
         ]
     }
 }
@@ -65,6 +68,7 @@ extension Swnet {
             try removePublications(try state.orphanPublications(), in: state)
             try collectInterfaceAttachments(into: &report, in: state)
             report.repairedFirewall = try repairFirewall(in: state)
+            try collectFastPathGarbage(into: &report, in: state)
             return report
         }
     }

@@ -33,10 +33,13 @@ public struct NetworkStatus: Sendable, JSONRepresentable {
     public var attachments: [Attachment]
     /// nil when the bridge is missing (e.g. after a reboot, until the next attach recreates it).
     public var bridgeIndex: Int32?
+    /// The fast path on this host (shared by all networks).
+    public var fastPath: FastPathStatus
 
     public var json: JSON {
         guard case .object(var object) = definition.json else { return definition.json }
         object["attachments"] = .array(attachments.map(\.json))
+        object["fastPath"] = fastPath.json
         object["bridgePresent"] = .bool(bridgeIndex != nil)
         return .object(object)
     }
@@ -155,7 +158,7 @@ extension Swnet {
     private func status(of network: NetworkDefinition, in state: borrowing StateTransaction) throws -> NetworkStatus {
         let bridge = try? hostNetlink().link(named: network.bridge)
         return NetworkStatus(definition: network, attachments: try state.attachments(network: network.name),
-                             bridgeIndex: bridge?.index)
+                             bridgeIndex: bridge?.index, fastPath: fastPathStatus())
     }
 
     /// Removes networks. All names are checked before anything changes; with `force`, their
@@ -188,11 +191,14 @@ extension Swnet {
             for record in try state.linkAttachments(network: network.name) { try undo(record, container: nil, in: state) }
         }
         var links: [String] = []
+        var attachments: [Attachment] = []
         for network in networks {
-            links += try state.attachments(network: network.name).map(\.hostInterface)
+            attachments += try state.attachments(network: network.name)
             if network.managesBridge { links.append(network.bridge) }
         }
-        try deleteLinks(named: links)
+        for network in networks { try disableFastPath(network: network) }
+        try deleteLinks(named: attachments.map(\.hostInterface) + links)
+        try disableFastPath(attachments)
         for network in networks { try state.removeNetwork(named: network.name) }
         try renderFirewall(in: state)
     }

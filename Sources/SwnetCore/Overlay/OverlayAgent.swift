@@ -366,13 +366,20 @@ public final class OverlayAgent {
             let plane = OverlayDataPlane(mode: configuration.mode, clusterSubnet: configuration.subnet, interfaceIndex: interface.index)
             do {
                 let (added, removed) = try plane.reconcile(netlink, peers: Array(peers.values))
-                if !removed.isEmpty { log(.info, "removed \(removed.descriptions.joined(separator: ", "))") }
-                if !added.isEmpty { log(.info, "added \(added.descriptions.joined(separator: ", "))") }
+                if !removed.isEmpty { log(.info, "removed \(Self.summary(removed.descriptions))") }
+                if !added.isEmpty { log(.info, "added \(Self.summary(added.descriptions))") }
                 if added.isEmpty && removed.isEmpty { log(.debug, "kernel in step with \(peers.count) peer\(peers.count == 1 ? "" : "s")") }
             } catch {
                 log(.error, "programming the kernel failed: \(error); retrying at the next check")
             }
         }
+    }
+
+    /// The first entries of a change, and how many more: thousands of peers make one line
+    /// of a few hundred kilobytes otherwise.
+    static func summary(_ descriptions: [String], limit: Int = 20) -> String {
+        let shown = descriptions.prefix(limit).joined(separator: ", ")
+        return descriptions.count > limit ? "\(shown) and \(descriptions.count - limit) more" : shown
     }
 
     // MARK: Waiting

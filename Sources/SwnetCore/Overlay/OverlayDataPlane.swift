@@ -80,44 +80,69 @@ struct OverlayDataPlane {
         return entries
     }
 
-    /// Removes what should not be there and adds what is missing, in one kernel round trip.
-    /// Returns what it changed.
+    /// Removes what should not be there and adds what is missing, in one kernel round trip
+    /// per `Batches.limit` changes. Returns what it changed.
     @discardableResult
     func reconcile(_ netlink: NetlinkHandle, peers: [OverlayHost]) throws(NetlinkError) -> (added: Entries, removed: Entries) {
         let current = try current(netlink)
         let wanted = desired(for: peers)
         let stale = current.subtracting(wanted)
         let missing = wanted.subtracting(current)
-        var batch = NetlinkBatch()
-        remove(stale, from: &batch)
+        var batches = Batches()
+        remove(stale, from: &batches)
         for entry in missing.neighbors {
-            batch.setNeighbor(Neighbor(interfaceIndex: interfaceIndex, address: entry.address, mac: entry.mac))
+            batches.add { $0.setNeighbor(Neighbor(interfaceIndex: interfaceIndex, address: entry.address, mac: entry.mac)) }
         }
         for entry in missing.forwarding {
-            batch.setFDB(FDBEntry(interfaceIndex: interfaceIndex, mac: entry.mac, destination: entry.destination))
+            batches.add { $0.setFDB(FDBEntry(interfaceIndex: interfaceIndex, mac: entry.mac, destination: entry.destination)) }
         }
-        for entry in missing.routes { batch.replaceRoute(route(entry)) }
-        try netlink.execute(batch)
+        for entry in missing.routes { batches.add { $0.replaceRoute(route(entry)) } }
+        try batches.execute(netlink)
         return (missing, stale)
     }
 
     /// Removes every entry of this overlay (leaving; in vxlan mode deleting the device does it too).
     func removeAll(_ netlink: NetlinkHandle) throws(NetlinkError) {
-        var batch = NetlinkBatch()
-        remove(try current(netlink), from: &batch)
-        try netlink.execute(batch)
+        var batches = Batches()
+        remove(try current(netlink), from: &batches)
+        try batches.execute(netlink)
+    }
+
+    /// Thousands of peers make tens of thousands of changes: more than one write to a netlink
+    /// socket can carry (EMSGSIZE past its send buffer), and more acknowledgements than its
+    /// receive buffer holds (ENOBUFS: each ack takes ~1 KiB of it). In order, a batch per
+    /// `limit` changes.
+    struct Batches {
+        static let limit = 100
+        private var done: [NetlinkBatch] = []
+        private var current = NetlinkBatch()
+        private var count = 0
+
+        mutating func add(_ change: (inout NetlinkBatch) -> Void) {
+            if count == Self.limit {
+                done.append(current)
+                current = NetlinkBatch()
+                count = 0
+            }
+            change(&current)
+            count += 1
+        }
+
+        func execute(_ netlink: NetlinkHandle) throws(NetlinkError) {
+            for batch in done + [current] { try netlink.execute(batch) }
+        }
     }
 
     /// Routes go first: no packet may take a route whose next hop is being removed.
-    private func remove(_ stale: Entries, from batch: inout NetlinkBatch) {
+    private func remove(_ stale: Entries, from batches: inout Batches) {
         for entry in stale.routes {
-            batch.deleteRoute(Route(destination: entry.destination, table: Route.mainTable, protocol: Self.routeProtocol))
+            batches.add { $0.deleteRoute(Route(destination: entry.destination, table: Route.mainTable, protocol: Self.routeProtocol)) }
         }
         for entry in stale.forwarding {
-            batch.deleteFDB(FDBEntry(interfaceIndex: interfaceIndex, mac: entry.mac, destination: entry.destination))
+            batches.add { $0.deleteFDB(FDBEntry(interfaceIndex: interfaceIndex, mac: entry.mac, destination: entry.destination)) }
         }
         for entry in stale.neighbors {
-            batch.deleteNeighbor(Neighbor(interfaceIndex: interfaceIndex, address: entry.address, mac: entry.mac))
+            batches.add { $0.deleteNeighbor(Neighbor(interfaceIndex: interfaceIndex, address: entry.address, mac: entry.mac)) }
         }
     }
 

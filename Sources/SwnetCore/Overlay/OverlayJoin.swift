@@ -89,6 +89,7 @@ extension Swnet {
                 try ensureTunnel(configuration, underlay: underlay, mac: vtepMAC, mtu: mtu,
                                  transmitChecksumOffload: transmitChecksumOffload)
             }
+            try refreshFastPath(for: network, rollback: rollback, in: state)
             try renderFirewall(in: state)
         }
         return network

@@ -102,7 +102,7 @@ log "overlay: an agent's memory and start with 100 simulated peers in etcd"
 ov=bench-mem
 lab_swnet 1 overlay create "$ov" --subnet 10.150.0.0/16 >/dev/null
 # Registered by swnet-bench through SwnetCore's own OverlayHost, as an agent writes them: peer I
-# has subnet 10.150.I.0/24, underlay address 192.168.201.I (nothing is sent there unless a
+# has subnet 10.150.I.0/24, underlay address 198.18.0.I (nothing is sent there unless a
 # container talks to that subnet, and none does), VTEP MAC 02:5e:00:00:00:II.
 lease=$("$SWNET_BENCH" register-peers --etcd "$SWNET_ETCD" --overlay "$ov" --count 100 --ttl 600)
 lab_agent 1 "$ov"

@@ -1,0 +1,222 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import BPF
+import IPAM
+import JSON
+import Netlink
+
+/// Where an attachment's traffic to its neighbours goes: the eBPF fast path (a tcx program on
+/// its host side that redirects straight into the neighbour's namespace) or the bridge.
+/// Recorded in the attachment, so detach and gc know what to remove.
+public struct FastPathPort: Sendable, Equatable {
+    /// The network's key in the maps: its bridge's ifindex, unique on the host.
+    public var network: UInt32
+    /// The host side's ifindex.
+    public var hostInterfaceIndex: UInt32
+
+    var json: JSON { ["network": .int(Int64(network)), "hostInterfaceIndex": .int(Int64(hostInterfaceIndex))] }
+
+    init(network: UInt32, hostInterfaceIndex: UInt32) {
+        self.network = network
+        self.hostInterfaceIndex = hostInterfaceIndex
+    }
+
+    init?(json: JSON?) {
+        guard let network = json?["network"]?.int, let index = json?["hostInterfaceIndex"]?.int else { return nil }
+        self.init(network: UInt32(clamping: network), hostInterfaceIndex: UInt32(clamping: index))
+    }
+}
+
+/// Whether new attachments use the fast path: on unless `SWNET_FAST_PATH=off` (or `--no-fast-path`).
+/// Where the kernel cannot load the program, attachments take the bridge and say why.
+public enum FastPathSetting {
+    public static func fromEnvironment() -> Bool {
+        guard let value = getenv("SWNET_FAST_PATH").map({ String(cString: $0) }) else { return true }
+        return !["off", "0", "false", "no"].contains(value.lowercased())
+    }
+}
+
+/// What `network inspect` shows of the fast path on this host.
+public struct FastPathStatus: Sendable, JSONRepresentable {
+    public var loaded: Bool
+    /// Packets since the programs were loaded: container to container on this host, to
+    /// containers on other hosts through the overlay device, from the overlay device into
+    /// containers, and left to the normal path.
+    public var counters: FastPathObjects.Counters?
+
+    public var json: JSON {
+        guard let counters else { return ["loaded": .bool(loaded)] }
+        return ["loaded": .bool(loaded), "redirectedPackets": .int(Int64(clamping: counters.redirected)),
+                "toTunnelPackets": .int(Int64(clamping: counters.toTunnel)),
+                "fromTunnelPackets": .int(Int64(clamping: counters.fromTunnel)),
+                "passedPackets": .int(Int64(clamping: counters.passed))]
+    }
+}
+
+extension Swnet {
+    /// The fast path's objects; their ids are runtime state, like the attachments.
+    var fastPathObjects: FastPathObjects {
+        if let cachedFastPathObjects { return cachedFastPathObjects }
+        let objects = FastPathObjects(idFile: "\(location.run)/fastpath-ids")
+        cachedFastPathObjects = objects
+        return objects
+    }
+
+    /// Puts a new attachment on the fast path: the program on its host side, the port and the
+    /// endpoint in the maps, each undone by `rollback` if the attach fails later. A kernel that
+    /// cannot do it leaves the attachment on the bridge (the normal path), which always works.
+    func enableFastPath(_ attachment: inout Attachment, network: NetworkDefinition, bridge: Link, mac: MACAddress?,
+                        rollback: Rollback) throws {
+        guard usesFastPath, let mac else { return }
+        let objects = fastPathObjects
+        let wasLoaded = objects.open()
+        do { try objects.load() } catch {
+            attachment.fastPathUnavailable = "\(error)"
+            return
+        }
+        if !wasLoaded { rollback.onFailure { [hostNamespace] in try? objects.unload(namespace: hostNamespace, bridge: bridge.index) } }
+        guard let hostSide = try hostNetlink().link(named: attachment.hostInterface) else {
+            throw SwnetError("interface \(attachment.hostInterface) vanished")
+        }
+        let port = FastPathPort(network: UInt32(bitPattern: bridge.index), hostInterfaceIndex: UInt32(bitPattern: hostSide.index))
+        let endpoint = FastPathEndpoint(network: port.network, address: attachment.address.address,
+                                        hostInterfaceIndex: port.hostInterfaceIndex, mac: mac)
+        do {
+            // The bridge holds the program (it has no port entry, so the program passes its
+            // packets at once): loading costs ~30 ms (vmlinux BTF, the verifier), and without
+            // a holder the kernel would free it whenever the network's last container goes.
+            try objects.attach(interface: bridge.name, index: bridge.index, namespace: hostNamespace)
+            try objects.setEndpoint(endpoint)
+            rollback.onFailure { try? objects.removeEndpoint(network: port.network, address: endpoint.address) }
+            try objects.setPort(interfaceIndex: port.hostInterfaceIndex, network: port.network)
+            rollback.onFailure { try? objects.removePort(interfaceIndex: port.hostInterfaceIndex) }
+            try objects.attach(interface: hostSide.name, index: hostSide.index, namespace: hostNamespace)
+            rollback.onFailure { [hostNamespace] in try? objects.detach(index: hostSide.index, namespace: hostNamespace) }
+            if let overlay = network.overlay { try enableFastPath(overlay, bridge: bridge, objects: objects, rollback: rollback) }
+        } catch {
+            throw SwnetError.during("put \(attachment.hostInterface) on the fast path", error)
+        }
+        attachment.fastPath = port
+    }
+
+    /// An overlay's containers reach the other hosts through the overlay's device directly, and
+    /// packets from there come straight in: the network's entry (device, cluster subnet, gateway
+    /// MAC) and the program on the device, as a tunnel port. Refreshed at every attach and when
+    /// the agent sets up the devices again; a device that changed meanwhile leaves the traffic
+    /// on the normal path, which always works.
+    private func enableFastPath(_ overlay: OverlayMembership, bridge: Link, objects: FastPathObjects, rollback: Rollback) throws {
+        guard let tunnel = try hostNetlink().link(named: overlay.tunnel), let gatewayMAC = bridge.mac else { return }
+        let network = UInt32(bitPattern: bridge.index)
+        let tunnelIndex = UInt32(bitPattern: tunnel.index)
+        let entry = FastPathOverlay(network: network, tunnelInterfaceIndex: tunnelIndex,
+                                    clusterSubnet: overlay.clusterSubnet, gatewayMAC: gatewayMAC)
+        try objects.setOverlay(entry)
+        if try objects.ports().contains(where: { $0.interfaceIndex == tunnelIndex && $0.network == network }) { return }
+        try objects.setPort(interfaceIndex: tunnelIndex, network: network, tunnel: true)
+        rollback.onFailure { try? objects.removePort(interfaceIndex: tunnelIndex) }
+        try objects.attach(interface: tunnel.name, index: tunnel.index, namespace: hostNamespace)
+        rollback.onFailure { [hostNamespace] in try? objects.detach(index: tunnel.index, namespace: hostNamespace) }
+    }
+
+    /// The agent (re)made an overlay's devices (a changed underlay replaces the VXLAN device):
+    /// containers already on the fast path keep it across hosts.
+    func refreshFastPath(for network: NetworkDefinition, rollback: Rollback, in state: borrowing StateTransaction) throws {
+        guard let overlay = network.overlay, fastPathObjects.open(),
+              try state.attachments(network: network.name).contains(where: { $0.fastPath != nil }),
+              let bridge = try hostNetlink().link(named: network.bridge) else { return }
+        do { try enableFastPath(overlay, bridge: bridge, objects: fastPathObjects, rollback: rollback) } catch {
+            throw SwnetError.during("put overlay \(network.name)'s device on the fast path", error)
+        }
+    }
+
+    /// A network going away (network rm, overlay leave): the program off its bridge (an adopted
+    /// bridge stays), its overlay entry, its device's port and program. The caller removes the
+    /// attachments' own entries. With the last holder gone, the kernel frees program and maps.
+    func disableFastPath(network: NetworkDefinition) throws {
+        let objects = fastPathObjects
+        guard objects.open(), let bridge = try hostNetlink().link(named: network.bridge) else { return }
+        let id = UInt32(bitPattern: bridge.index)
+        do {
+            try objects.detach(index: bridge.index, namespace: hostNamespace)
+            guard network.overlay != nil else { return }
+            try objects.removeOverlay(network: id)
+            for port in try objects.ports() where port.network == id {
+                try objects.detach(index: Int32(bitPattern: port.interfaceIndex), namespace: hostNamespace)
+                try objects.removePort(interfaceIndex: port.interfaceIndex)
+            }
+        } catch {
+            throw SwnetError.during("take network \(network.name) off the fast path", error)
+        }
+    }
+
+    /// Takes released attachments off the fast path: their endpoints, ports and the program on
+    /// their host sides (when those still exist).
+    func disableFastPath(_ attachments: [Attachment]) throws {
+        let objects = fastPathObjects
+        guard attachments.contains(where: { $0.fastPath != nil }), objects.open() else { return }
+        do {
+            for attachment in attachments {
+                guard let port = attachment.fastPath else { continue }
+                // Only its own: the address may belong to a newer attachment already.
+                if objects.endpoint(network: port.network, address: attachment.address.address)?.hostInterfaceIndex == port.hostInterfaceIndex {
+                    try objects.removeEndpoint(network: port.network, address: attachment.address.address)
+                }
+                try objects.removePort(interfaceIndex: port.hostInterfaceIndex)
+                try objects.detach(index: Int32(bitPattern: port.hostInterfaceIndex), namespace: hostNamespace)
+            }
+        } catch {
+            throw SwnetError.during("take attachments off the fast path", error)
+        }
+    }
+
+    /// gc: the maps and links hold exactly the active attachments whose host side exists;
+    /// anything else (left by a crash, or by a namespace that died) is removed.
+    func collectFastPathGarbage(into report: inout CollectionReport, in state: borrowing StateTransaction) throws {
+        let objects = fastPathObjects
+        guard objects.open() else { return }
+        let netlink = try hostNetlink()
+        var owned: [String: FastPathPort] = [:]
+        var ownedEndpoints = Set<String>()
+        var ownedOverlays = Set<UInt32>()
+        for network in try state.networks() {
+            for attachment in try state.attachments(network: network.name) where attachment.phase == .active {
+                guard let port = attachment.fastPath,
+                      let link = try netlink.link(named: attachment.hostInterface),
+                      UInt32(bitPattern: link.index) == port.hostInterfaceIndex else { continue }
+                owned[attachment.hostInterface] = port
+                ownedEndpoints.insert("\(port.network)/\(attachment.address.address)/\(port.hostInterfaceIndex)")
+                // An overlay's device belongs to the fast path while one of its containers does.
+                if let overlay = network.overlay, let tunnel = try netlink.link(named: overlay.tunnel) {
+                    owned[overlay.tunnel] = FastPathPort(network: port.network, hostInterfaceIndex: UInt32(bitPattern: tunnel.index))
+                    ownedOverlays.insert(port.network)
+                }
+            }
+        }
+        let ownedIndexes = Set(owned.values.map(\.hostInterfaceIndex))
+        do {
+            for endpoint in try objects.endpoints()
+            where !ownedEndpoints.contains("\(endpoint.network)/\(endpoint.address)/\(endpoint.hostInterfaceIndex)") {
+                try objects.removeEndpoint(network: endpoint.network, address: endpoint.address)
+                report.fastPathEntries.append("endpoint \(endpoint.address)")
+            }
+            for port in try objects.ports() where !ownedIndexes.contains(port.interfaceIndex) {
+                try objects.detach(index: Int32(bitPattern: port.interfaceIndex), namespace: hostNamespace)
+                try objects.removePort(interfaceIndex: port.interfaceIndex)
+                report.fastPathEntries.append("port \(port.interfaceIndex)")
+            }
+            for network in try objects.overlayNetworks() where !ownedOverlays.contains(network) {
+                try objects.removeOverlay(network: network)
+                report.fastPathEntries.append("overlay \(network)")
+            }
+        } catch {
+            throw SwnetError.during("clean the fast path maps", error)
+        }
+    }
+
+    func fastPathStatus() -> FastPathStatus {
+        let objects = fastPathObjects
+        guard objects.open(), let counters = try? objects.counters() else { return FastPathStatus(loaded: false) }
+        return FastPathStatus(loaded: true, counters: counters)
+    }
+}

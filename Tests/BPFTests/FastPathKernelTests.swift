@@ -1,0 +1,108 @@
+import BPF
+import Glibc
+import IPAM
+import Netlink
+import SwnetTestSupport
+import Testing
+
+/// The fast path program loaded into the real kernel and carrying real packets. The two
+/// "containers" hang off the "host" by plain veth pairs with no bridge and no routing between
+/// them, so a ping between them can only arrive through the program's bpf_redirect_peer.
+@Suite("Fast path in the kernel", .enabled(if: canManageNetworks, "needs CAP_NET_ADMIN and CAP_SYS_ADMIN"))
+struct FastPathKernelTests {
+    struct Container {
+        let namespace: NetworkNamespace
+        let netlink: NetlinkHandle
+        let address: IPAddress
+        let mac: MACAddress
+        let hostSide: Link
+
+        func ping(_ address: IPAddress) throws -> Bool {
+            let output = String(decoding: try spawn(nsenter(namespaceFD: namespace.fd)
+                + ["/usr/bin/ping", "-c", "1", "-W", "1", address.description]), as: UTF8.self)
+            return output.contains(" 1 received")
+        }
+    }
+
+    /// Where the objects' ids are kept, removed afterwards. Nothing is pinned: the programs
+    /// live on the devices of the test's namespaces and go with them.
+    final class IDFile {
+        let directory: String
+        var path: String { directory + "/fastpath-ids" }
+        init() throws {
+            var template = Array("/tmp/swnet-bpf-test-XXXXXX".utf8CString)
+            let made = try #require(mkdtemp(&template))
+            directory = String(cString: made)
+        }
+        deinit {
+            unlink(path)
+            rmdir(directory)
+        }
+    }
+
+    func makeContainer(_ number: Int, host: NetlinkHandle, address: String, prefix: Int = 24) throws -> Container {
+        let namespace = try NetworkNamespace.create()
+        let netlink = try NetlinkHandle(namespace: namespace)
+        let mac = try #require(MACAddress("02:00:00:00:00:0\(number)"))
+        let peer = VethPeer(name: "eth0", mac: mac, namespace: namespace, up: true)
+        try host.addLink(LinkSpec(name: "host\(number)", kind: .veth(peer: peer), up: true))
+        let inside = try #require(try netlink.link(named: "eth0"))
+        let ip = try #require(IPAddress(address))
+        var batch = NetlinkBatch()
+        batch.addAddress(try #require(InterfaceAddress(address: ip, prefixLength: prefix)), interfaceIndex: inside.index, noDAD: true)
+        batch.setLink(named: "lo", LinkChanges(up: true))
+        try netlink.execute(batch)
+        return Container(namespace: namespace, netlink: netlink, address: ip, mac: mac,
+                         hostSide: try #require(try host.link(named: "host\(number)")))
+    }
+
+    @Test func redirectsBetweenContainersOfOneNetworkOnly() throws {
+        let hostNamespace = try NetworkNamespace.create()
+        let host = try NetlinkHandle(namespace: hostNamespace)
+        let ids = try IDFile()
+        let objects = FastPathObjects(idFile: ids.path)
+        try objects.load()
+        #expect(FastPathObjects(idFile: ids.path).open(), "another process finds them by id")
+
+        let a = try makeContainer(1, host: host, address: "10.9.0.2")
+        let b = try makeContainer(2, host: host, address: "10.9.0.3")
+        // No bridge: the containers learn each other's MAC by hand.
+        for (from, to) in [(a, b), (b, a)] {
+            let inside = try #require(try from.netlink.link(named: "eth0"))
+            try from.netlink.addNeighbor(Neighbor(interfaceIndex: inside.index, address: to.address, mac: to.mac))
+        }
+        #expect(try !a.ping(b.address), "no path exists without the program")
+
+        let network: UInt32 = 7
+        for container in [a, b] {
+            try objects.attach(interface: container.hostSide.name, index: container.hostSide.index, namespace: hostNamespace)
+            try objects.setPort(interfaceIndex: UInt32(container.hostSide.index), network: network)
+            try objects.setEndpoint(FastPathEndpoint(network: network, address: container.address,
+                                                     hostInterfaceIndex: UInt32(container.hostSide.index), mac: container.mac))
+        }
+        #expect(try Set(objects.ports().map(\.interfaceIndex)) == [UInt32(a.hostSide.index), UInt32(b.hostSide.index)])
+        #expect(try Set(objects.endpoints().map(\.address)) == [a.address, b.address])
+        let before = try objects.counters().redirected
+        #expect(try a.ping(b.address))
+        #expect(try b.ping(a.address))
+        #expect(try objects.counters().redirected >= before + 4, "two echo requests and two replies redirected")
+
+        // B's port on another network: A's packets are not for a neighbour any more.
+        try objects.setEndpoint(FastPathEndpoint(network: network + 1, address: b.address,
+                                                 hostInterfaceIndex: UInt32(b.hostSide.index), mac: b.mac))
+        try objects.removeEndpoint(network: network, address: b.address)
+        #expect(try !a.ping(b.address), "other networks are not neighbours")
+
+        // Detaching removes the program from the device.
+        try objects.setEndpoint(FastPathEndpoint(network: network, address: b.address,
+                                                 hostInterfaceIndex: UInt32(b.hostSide.index), mac: b.mac))
+        #expect(try a.ping(b.address))
+        try objects.detach(index: a.hostSide.index, namespace: hostNamespace)
+        #expect(try !a.ping(b.address))
+
+        // Unloading detaches everything and forgets the ids.
+        try objects.unload(namespace: hostNamespace)
+        #expect(try !b.ping(a.address))
+        #expect(!FastPathObjects(idFile: ids.path).open())
+    }
+}
