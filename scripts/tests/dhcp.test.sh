@@ -68,11 +68,12 @@ ok "gc forgets both" swnet gc
 eq "only c1's record is left" "$(state_sql 'SELECT count(*) FROM link_attachments')" "1"
 
 
-# Renewal: at half the 2-minute lease, while c1 lives.
-remaining=$((90 - (SECONDS - attached_at)))
+# Renewal: from half the 2-minute lease on, before it expires, while c1 lives (under load the
+# first answer can be missed; udhcpc asks again before the lease runs out).
+remaining=$((115 - (SECONDS - attached_at)))
 ok "the client renewed the lease (waited up to ${remaining} s more)" bash -c "for _ in \$(seq $((remaining * 2))); do grep -q 'swnet-dhcp: renew ${address%/*}' '$SWNET_ROOT'/run/dhcp/*.eth0.log && exit 0; sleep 0.5; done; cat '$SWNET_ROOT'/run/dhcp/*.eth0.log; exit 1"
 echo "# lease events (event, seconds since attach): $(grep -h '^swnet-dhcp:' "$SWNET_ROOT"/run/dhcp/*.eth0.log | awk -v t0="$attached_epoch" '{print $2, $NF - t0}' | tr '\n' ' ')"
-eq "the server acknowledged it again" "$(grep -c "DHCPACK(eth0) ${address%/*}" "$SWNET_ROOT/dnsmasq.log")" "2"
+ok "the server acknowledged it again" test "$(grep -c "DHCPACK(eth0) ${address%/*}" "$SWNET_ROOT/dnsmasq.log")" -ge 2
 eq "the address is still c1's" "$(ip -n c1 -4 -o addr show dev eth0 | awk '{print $4}')" "$address"
 
 ok "detach c1" swnet detach c1
