@@ -11,7 +11,8 @@ dir=Sources/CSwnetBPF
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # -g gives the BTF that libbpf needs for the map definitions; DWARF is stripped (it names paths).
-"$clang" -O2 -g -target bpf -I "$dir/include" -I "/usr/include/$(uname -m)-linux-gnu" \
+# The source's path goes into BTF's line info: made relative, so every checkout compiles the same bytes.
+"$clang" -O2 -g -target bpf -fdebug-compilation-dir=. -I "$dir/include" -I "/usr/include/$(uname -m)-linux-gnu" \
     -c "$dir/programs/fastpath.bpf.c" -o "$work/fastpath.o"
 "$(dirname "$clang")/llvm-objcopy" --strip-debug "$work/fastpath.o"
 python3 - "$work/fastpath.o" >"$work/fastpath.skel.h" <<'PY'
