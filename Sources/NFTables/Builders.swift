@@ -164,6 +164,18 @@ public struct Match: Sendable, Hashable {
 
     /// `iifname "eth0"`.
     public static func inboundInterface(_ name: String) -> Match { field(.inboundInterfaceName, equals: interfaceNameBytes(name)) }
+    /// `iifname "sw*"`: names starting with `prefix` (the comparison covers only its bytes).
+    public static func inboundInterface(prefix: String) -> Match { field(.inboundInterfaceName, equals: Array(prefix.utf8)) }
+    /// `oifname "sw*"`.
+    public static func outboundInterface(prefix: String) -> Match { field(.outboundInterfaceName, equals: Array(prefix.utf8)) }
+
+    /// `icmpv6 type TYPE`, e.g. 143, an MLDv2 listener report.
+    public static func icmpv6Type(_ type: UInt8) -> Match {
+        Match(expressions: l4Protocol(.icmpv6).expressions
+                  + [.payload(base: .transport, offset: 0, length: 1, into: register), .compare(register, .equal, [type])],
+              ipVersion: .ipv6)
+    }
+
     /// `oifname "eth0"`.
     public static func outboundInterface(_ name: String) -> Match { field(.outboundInterfaceName, equals: interfaceNameBytes(name)) }
 

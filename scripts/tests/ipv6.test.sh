@@ -109,6 +109,20 @@ fails "an IPv6 address in use" swnet attach c5 dual fd00:61::2/64
 fails "two IPv6 addresses" swnet attach c5 dual fd00:61::7/64 fd00:61::8/64
 fails "an IPv4 gateway for an IPv6 address" swnet attach c5 dual fd00:61::7/64@10.61.0.1
 
+# Nothing an attach does reaches the other containers of the bridge: no DAD, no router
+# solicitation, and the MLD reports (which the bridge would flood to every port) are dropped
+# between container ports. The receiver counts every packet on its interface.
+ok "a network for counting floods" swnet network create quiet --subnet fd00:67::/64
+container w1
+swnet attach w1 quiet >/dev/null
+sleep 4   # w1's and the bridge's own reports (the bridge goes up with its first port, then does DAD) are over
+rx_before=$(ip netns exec w1 cat /sys/class/net/eth0/statistics/rx_packets)
+for name in q1 q2 q3; do container "$name"; swnet attach "$name" quiet >/dev/null; done
+sleep 2   # the reports are sent again within a second of the first
+eq "three attaches flood no packet to a neighbour" "$(( $(ip netns exec w1 cat /sys/class/net/eth0/statistics/rx_packets) - rx_before ))" "0"
+eq "the rule that stops MLD reports between container ports" "$(nft list table bridge swnet | grep -c 'iifname "sw\*" oifname "sw\*" icmpv6 type mld2-listener-report drop')" "1"
+ok "the neighbours still find each other" ip netns exec q3 ping -c1 -W2 fd00:67::2
+
 # --- firewall: masquerade, global subnets routed, isolation, --internal ---
 eq "a unique local subnet is masqueraded on its way out" "$(peer_of c2)" "2001:db8:ff::1"
 ok "a network with a global IPv6 subnet" swnet network create glob --subnet 2001:db8:66::/64
@@ -146,7 +160,7 @@ ok "the kernel removed the dead namespace's veth" wait_for sh -c "! ip link show
 gc_report=$(swnet gc --json)
 eq "gc releases both leases of a namespace that died" \
     "$(state_sql "SELECT count(*) FROM leases WHERE network = 'dual' AND address IN ('10.61.0.4', 'fd00:61::50')") $(echo "$gc_report" | json 'len(d["attachments"])')" "0 1"
-ok "network rm --force" swnet network rm -f dual br63 glob only6 inner auto
+ok "network rm --force" swnet network rm -f dual br63 glob only6 inner auto quiet
 eq "no lease, cursor or bridge left" \
     "$(state_sql 'SELECT count(*) FROM leases; SELECT count(*) FROM cursors' | tr '\n' ' ')$(ip -o link show type bridge | wc -l)" "0 0 0"
 eq "no nft table left" "$(nft list tables | grep -c swnet)" "0"

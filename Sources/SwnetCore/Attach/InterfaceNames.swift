@@ -21,11 +21,13 @@ public enum InterfaceNames {
         (try? validate(name, role: "")) != nil
     }
 
+    static let hostSidePrefix = "sw"
+
     /// The host side of a container's veth: deterministic for a namespace and network, so a
     /// re-run finds it, and short enough for IFNAMSIZ (pipework's `v<if>pl<PID>` is not).
     static func hostSide(namespaceID: String, network: String) -> String {
         let hash = StableHash.fnv1a("\(namespaceID)/\(network)")
-        return "sw" + String(hash & 0xff_ffff_ffff, radix: 16).leftPadded(to: 10)
+        return hostSidePrefix + String(hash & 0xff_ffff_ffff, radix: 16).leftPadded(to: 10)
     }
 
     /// A MAC derived from `seed` (the `U:STRING` form): stable across runs and machines,

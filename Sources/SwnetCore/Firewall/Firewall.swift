@@ -17,6 +17,9 @@ import NFTables
 /// `publish_any`:     inet_proto . inet_service → ipv4_addr . inet_service (every local address)
 enum FirewallLayout {
     static let table = Table(family: .inet, name: "swnet")
+    /// Frames between the ports of swnet's bridges: MLD reports stop there (see addBridgeRules).
+    static let bridgeTable = Table(family: .bridge, name: "swnet")
+    static let mldv2Report: UInt8 = 143
     static let publishOnAddress = "publish_address"
     static let publishOnAny = "publish_any"
     static let bridges = "bridges"
@@ -43,8 +46,10 @@ extension Swnet {
         let networks = try state.networks()
         var batch = NFTablesBatch()
         batch.deleteIfExists(FirewallLayout.table)
+        batch.deleteIfExists(FirewallLayout.bridgeTable)
         if !networks.isEmpty {
             addRuleset(for: networks, publications: try state.publications(), to: &batch)
+            addBridgeRules(for: networks, to: &batch)
         }
         Log.debug("nftables: table inet swnet for \(networks.count) network\(networks.count == 1 ? "" : "s")")
         do { _ = try firewall().apply(batch) } catch { throw SwnetError.during("update nftables table inet swnet", error) }
@@ -131,6 +136,25 @@ extension Swnet {
             }
         }
         addElements(for: publications, to: &batch)
+    }
+
+    /// Every IPv6 container reports its multicast groups (its solicited-node addresses) with
+    /// MLD when its interface comes up, a few times over; without a multicast querier on the
+    /// bridge, the bridge floods each report to every port: with 1,000 containers, ~4,000
+    /// deliveries into other namespaces per attach. Only multicast routers need reports, and the
+    /// bridge's snooping reads them before forwarding: from one container port to another they
+    /// are dropped. The ports are told by swnet's host-side names (this kernel's nftables has
+    /// no `meta ibrname` to name the bridge), so a veth named with `-l` keeps getting them.
+    private func addBridgeRules(for networks: [NetworkDefinition], to batch: inout NFTablesBatch) {
+        guard networks.contains(where: { $0.subnet(.v6) != nil }) else { return }
+        let table = FirewallLayout.bridgeTable
+        batch.add(table)
+        batch.add(Chain(table: table, name: "forward", base: BaseChain(type: .filter, hook: .forward, priority: Priority.filter, policy: .accept)))
+        batch.add(Rule(table: table, chain: "forward",
+                       matching: [Match.inboundInterface(prefix: InterfaceNames.hostSidePrefix),
+                                  Match.outboundInterface(prefix: InterfaceNames.hostSidePrefix),
+                                  Match.icmpv6Type(FirewallLayout.mldv2Report)],
+                       then: [.drop]))
     }
 
     func addElements(for publications: [Publication], to batch: inout NFTablesBatch) {
