@@ -126,8 +126,7 @@ struct AttachCommand: RunnableCommand {
                 printJSON(record)
                 return
             }
-            let address = record.address.map { "\($0)\(record.dhcp ? " (dhcp)" : "")" } ?? "-"
-            print("\(record.target): \(record.containerInterface) \(address) mac \(record.mac ?? "-")"
+            print("\(record.target): \(record.containerInterface) \(record.addressSummary) mac \(record.mac ?? "-")"
                   + " \(record.kind.rawValue) on \(record.parent)\(record.hostInterface.map { " (host side \($0))" } ?? "")")
             return
         }

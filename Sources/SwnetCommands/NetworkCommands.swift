@@ -153,13 +153,18 @@ enum NetworkCommand {
             } else {
                 print("fast path: not loaded")
             }
-            guard !status.attachments.isEmpty else { return }
+            guard !status.attachments.isEmpty || !status.interfaces.isEmpty else { return }
             print("")
             var rows = [["TARGET", "INTERFACE", "ADDRESS", "MAC", "HOST INTERFACE", "DATA PATH"]]
             for attachment in status.attachments {
                 let path = attachment.fastPathUnavailable.map { "bridge (fast path unavailable: \($0))" } ?? attachment.dataPath
                 rows.append([attachment.target, attachment.containerInterface, attachment.addressSummary,
                              attachment.mac ?? "-", attachment.hostInterface, path])
+            }
+            for interface in status.interfaces {
+                rows.append([interface.target, interface.containerInterface,
+                             interface.addressSummary,
+                             interface.mac ?? "-", interface.hostInterface ?? "-", "bridge"])
             }
             printTable(rows)
         }

@@ -49,6 +49,9 @@ eq "the server acknowledged it" "$(grep -c "DHCPACK(eth0) ${address%/*}" "$SWNET
 record=$(state_sql "SELECT record FROM link_attachments WHERE interface = 'eth0'")
 client=$(echo "$record" | json 'd["clientPID"]')
 ok "the client runs" kill -0 "$client"
+eq "network inspect lists the DHCP interface" \
+    "$(swnet network inspect lan --json | json '[(i["target"], i["containerInterface"], i["dhcp"]) for i in d["interfaces"]]')" "[('netns c1', 'eth0', True)]"
+eq "also for people" "$(swnet network inspect lan | grep -c "^netns c1 .*eth0 .*${address} (dhcp)")" "1"
 eq "inside c1's namespace" "$(readlink /proc/$(pgrep -P "$client")/ns/net)" "$(ip netns exec c1 readlink /proc/self/ns/net)"
 
 # Gone with the container: a namespace name removed, a process that exits.

@@ -42,6 +42,11 @@ public struct LinkAttachment: Sendable, Equatable {
 
     /// Names its DHCP client's files: one record per namespace and container interface.
     var key: String { "\(namespaceID).\(containerInterface)" }
+
+    /// The address as messages and tables show it: "10.0.0.5/24 (dhcp)", or "-".
+    public var addressSummary: String {
+        address.map { "\($0)\(dhcp ? " (dhcp)" : "")" } ?? "-"
+    }
 }
 
 extension LinkAttachment: JSONRepresentable {

@@ -44,6 +44,8 @@ public struct NetworkRequest: Sendable {
 public struct NetworkStatus: Sendable, JSONRepresentable {
     public var definition: NetworkDefinition
     public var attachments: [Attachment]
+    /// Interfaces attached pipework's other ways onto the network's bridge (DHCP veths).
+    public var interfaces: [LinkAttachment]
     /// nil when the bridge is missing (e.g. after a reboot, until the next attach recreates it).
     public var bridgeIndex: Int32?
     /// The fast path on this host (shared by all networks).
@@ -52,6 +54,7 @@ public struct NetworkStatus: Sendable, JSONRepresentable {
     public var json: JSON {
         guard case .object(var object) = definition.json else { return definition.json }
         object["attachments"] = .array(attachments.map(\.json))
+        object["interfaces"] = .array(interfaces.map(\.json))
         object["fastPath"] = fastPath.json
         object["bridgePresent"] = .bool(bridgeIndex != nil)
         return .object(object)
@@ -202,6 +205,7 @@ extension Swnet {
     private func status(of network: NetworkDefinition, in state: borrowing StateTransaction) throws -> NetworkStatus {
         let bridge = try? hostNetlink().link(named: network.bridge)
         return NetworkStatus(definition: network, attachments: try state.attachments(network: network.name),
+                             interfaces: try state.linkAttachments(network: network.name),
                              bridgeIndex: bridge?.index, fastPath: fastPathStatus())
     }
 
