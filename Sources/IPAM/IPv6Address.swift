@@ -84,6 +84,15 @@ public struct IPv6Address: Hashable, Comparable, Sendable, LosslessStringConvert
         stride(from: 120, through: 0, by: -8).map { UInt8(truncatingIfNeeded: value >> $0) }
     }
 
+    /// The link-local address an interface with this 48-bit MAC makes for itself (RFC 4291
+    /// appendix A: modified EUI-64, the universal/local bit flipped); nil unless 6 bytes.
+    public static func linkLocal(mac: some Collection<UInt8>) -> IPv6Address? {
+        let bytes = Array(mac)
+        guard bytes.count == 6 else { return nil }
+        let interfaceID = [bytes[0] ^ 0x02, bytes[1], bytes[2], 0xff, 0xfe, bytes[3], bytes[4], bytes[5]]
+        return IPv6Address(bytes: [0xfe, 0x80, 0, 0, 0, 0, 0, 0] + interfaceID)
+    }
+
     /// fe80::/10.
     public var isLinkLocal: Bool {
         value >> 118 == 0x3FA

@@ -187,3 +187,12 @@ struct IPv6PoolTests {
         #expect(pool.assignableCount == UInt128(1) << 64 - 2)
     }
 }
+
+@Suite("IPv6 link-local from a MAC")
+struct LinkLocalTests {
+    @Test func modifiedEUI64FlipsTheUniversalLocalBit() {
+        #expect(IPv6Address.linkLocal(mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x56]) == IPv6Address("fe80::5054:ff:fe12:3456"))
+        #expect(IPv6Address.linkLocal(mac: [0x02, 0, 0, 0, 0, 1]) == IPv6Address("fe80::ff:fe00:1"))
+        #expect(IPv6Address.linkLocal(mac: [1, 2, 3]) == nil)
+    }
+}

@@ -322,10 +322,13 @@ extension Swnet {
 
     /// The container side in one batch, one round trip: settings, addresses, up, default
     /// routes (one per family). An interface without IPv6 address stays out of IPv6, as
-    /// Docker does. With one, it keeps its link-local address (the kernel's neighbour probes
-    /// need one as their source) but, set before it goes up, does no duplicate address detection
-    /// (addresses usable at once; the global ones are added NODAD anyway) and sends no router
-    /// solicitation (swnet sets the routes), so a new port floods nothing across the bridge.
+    /// Docker does. With one, it gets the link-local address the kernel would make (the
+    /// kernel's neighbour probes take their source from it), added by swnet with the others,
+    /// all without duplicate address detection: usable at once. No sysctl is written in the
+    /// container's namespace: every namespace that looks up /proc/sys/net adds a dentry of that
+    /// name under /proc/sys, and each later lookup in any namespace compares against all of
+    /// them, which made attaches grow with the number of containers. The router solicitation
+    /// the link-local address triggers and the MLD reports stop at the bridge (addBridgeRules).
     /// An off-link IPv6 gateway first gets a route onto the interface.
     /// A gateway of a family in `replacing` (an explicit `@GATEWAY`) replaces the container's
     /// default route; a network's gateway becomes the default route unless the container has
@@ -333,17 +336,12 @@ extension Swnet {
     func configureInside(_ container: NetlinkHandle, interface: Link, addresses: [InterfaceAddress],
                          gateways: [IPAddress], replacing: Set<IPFamily>, target: ResolvedTarget) throws -> [IPAddress] {
         var batch = NetlinkBatch()
-        if addresses.contains(where: { $0.family == .v6 }) {
-            for (setting, value) in [("accept_dad", "0"), ("router_solicitations", "0")] {
-                let result = swnet_write_sysctl_in_netns(target.namespace.fd, "/proc/sys/net/ipv6/conf/\(interface.name)/\(setting)", value)
-                if result < 0 {
-                    throw SwnetError.during("set \(setting) on \(interface.name) in \(target.label)", SystemError("write \(setting)", errno: -result))
-                }
-            }
-        } else {
-            batch.setLink(index: interface.index, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none))
+        batch.setLink(index: interface.index, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none))
+        var all = addresses
+        if addresses.contains(where: { $0.family == .v6 }), let mac = interface.mac, let linkLocal = IPv6Address.linkLocal(mac: mac.bytes) {
+            all.append(InterfaceAddress(address: .v6(linkLocal), prefixLength: 64)!)
         }
-        for address in addresses { batch.addAddress(address, interfaceIndex: interface.index, noDAD: address.family == .v6) }
+        for address in all { batch.addAddress(address, interfaceIndex: interface.index, noDAD: address.family == .v6) }
         batch.setLink(index: interface.index, LinkChanges(up: true))
         for gateway in gateways {
             if gateway.family == .v6, !addresses.contains(where: { $0.network.contains(gateway) }) {

@@ -19,7 +19,8 @@ enum FirewallLayout {
     static let table = Table(family: .inet, name: "swnet")
     /// Frames between the ports of swnet's bridges: MLD reports stop there (see addBridgeRules).
     static let bridgeTable = Table(family: .bridge, name: "swnet")
-    static let mldv2Report: UInt8 = 143
+    /// ICMPv6 types a container sends when its interface comes up that only routers need.
+    static let routerOnlyICMPv6: [UInt8] = [133, 143]   // router solicitation, MLDv2 report
     static let publishOnAddress = "publish_address"
     static let publishOnAny = "publish_any"
     static let bridges = "bridges"
@@ -139,22 +140,25 @@ extension Swnet {
     }
 
     /// Every IPv6 container reports its multicast groups (its solicited-node addresses) with
-    /// MLD when its interface comes up, a few times over; without a multicast querier on the
-    /// bridge, the bridge floods each report to every port: with 1,000 containers, ~4,000
-    /// deliveries into other namespaces per attach. Only multicast routers need reports, and the
-    /// bridge's snooping reads them before forwarding: from one container port to another they
-    /// are dropped. The ports are told by swnet's host-side names (this kernel's nftables has
+    /// MLD when its interface comes up, a few times over, and solicits routers (three times, 4 s
+    /// apart) once its link-local address is there; the bridge floods both to every port (without
+    /// a multicast querier it floods MLD reports too): with 1,000 containers, ~4,000 deliveries
+    /// into other namespaces per attach. Only routers need them, and the bridge (the router here)
+    /// and its snooping see them before forwarding: from one container port to another they are
+    /// dropped. The ports are told by swnet's host-side names (this kernel's nftables has
     /// no `meta ibrname` to name the bridge), so a veth named with `-l` keeps getting them.
     private func addBridgeRules(for networks: [NetworkDefinition], to batch: inout NFTablesBatch) {
         guard networks.contains(where: { $0.subnet(.v6) != nil }) else { return }
         let table = FirewallLayout.bridgeTable
         batch.add(table)
         batch.add(Chain(table: table, name: "forward", base: BaseChain(type: .filter, hook: .forward, priority: Priority.filter, policy: .accept)))
-        batch.add(Rule(table: table, chain: "forward",
-                       matching: [Match.inboundInterface(prefix: InterfaceNames.hostSidePrefix),
-                                  Match.outboundInterface(prefix: InterfaceNames.hostSidePrefix),
-                                  Match.icmpv6Type(FirewallLayout.mldv2Report)],
-                       then: [.drop]))
+        for type in FirewallLayout.routerOnlyICMPv6 {
+            batch.add(Rule(table: table, chain: "forward",
+                           matching: [Match.inboundInterface(prefix: InterfaceNames.hostSidePrefix),
+                                      Match.outboundInterface(prefix: InterfaceNames.hostSidePrefix),
+                                      Match.icmpv6Type(type)],
+                           then: [.drop]))
+        }
     }
 
     func addElements(for publications: [Publication], to batch: inout NFTablesBatch) {
