@@ -133,9 +133,11 @@ struct NetworkConfiguration {
               (1...65535).contains(hostPort), (1...65535).contains(containerPort) else { throw invalid("ports must be 1-65535") }
         let name = (mapping["protocol"]?.string ?? "tcp").lowercased()
         guard let transport = PortProtocol(rawValue: name) else { throw invalid("unknown protocol '\(name)'") }
+        // No hostIP: every address of each family the container has; 0.0.0.0 or :: one family's.
         var hostAddress: IPAddress?
-        if let text = mapping["hostIP"]?.string, !text.isEmpty, text != "0.0.0.0" {
-            guard let address = IPAddress(text), address.family == .v4 else { throw invalid("hostIP must be an IPv4 address") }
+        if let text = mapping["hostIP"]?.string, !text.isEmpty {
+            guard let address = IPAddress(text) else { throw invalid("hostIP must be an IPv4 or IPv6 address") }
+            if let problem = PortSpec.unpublishable(address) { throw invalid(problem) }
             hostAddress = address
         }
         return PortSpec(hostAddress: hostAddress, hostPorts: PortRange(UInt16(hostPort)),

@@ -99,6 +99,6 @@ func printPublications(_ publications: [Publication], json: Bool) {
         return
     }
     for publication in publications {
-        print("\(publication.containerPort)/\(publication.portProtocol.rawValue) -> \(publication.hostAddress?.description ?? "0.0.0.0"):\(publication.hostPort)")
+        print("\(publication.containerPort)/\(publication.portProtocol.rawValue) -> \(publication.hostAddress.withPortSeparator):\(publication.hostPort)")
     }
 }

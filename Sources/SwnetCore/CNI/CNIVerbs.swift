@@ -119,7 +119,7 @@ extension Swnet {
 
     /// ADD: an attach keyed by the container id, then its ports; a failure undoes both.
     public func cniAdd(_ request: CNIAddRequest, network: NetworkDefinition) throws -> CNIAddResult {
-        try checkPortsAreFree(request.ports)
+        try checkPortsAreFree(request.ports, families: network.publishedFamilies)
         var attach = AttachRequest(target: request.netns, network: network.name, address: request.address,
                                    mac: request.mac.map { .fixed($0) }, containerInterface: request.container.interface,
                                    mtu: request.mtu)
@@ -162,9 +162,9 @@ extension Swnet {
 
     /// A port somebody holds fails the ADD before anything changes (publish checks again
     /// under the lock).
-    private func checkPortsAreFree(_ specs: [PortSpec]) throws {
+    private func checkPortsAreFree(_ specs: [PortSpec], families: [IPFamily]) throws {
         guard !specs.isEmpty else { return }
-        try store.read { state in try checkPortsFree(specs, in: state) }
+        try store.read { state in try checkPortsFree(specs, families: families, in: state) }
     }
 
     /// ADD after another plugin made the interface (chained with a prevResult): records the
