@@ -119,7 +119,7 @@ extension Swnet {
 
     /// ADD: an attach keyed by the container id, then its ports; a failure undoes both.
     public func cniAdd(_ request: CNIAddRequest, network: NetworkDefinition) throws -> CNIAddResult {
-        try checkPortsAreFree(request.ports, families: network.publishedFamilies)
+        try checkPortsAreFree(request.ports, families: network.families)
         var attach = AttachRequest(target: request.netns, network: network.name, address: request.address,
                                    mac: request.mac.map { .fixed($0) }, containerInterface: request.container.interface,
                                    mtu: request.mtu)

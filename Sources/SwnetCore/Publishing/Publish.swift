@@ -154,25 +154,22 @@ extension Swnet {
         }
     }
 
-    /// Where a spec publishes: (host address, container address) pairs, one a family. A spec
-    /// without host address publishes on every address of each family the container has.
-    private static func destinations(of spec: PortSpec, attachment: Attachment,
-                                     target: ResolvedTarget) throws -> [(host: IPAddress, container: IPAddress)] {
-        let containerAddresses = attachment.publishedAddresses
-        guard let hostAddress = spec.hostAddress else {
-            return containerAddresses.map { (IPAddress.unspecified($0.family), $0) }
-        }
-        guard let containerAddress = containerAddresses.first(where: { $0.family == hostAddress.family }) else {
-            throw SwnetError.invalid("cannot publish \(spec) on an \(hostAddress.family) host address: \(target.label) has no \(hostAddress.family) address on \(attachment.network)")
-        }
-        return [(hostAddress, containerAddress)]
-    }
-
     /// One publication per port of a spec and family; ephemeral host ports are picked here,
     /// the same for both families, as Docker does.
     private func expand(_ spec: PortSpec, attachment: Attachment,
                         target: ResolvedTarget, into chosen: inout ChosenPorts, in state: borrowing StateTransaction) throws {
-        let destinations = try Self.destinations(of: spec, attachment: attachment, target: target)
+        // Where the spec publishes: (host, container) address pairs, one a family; without a
+        // host address, on every address of each family the container has.
+        let containerAddresses = attachment.addresses.map(\.address)
+        let destinations: [(host: IPAddress, container: IPAddress)]
+        if let hostAddress = spec.hostAddress {
+            guard let containerAddress = containerAddresses.first(where: { $0.family == hostAddress.family }) else {
+                throw SwnetError.invalid("cannot publish \(spec) on an \(hostAddress.family) host address: \(target.label) has no \(hostAddress.family) address on \(attachment.network)")
+            }
+            destinations = [(hostAddress, containerAddress)]
+        } else {
+            destinations = containerAddresses.map { (IPAddress.unspecified($0.family), $0) }
+        }
         for offset in 0..<spec.containerPorts.count {
             let containerPort = spec.containerPorts.first + UInt16(offset)
             let hostPort: UInt16
@@ -221,16 +218,6 @@ extension Swnet {
             try renderFirewall(in: state)
         }
     }
-}
-
-extension Attachment {
-    /// The container's addresses its ports are published to, one a family.
-    var publishedAddresses: [IPAddress] { [address.address] }
-}
-
-extension NetworkDefinition {
-    /// The families a port without host address is published on, for containers of this network.
-    var publishedFamilies: [IPFamily] { [subnet.family] }
 }
 
 /// The ports one command publishes, found by (protocol, port) in O(1) when the next spec's
