@@ -108,7 +108,7 @@ extension Swnet {
                 }
             }
             if let first = request.networks.first {
-                let families = try state.network(named: first.network)?.families ?? first.address.map { [$0.family] } ?? []
+                let families = try state.network(named: first.network)?.families ?? first.addresses.map(\.family)
                 try checkPortsFree(request.publish, families: families, in: state)
             }
             try state.insert(container)
