@@ -109,33 +109,27 @@ eq "unpublish 8080:80 removes both families" "$(swnet unpublish web 8080:80 | wc
 ip netns exec web socat -T2 UDP6-RECVFROM:53,reuseaddr,fork SYSTEM:'echo udp6' >/dev/null 2>&1 &
 wait_for ip netns exec web bash -c "ss -Hlun 'sport = :53' | grep -q ."
 ok "publish 5353:53/udp" swnet publish web 5353:53/udp
+# ask6 PORT: one UDP question to the host's IPv6 address from one source port, asked again
+# while unanswered (a stale conntrack entry would still send every retry to the old container).
 ask6() {
     local answer
     for _ in 1 2 3; do
-        answer=$(echo ping | ip netns exec outside socat -T2 - 'UDP6:[2001:db8:ff::1]:5353' 2>/dev/null)
+        answer=$(echo ping | ip netns exec outside socat -T2 - "UDP6:[2001:db8:ff::1]:$1,sourceport=40053,reuseaddr" 2>/dev/null)
         [[ -n $answer ]] && break
     done
     echo "$answer"
 }
-eq "a UDP question over IPv6 gets its answer" "$(ask6)" "udp6"
+eq "a UDP question over IPv6 gets its answer" "$(ask6 5353)" "udp6"
 # Re-published to another container, the same client and source port reach the new one at once:
 # the stale IPv6 conntrack entry is forgotten too.
 container other; swnet attach other dual >/dev/null
 ip netns exec other socat -T2 UDP6-RECVFROM:53,reuseaddr,fork SYSTEM:'echo other' >/dev/null 2>&1 &
 wait_for ip netns exec other bash -c "ss -Hlun 'sport = :53' | grep -q ."
-ask6_from() {
-    local answer
-    for _ in 1 2 3; do
-        answer=$(echo ping | ip netns exec outside socat -T2 - 'UDP6:[2001:db8:ff::1]:5354,sourceport=40053,reuseaddr' 2>/dev/null)
-        [[ -n $answer ]] && break
-    done
-    echo "$answer"
-}
 ok "publish [::]:5354:53/udp to web" swnet publish web '[::]:5354:53/udp'
-eq "web answers" "$(ask6_from)" "udp6"
+eq "web answers" "$(ask6 5354)" "udp6"
 ok "unpublish it" swnet unpublish web '[::]:5354:53/udp'
 ok "publish it to the other container" swnet publish other '[::]:5354:53/udp'
-eq "the same client, same source port, reaches the other" "$(ask6_from)" "other"
+eq "the same client, same source port, reaches the other" "$(ask6 5354)" "other"
 ok "detach the other" swnet detach other dual
 
 # The launcher: -p and -P publish on both families; rm takes them away.
