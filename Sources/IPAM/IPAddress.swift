@@ -53,14 +53,6 @@ public enum IPAddress: Hashable, Comparable, Sendable, LosslessStringConvertible
 
     public var isUnspecified: Bool { integerValue == 0 }
 
-    /// 127.0.0.0/8 or ::1.
-    public var isLoopback: Bool {
-        switch self {
-        case .v4(let address): address.value >> 24 == 127
-        case .v6(let address): address.value == 1
-        }
-    }
-
     /// The address as it goes before `:PORT`: IPv6 in brackets (`[::1]:8080`).
     public var withPortSeparator: String {
         switch self {
