@@ -46,6 +46,21 @@ public enum IPAddress: Hashable, Comparable, Sendable, LosslessStringConvertible
         }
     }
 
+    /// 0.0.0.0 or ::, which a socket binds to mean every address of the family.
+    public static func unspecified(_ family: IPFamily) -> IPAddress {
+        IPAddress(family: family, integerValue: 0)
+    }
+
+    public var isUnspecified: Bool { integerValue == 0 }
+
+    /// The address as it goes before `:PORT`: IPv6 in brackets (`[::1]:8080`).
+    public var withPortSeparator: String {
+        switch self {
+        case .v4(let address): "\(address)"
+        case .v6(let address): "[\(address)]"
+        }
+    }
+
     /// The address `offset` places further on, or nil when that passes the family's last address.
     public func advanced(by offset: UInt128) -> IPAddress? {
         let (sum, overflow) = integerValue.addingReportingOverflow(offset)

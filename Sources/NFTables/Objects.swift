@@ -245,6 +245,14 @@ public enum Value: Sendable, Hashable {
     case mark(UInt32)
     case bytes([UInt8])
 
+    /// `.ipv4` or `.ipv6`, as the address is.
+    public static func address(_ address: IPAddress) -> Value {
+        switch address {
+        case .v4(let address): .ipv4(address)
+        case .v6(let address): .ipv6(address)
+        }
+    }
+
     var bytes: [UInt8] {
         switch self {
         case .ipv4(let address): address.bytes

@@ -44,7 +44,7 @@ public struct Route: Sendable, Equatable {
     /// The default route of the gateway's family via `gateway`.
     public static func defaultRoute(via gateway: IPAddress, outputInterface: Int32? = nil, onLink: Bool = false,
                                     table: UInt32 = Route.mainTable, metric: UInt32? = nil) -> Route {
-        Route(destination: IPNetwork(address: unspecifiedAddress(gateway.family), prefixLength: 0)!, gateway: gateway,
+        Route(destination: IPNetwork(address: IPAddress.unspecified(gateway.family), prefixLength: 0)!, gateway: gateway,
               outputInterface: outputInterface, onLink: onLink, table: table, metric: metric)
     }
 }
@@ -57,10 +57,6 @@ public struct RouteLookup: Sendable, Equatable {
     public var gateway: IPAddress?
     /// The destination is one of this namespace's own addresses (the interface is then lo).
     public var isLocal: Bool
-}
-
-func unspecifiedAddress(_ family: IPFamily) -> IPAddress {
-    IPAddress(bytes: [UInt8](repeating: 0, count: family == .v4 ? 4 : 16))!
 }
 
 /// RTM_*ROUTE requests and replies.
@@ -144,7 +140,7 @@ enum RouteMessage {
         case AF_INET6: family = .v6
         default: return nil
         }
-        let address = attributes.ipAddress(RTA_DST.rawValue) ?? unspecifiedAddress(family)
+        let address = attributes.ipAddress(RTA_DST.rawValue) ?? IPAddress.unspecified(family)
         guard let destination = IPNetwork(address: address, prefixLength: Int(header.rtm_dst_len)) else { return nil }
         return Route(destination: destination,
                      gateway: attributes.ipAddress(RTA_GATEWAY.rawValue),

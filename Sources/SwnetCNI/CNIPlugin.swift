@@ -83,7 +83,7 @@ private struct Invocation {
             try swnet.cniCollect(network: networkName, valid: configuration.validAttachments)
         case .status:
             try require("1.1.0", for: "STATUS")
-            if delegatedIPAM != nil && configuration.network.subnet == nil { return nil }
+            if delegatedIPAM != nil && configuration.network.subnets.isEmpty { return nil }
             if let reason = try swnet.cniUnreadiness(configuration.network) { throw CNIError(.cannotServeAdd, reason) }
         case .version:
             break
@@ -105,46 +105,54 @@ private struct Invocation {
         if let previous = configuration.prevResult, previous["interfaces"] != nil {
             return try addAfterAnotherPlugin(try CNIResult(parsing: previous, what: "prevResult"))
         }
-        guard let ipam = delegatedIPAM else { return try attach(address: nil, spec: configuration.network, dns: nil) }
+        guard let ipam = delegatedIPAM else { return try attach(addresses: [], spec: configuration.network, dns: nil) }
         guard let output = try ipam.run(.add, configuration: input) else { throw CNIError(.swnetFailure, "IPAM plugin \(ipam.type) gave no result") }
         do {
             let given = try CNIResult(parsing: output, what: "the result of IPAM plugin \(ipam.type)")
-            guard let ip = given.ips.first(where: { $0.address.family == .v4 }) ?? given.ips.first else {
-                throw CNIError(.swnetFailure, "IPAM plugin \(ipam.type) gave no address")
-            }
+            let ips = Self.onePerFamily(given.ips)
+            guard !ips.isEmpty else { throw CNIError(.swnetFailure, "IPAM plugin \(ipam.type) gave no address") }
             var spec = configuration.network
-            spec.subnet = spec.subnet ?? ip.address.network
-            spec.gateway = spec.gateway ?? ip.gateway
-            return try attach(address: ip.address, spec: spec, dns: given.dns)
+            if spec.subnets.isEmpty { spec.subnets = ips.map(\.address.network) }
+            if spec.gateways.isEmpty { spec.gateways = ips.compactMap(\.gateway) }
+            return try attach(addresses: ips.map(\.address), spec: spec, dns: given.dns)
         } catch {
             _ = try? ipam.run(.del, configuration: input)
             throw error
         }
     }
 
-    /// The usual ADD: swnet makes the veth pair on its network, with the address and ports.
-    private func attach(address given: InterfaceAddress?, spec: CNINetworkSpec, dns: JSON?) throws -> CNIResult {
+    /// The first address of each family, IPv4 first.
+    private static func onePerFamily(_ ips: [CNIResult.IPConfig]) -> [CNIResult.IPConfig] {
+        [IPFamily.v4, .v6].compactMap { family in ips.first { $0.address.family == family } }
+    }
+
+    /// The usual ADD: swnet makes the veth pair on its network, with the addresses and ports.
+    private func attach(addresses given: [InterfaceAddress], spec: CNINetworkSpec, dns: JSON?) throws -> CNIResult {
         let network: NetworkDefinition, created: Bool
         do { (network, created) = try swnet.cniNetwork(spec) } catch let error as SwnetError {
             throw CNIError(.invalidConfiguration, error.message)
         }
-        do { return try attach(to: network, address: given, dns: dns) } catch {
+        do { return try attach(to: network, addresses: given, dns: dns) } catch {
             // The first ADD made the network: a failed one leaves none (unless another ADD is on it now).
             if created { try? swnet.removeNetworks([network.name], force: false) }
             throw error
         }
     }
 
-    private func attach(to network: NetworkDefinition, address given: InterfaceAddress?, dns: JSON?) throws -> CNIResult {
-        var address = given
-        if address == nil, let text = configuration.requestedAddress {
-            guard let requested = InterfaceAddress(text)
-                ?? IPAddress(text).flatMap({ InterfaceAddress(address: $0, prefixLength: network.subnet.prefixLength) }) else {
-                throw CNIError(.invalidConfiguration, "invalid requested address '\(text)'")
+    private func attach(to network: NetworkDefinition, addresses given: [InterfaceAddress], dns: JSON?) throws -> CNIResult {
+        var addresses = given
+        if addresses.isEmpty {
+            // `ips`: an address, or an address with its prefix, of each family wanted.
+            for text in configuration.requestedAddresses {
+                guard let requested = InterfaceAddress(text) ?? IPAddress(text).flatMap({ address in
+                    network.subnet(address.family).flatMap { InterfaceAddress(address: address, prefixLength: $0.prefixLength) }
+                }) else {
+                    throw CNIError(.invalidConfiguration, "invalid requested address '\(text)' for network \(network.name)")
+                }
+                addresses.append(requested)
             }
-            address = requested
         }
-        let request = CNIAddRequest(container: container, netns: environment.netns, address: address, mac: configuration.mac,
+        let request = CNIAddRequest(container: container, netns: environment.netns, addresses: addresses, mac: configuration.mac,
                                     mtu: configuration.mtu, ports: configuration.ports,
                                     ingress: configuration.ingress, egress: configuration.egress, hairpin: configuration.hairpin)
         let made = try swnet.cniAdd(request, network: network)
@@ -154,10 +162,8 @@ private struct Invocation {
             .init(name: made.attachment.hostInterface, mac: made.hostLink?.mac?.description, mtu: made.hostLink?.mtu, sandbox: nil),
             .init(name: made.attachment.containerInterface, mac: made.attachment.mac, mtu: made.attachment.mtu, sandbox: environment.netns),
         ]
-        result.ips = [.init(address: made.attachment.address, gateway: network.gateway, interface: 2)]
-        if let gateway = made.defaultRoute {
-            result.routes = [.init(destination: IPNetwork(gateway.family == .v4 ? "0.0.0.0/0" : "::/0")!, gateway: gateway)]
-        }
+        result.ips = made.attachment.addresses.map { .init(address: $0, gateway: network.gateway($0.family), interface: 2) }
+        result.routes = made.defaultRoutes.map { .init(destination: IPNetwork(address: .unspecified($0.family), prefixLength: 0)!, gateway: $0) }
         result.dns = configuration.raw["dns"] ?? dns ?? [:]
         return result
     }
@@ -169,9 +175,10 @@ private struct Invocation {
         guard let inside = interfaces.firstIndex(where: { $0.sandbox != nil && $0.name == environment.interface }) else {
             throw CNIError(.invalidConfiguration, "prevResult lists no interface \(environment.interface) inside the container")
         }
-        guard let ip = previous.ips.first(where: { $0.interface == inside && $0.address.family == .v4 })
-            ?? previous.ips.first(where: { $0.interface == nil && $0.address.family == .v4 }) else {
-            throw CNIError(.invalidConfiguration, "prevResult gives \(environment.interface) no IPv4 address to publish ports to")
+        let ips = Self.onePerFamily(previous.ips.filter { $0.interface == inside })
+            .nonEmpty ?? Self.onePerFamily(previous.ips.filter { $0.interface == nil })
+        guard !ips.isEmpty else {
+            throw CNIError(.invalidConfiguration, "prevResult gives \(environment.interface) no address to publish ports to")
         }
         let netlink = try NetlinkHandle()
         var bridge: String?
@@ -187,8 +194,13 @@ private struct Invocation {
             throw CNIError(.unsupportedField, "swnet-cni chains after a plugin that makes a bridge and a veth pair (bridge); prevResult lists \(interfaces.map(\.name).joined(separator: ", "))")
         }
         try swnet.cniPublish(container, netns: environment.netns, network: networkName,
-                             interface: CNIChainedInterface(bridge: bridge, hostInterface: hostSide, address: ip.address, gateway: ip.gateway),
+                             interface: CNIChainedInterface(bridge: bridge, hostInterface: hostSide, addresses: ips.map(\.address),
+                                                            gateways: ips.compactMap(\.gateway)),
                              ports: configuration.ports)
         return previous
     }
+}
+
+private extension Array {
+    var nonEmpty: Self? { isEmpty ? nil : self }
 }

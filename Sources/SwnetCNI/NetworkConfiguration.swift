@@ -14,8 +14,8 @@ struct NetworkConfiguration {
     var delegatedIPAM: String?
     var mtu: UInt32?
     var hairpin = false
-    /// From `runtimeConfig` (capabilities) or CNI_ARGS `IP=`/`MAC=`.
-    var requestedAddress: String?
+    /// From `runtimeConfig` (capabilities `ips`: one per family) or CNI_ARGS `IP=`/`MAC=`.
+    var requestedAddresses: [String] = []
     var mac: MACAddress?
     var ports: [PortSpec] = []
     /// The capability `bandwidth`, as the bandwidth plugin reads it.
@@ -68,8 +68,8 @@ struct NetworkConfiguration {
         }
         hairpin = try Self.bool(json, "hairpinMode", invalid) ?? false
 
-        // The subnet: top-level `subnet`/`gateway`, or host-local's `ranges` (here or in an
-        // `ipam` section of type swnet-cni).
+        // The subnets: top-level `subnet`/`gateway`, or host-local's `ranges` (here or in an
+        // `ipam` section of type swnet-cni): range sets, one per family for dual stack.
         let ipam = json["ipam"]
         if let type = ipam?["type"]?.string, type != "swnet-cni" {
             delegatedIPAM = type
@@ -87,15 +87,19 @@ struct NetworkConfiguration {
             }
             subnets.append((subnet, gateway))
         }
-        if Set(subnets.map(\.0)).count > 1 {
-            throw CNIError(.unsupportedField, "one subnet a network: the configuration gives \(Set(subnets.map { $0.0.description }).sorted().joined(separator: ", "))")
+        for family in [IPFamily.v4, .v6] {
+            let ofFamily = subnets.filter { $0.0.family == family }
+            guard let subnet = ofFamily.first?.0 else { continue }
+            if Set(ofFamily.map(\.0)).count > 1 {
+                throw CNIError(.unsupportedField, "one subnet of each family a network: the configuration gives \(Set(ofFamily.map { $0.0.description }).sorted().joined(separator: ", "))")
+            }
+            spec.subnets.append(subnet)
+            if let gateway = ofFamily.lazy.compactMap(\.1).first { spec.gateways.append(gateway) }
         }
-        spec.subnet = subnets.first?.0
-        spec.gateway = subnets.lazy.compactMap(\.1).first
         network = spec
 
         let runtime = json["runtimeConfig"] ?? json["args"]?["cni"] ?? [:]
-        requestedAddress = runtime["ips"]?.array?.first?.string ?? arguments["IP"]
+        requestedAddresses = runtime["ips"]?.array?.compactMap(\.string) ?? arguments["IP"].map { [$0] } ?? []
         if let text = runtime["mac"]?.string ?? arguments["MAC"] {
             guard let mac = MACAddress(text) else { throw invalid("invalid mac '\(text)'") }
             self.mac = mac
@@ -133,9 +137,11 @@ struct NetworkConfiguration {
               (1...65535).contains(hostPort), (1...65535).contains(containerPort) else { throw invalid("ports must be 1-65535") }
         let name = (mapping["protocol"]?.string ?? "tcp").lowercased()
         guard let transport = PortProtocol(rawValue: name) else { throw invalid("unknown protocol '\(name)'") }
+        // No hostIP: every address of each family the container has; 0.0.0.0 or :: one family's.
         var hostAddress: IPAddress?
-        if let text = mapping["hostIP"]?.string, !text.isEmpty, text != "0.0.0.0" {
-            guard let address = IPAddress(text), address.family == .v4 else { throw invalid("hostIP must be an IPv4 address") }
+        if let text = mapping["hostIP"]?.string, !text.isEmpty {
+            guard let address = IPAddress(text) else { throw invalid("hostIP must be an IPv4 or IPv6 address") }
+            if let problem = PortSpec.unpublishable(address) { throw invalid(problem) }
             hostAddress = address
         }
         return PortSpec(hostAddress: hostAddress, hostPorts: PortRange(UInt16(hostPort)),

@@ -10,6 +10,12 @@ struct PublishCommand: RunnableCommand {
 
     static let definition = CommandDefinition(
         "publish", abstract: "Publish ports of an attached container: host address and port to container port, through nftables maps.",
+        discussion: """
+        As Docker: without HOST_IP a port is published on every host address of each family \
+        the container has an address of (0.0.0.0 and [::]); 0.0.0.0 or [::] publish on one \
+        family only; an IPv6 HOST_IP goes in brackets ([2001:db8::1]:8080:80). [::1] is \
+        refused: IPv6 has no route_localnet, so the container's answers could not come back.
+        """,
         usage: "swnet publish TARGET PORT... | -P [--expose-from FILE] [--network NETWORK]",
         arguments: [target, specs], options: GlobalOptions.declarations + [publishAll, exposeFrom, network] + OutputOptions.declarations,
         runs: Self.self)
@@ -99,6 +105,6 @@ func printPublications(_ publications: [Publication], json: Bool) {
         return
     }
     for publication in publications {
-        print("\(publication.containerPort)/\(publication.portProtocol.rawValue) -> \(publication.hostAddress?.description ?? "0.0.0.0"):\(publication.hostPort)")
+        print("\(publication.containerPort)/\(publication.portProtocol.rawValue) -> \(publication.hostAddress.withPortSeparator):\(publication.hostPort)")
     }
 }

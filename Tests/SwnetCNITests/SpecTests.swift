@@ -61,11 +61,29 @@ import Testing
              "runtimeConfig": {"portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "udp", "hostIP": "127.0.0.1"}],
                                "ips": ["10.5.0.9/24"], "mac": "02:11:22:33:44:55"}}
             """#)
-        #expect(configuration.network.subnet == IPNetwork("10.5.0.0/24"))
-        #expect(configuration.network.gateway == IPAddress("10.5.0.254"))
+        #expect(configuration.network.subnets == [IPNetwork("10.5.0.0/24")!])
+        #expect(configuration.network.gateways == [IPAddress("10.5.0.254")!])
         #expect(configuration.ports.map(\.description) == ["127.0.0.1:8080:80/udp"])
-        #expect(configuration.requestedAddress == "10.5.0.9/24")
+        #expect(configuration.requestedAddresses == ["10.5.0.9/24"])
         #expect(configuration.mac?.description == "02:11:22:33:44:55")
+    }
+
+    @Test func dualStackRangeSetsAndIPv6Mappings() throws {
+        let configuration = try Self.configuration(#"""
+            {"cniVersion": "1.0.0", "name": "web", "type": "swnet-cni",
+             "ipam": {"type": "swnet-cni", "ranges": [[{"subnet": "fd00:5::/64", "gateway": "fd00:5::1"}], [{"subnet": "10.5.0.0/24"}]]},
+             "runtimeConfig": {"portMappings": [{"hostPort": 8080, "containerPort": 80},
+                                                {"hostPort": 8081, "containerPort": 80, "hostIP": "::"},
+                                                {"hostPort": 8082, "containerPort": 80, "hostIP": "2001:db8::1"}],
+                               "ips": ["10.5.0.9", "fd00:5::9"]}}
+            """#)
+        #expect(configuration.network.subnets == [IPNetwork("10.5.0.0/24")!, IPNetwork("fd00:5::/64")!])
+        #expect(configuration.network.gateways == [IPAddress("fd00:5::1")!])
+        #expect(configuration.ports.map(\.description) == ["8080:80/tcp", "[::]:8081:80/tcp", "[2001:db8::1]:8082:80/tcp"])
+        #expect(configuration.requestedAddresses == ["10.5.0.9", "fd00:5::9"])
+        #expect(throws: CNIError.self) {
+            try Self.configuration(#"{"cniVersion": "1.0.0", "name": "x", "runtimeConfig": {"portMappings": [{"hostPort": 1, "containerPort": 80, "hostIP": "::1"}]}}"#)
+        }
     }
 
     @Test(arguments: [
@@ -74,6 +92,7 @@ import Testing
         (#"{"cniVersion": "0.2.0", "name": "x"}"#, .incompatibleVersion),
         (#"{"cniVersion": "1.0.0", "name": "x", "subnet": "10.0.0.0/33"}"#, .invalidConfiguration),
         (#"{"cniVersion": "1.0.0", "name": "x", "subnets": 1, "ranges": [[{"subnet": "10.0.0.0/24"}], [{"subnet": "10.1.0.0/24"}]]}"#, .unsupportedField),
+        (#"{"cniVersion": "1.0.0", "name": "x", "ranges": [[{"subnet": "fd00:1::/64"}], [{"subnet": "fd00:2::/64"}]]}"#, .unsupportedField),
         (#"{"cniVersion": "1.0.0", "name": "x", "isGateway": false}"#, .unsupportedField),
         (#"{"cniVersion": "1.0.0", "name": "x", "runtimeConfig": {"portMappings": [{"hostPort": 0, "containerPort": 80}]}}"#, .invalidConfiguration),
         (#"{"cniVersion": "1.0.0", "name": "bad name"}"#, .invalidConfiguration),

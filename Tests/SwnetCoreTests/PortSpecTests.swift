@@ -10,7 +10,11 @@ import Testing
         ("8080:80/udp", "8080:80/udp"),
         ("127.0.0.1:8080:80", "127.0.0.1:8080:80/tcp"),
         ("127.0.0.1::80", "127.0.0.1::80/tcp"),
-        ("[::1]:8080:80/sctp", "[::1]:8080:80/sctp"),
+        ("[2001:db8::1]:8080:80/sctp", "[2001:db8::1]:8080:80/sctp"),
+        ("[::]:8080:80", "[::]:8080:80/tcp"),
+        ("[::]::80/udp", "[::]::80/udp"),
+        ("[FD00:0::5]:8000-8001:80-81", "[fd00::5]:8000-8001:80-81/tcp"),
+        ("0.0.0.0:8080:80", "0.0.0.0:8080:80/tcp"),
         ("8000-8010:80-90", "8000-8010:80-90/tcp"),
         ("8000-8010:80", "8000-8010:80/tcp"),
         ("80-90", "80-90/tcp"),
@@ -28,6 +32,32 @@ import Testing
         #expect(spec.hostPorts == PortRange(8080, 8081))
         #expect(spec.containerPorts == PortRange(80, 81))
         #expect(spec.transport == .udp)
+    }
+
+    /// Bad IPv6 host addresses: each error line names the problem.
+    static let badAddresses: [(String, String)] = [
+        ("[::1:8080:80", "'[' without ']'"),
+        ("[::1]8080:80", "expected [IPV6]:HOST_PORT:CONTAINER_PORT"),
+        ("[fd00::zz]:8080:80", "'fd00::zz' is not an IPv6 address"),
+        ("[10.0.0.1]:8080:80", "'10.0.0.1' is IPv4: only IPv6 goes in brackets"),
+        ("[::]:80", "expected [IPV6]:HOST_PORT:CONTAINER_PORT (HOST_PORT may be empty)"),
+        ("[::]:1:2:3", "expected [IPV6]:HOST_PORT:CONTAINER_PORT (HOST_PORT may be empty)"),
+        ("fd00::1:8080:80", "too many ':' (an IPv6 host address goes in brackets: [::]:8080:80)"),
+        ("fd00:1:8080", "'fd00' is not an IPv4 address (IPv6 goes in brackets)"),
+        ("[::1]:8080:80", "cannot publish on ::1: the kernel drops the container's answers to ::1 (IPv6 has no route_localnet); use 127.0.0.1 or a host IPv6 address"),
+        ("[::ffff:10.0.0.1]:8080:80", "'::ffff:10.0.0.1' is IPv4-mapped: give the IPv4 address"),
+    ]
+
+    @Test(arguments: badAddresses)
+    func namesWhatIsWrongWithAnAddress(_ text: String, _ problem: String) {
+        #expect(throws: SwnetError.invalid("invalid port spec '\(text)': \(problem)")) { try PortSpec(parsing: text) }
+    }
+
+    @Test func anIPv6SpecHasItsAddress() throws {
+        let spec = try PortSpec(parsing: "[2001:db8::1]::80")
+        #expect(spec.hostAddress == IPAddress("2001:db8::1"))
+        #expect(spec.hostPorts == nil)
+        #expect(spec.containerPorts == PortRange(80))
     }
 
     @Test(arguments: ["", "0", "65536", "abc", "80/icmp", "1.2.3.4:80", "x:1:2", "8000-8010:80-82", "90-80", "1:2:3:4",

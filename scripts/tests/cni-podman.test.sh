@@ -53,5 +53,24 @@ eq "no published port" "$(nft list map inet swnet publish_any | grep -c 'element
 eq "no lease" "$(state_sql "SELECT count(*) FROM leases WHERE network = 'swnet1'")" "0"
 eq "the port answers no more" "$(ip netns exec outside curl -sf -o /dev/null --max-time 2 http://192.0.2.1:8080/hostname && echo open || echo closed)" "closed"
 
+# Dual stack: two range sets, as podman writes for `podman network create --ipv6`.
+cat >"$podman_dir/net.d/swnet6.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "swnet6",
+ "plugins": [{"type": "swnet-cni", "bridge": "swcni6", "swnetRoot": "$SWNET_ROOT",
+              "ipam": {"type": "swnet-cni", "ranges": [[{"subnet": "10.90.0.0/24"}], [{"subnet": "fd00:90::/64"}]]},
+              "capabilities": {"portMappings": true, "ips": true, "mac": true}}]}
+JSON
+ip addr add 2001:db8:ff::1/64 dev uplink nodad && ip -n outside addr add 2001:db8:ff::2/64 dev eth0 nodad
+ok "podman run on a dual-stack network -p 8081:80" podman run -d "${run_flags[@]}" --network swnet6 -p 8081:80 --name web6 \
+    localhost/swnet-busybox:latest httpd -f -p 80 -h /etc
+address6=$(podman inspect web6 --format '{{(index .NetworkSettings.Networks "swnet6").GlobalIPv6Address}}')
+eq "podman got an IPv6 address from swnet-cni's result" "$(podman exec web6 ip -o -6 addr show dev eth0 scope global | awk '{print $4}')" "$address6/64"
+eq "and the IPv6 gateway" "$(podman inspect web6 --format '{{(index .NetworkSettings.Networks "swnet6").IPv6Gateway}}')" "fd00:90::1"
+ok "another machine reaches the port on the host's IPv6 address" \
+    wait_for ip netns exec outside curl -sgf -o /dev/null --max-time 1 "http://[2001:db8:ff::1]:8081/hostname"
+ok "and on its IPv4 address" ip netns exec outside curl -sf -o /dev/null --max-time 2 "http://192.0.2.1:8081/hostname"
+ok "podman rm web6" podman rm -f -t 0 web6
+eq "no port left on either family" "$(nft -j list map inet swnet publish_any6 | json 'len(d["nftables"][1]["map"].get("elem", []))') $(state_sql "SELECT count(*) FROM publications")" "0 0"
+
 podman rmi -f localhost/swnet-busybox:latest >/dev/null 2>&1
 rm -rf "$podman_dir" 2>/dev/null || true

@@ -8,17 +8,18 @@ import Netlink
 public struct CNINetworkSpec: Sendable {
     public var name: String
     public var bridge: String?
-    public var subnet: IPNetwork?
-    public var gateway: IPAddress?
+    /// At most one per family (host-local's range sets: one IPv4, one IPv6 for dual stack).
+    public var subnets: [IPNetwork]
+    public var gateways: [IPAddress]
     public var masquerade: Bool?
     public var mtu: UInt32?
 
-    public init(name: String, bridge: String? = nil, subnet: IPNetwork? = nil, gateway: IPAddress? = nil,
+    public init(name: String, bridge: String? = nil, subnets: [IPNetwork] = [], gateways: [IPAddress] = [],
                 masquerade: Bool? = nil, mtu: UInt32? = nil) {
         self.name = name
         self.bridge = bridge
-        self.subnet = subnet
-        self.gateway = gateway
+        self.subnets = subnets
+        self.gateways = gateways
         self.masquerade = masquerade
         self.mtu = mtu
     }
@@ -28,7 +29,8 @@ public struct CNINetworkSpec: Sendable {
 public struct CNIAddRequest: Sendable {
     public var container: CNIContainer
     public var netns: String
-    public var address: InterfaceAddress?
+    /// At most one per family; a family of the network left out gets an allocated address.
+    public var addresses: [InterfaceAddress]
     public var mac: MACAddress?
     public var mtu: UInt32?
     public var ports: [PortSpec]
@@ -39,12 +41,12 @@ public struct CNIAddRequest: Sendable {
     /// `hairpinMode`: the bridge port may send frames back where they came from.
     public var hairpin: Bool
 
-    public init(container: CNIContainer, netns: String, address: InterfaceAddress? = nil, mac: MACAddress? = nil,
+    public init(container: CNIContainer, netns: String, addresses: [InterfaceAddress] = [], mac: MACAddress? = nil,
                 mtu: UInt32? = nil, ports: [PortSpec] = [], ingress: TokenBucket? = nil, egress: TokenBucket? = nil,
                 hairpin: Bool = false) {
         self.container = container
         self.netns = netns
-        self.address = address
+        self.addresses = addresses
         self.mac = mac
         self.mtu = mtu
         self.ports = ports
@@ -59,7 +61,8 @@ public struct CNIAddResult: Sendable {
     public var attachment: Attachment
     public var bridge: Link?
     public var hostLink: Link?
-    public var defaultRoute: IPAddress?
+    /// One gateway per family the container got a default route through.
+    public var defaultRoutes: [IPAddress]
     public var publications: [Publication]
 }
 
@@ -67,14 +70,15 @@ public struct CNIAddResult: Sendable {
 public struct CNIChainedInterface: Sendable {
     public var bridge: String
     public var hostInterface: String
-    public var address: InterfaceAddress
-    public var gateway: IPAddress?
+    /// One per family, with the gateways the previous plugin gave.
+    public var addresses: [InterfaceAddress]
+    public var gateways: [IPAddress]
 
-    public init(bridge: String, hostInterface: String, address: InterfaceAddress, gateway: IPAddress?) {
+    public init(bridge: String, hostInterface: String, addresses: [InterfaceAddress], gateways: [IPAddress]) {
         self.bridge = bridge
         self.hostInterface = hostInterface
-        self.address = address
-        self.gateway = gateway
+        self.addresses = addresses
+        self.gateways = gateways
     }
 }
 
@@ -87,11 +91,11 @@ extension Swnet {
     /// caller removes it again if its ADD fails).
     public func cniNetwork(_ spec: CNINetworkSpec) throws -> (network: NetworkDefinition, created: Bool) {
         if let existing = try existingNetwork(spec.name) { return (try checked(existing, against: spec), false) }
-        guard let subnet = spec.subnet else {
+        guard !spec.subnets.isEmpty else {
             throw SwnetError("network \(spec.name) does not exist and the configuration gives no subnet")
         }
         do {
-            return (try createNetwork(NetworkRequest(name: spec.name, subnet: subnet, gateway: spec.gateway, bridge: spec.bridge,
+            return (try createNetwork(NetworkRequest(name: spec.name, subnets: spec.subnets, gateways: spec.gateways, bridge: spec.bridge,
                                                      mtu: spec.mtu, masquerade: spec.masquerade ?? true)), true)
         } catch {
             // Another ADD created it meanwhile.
@@ -105,24 +109,27 @@ extension Swnet {
     }
 
     private func checked(_ network: NetworkDefinition, against spec: CNINetworkSpec) throws -> NetworkDefinition {
-        if let subnet = spec.subnet, subnet != network.subnet {
-            throw SwnetError("network \(network.name) has subnet \(network.subnet), the configuration says \(subnet)")
+        if !spec.subnets.isEmpty, Set(spec.subnets) != Set(network.subnets) {
+            throw SwnetError("network \(network.name) has subnets \(list(network.subnets)), the configuration says \(list(spec.subnets))")
         }
         if let bridge = spec.bridge, bridge != network.bridge {
             throw SwnetError("network \(network.name) has bridge \(network.bridge), the configuration says \(bridge)")
         }
-        if let gateway = spec.gateway, gateway != network.gateway {
-            throw SwnetError("network \(network.name) has gateway \(network.gateway?.description ?? "none"), the configuration says \(gateway)")
+        for gateway in spec.gateways where gateway != network.gateway(gateway.family) {
+            throw SwnetError("network \(network.name) has \(gateway.family) gateway \(network.gateway(gateway.family)?.description ?? "none"), the configuration says \(gateway)")
         }
         return network
     }
 
+    private func list(_ items: [some CustomStringConvertible]) -> String { items.map(\.description).joined(separator: ", ") }
+
     /// ADD: an attach keyed by the container id, then its ports; a failure undoes both.
     public func cniAdd(_ request: CNIAddRequest, network: NetworkDefinition) throws -> CNIAddResult {
-        try checkPortsAreFree(request.ports)
-        var attach = AttachRequest(target: request.netns, network: network.name, address: request.address,
+        try checkPortsAreFree(request.ports, families: network.families)
+        var attach = AttachRequest(target: request.netns, network: network.name,
                                    mac: request.mac.map { .fixed($0) }, containerInterface: request.container.interface,
                                    mtu: request.mtu)
+        attach.addresses = request.addresses
         attach.targetLabel = "cni \(request.container.containerID)"
         attach.cni = CNIMembership(containerID: request.container.containerID)
         let attached = try self.attach(attach)
@@ -151,7 +158,7 @@ extension Swnet {
         }
         return CNIAddResult(attachment: attached.attachment, bridge: try netlink.link(named: network.bridge),
                             hostLink: try netlink.link(named: attached.attachment.hostInterface),
-                            defaultRoute: attached.defaultRoute, publications: publications)
+                            defaultRoutes: attached.defaultRoutes, publications: publications)
     }
 
     private func shape(_ link: Link, in netlink: NetlinkHandle, _ bucket: TokenBucket, what: String) throws {
@@ -162,9 +169,9 @@ extension Swnet {
 
     /// A port somebody holds fails the ADD before anything changes (publish checks again
     /// under the lock).
-    private func checkPortsAreFree(_ specs: [PortSpec]) throws {
+    private func checkPortsAreFree(_ specs: [PortSpec], families: [IPFamily]) throws {
         guard !specs.isEmpty else { return }
-        try store.read { state in try checkPortsFree(specs, in: state) }
+        try store.read { state in try checkPortsFree(specs, families: families, in: state) }
     }
 
     /// ADD after another plugin made the interface (chained with a prevResult): records the
@@ -177,10 +184,10 @@ extension Swnet {
         try store.write { state in
             var network = try state.network(named: name)
             if network == nil {
-                let adopted = NetworkDefinition(name: name, subnet: interface.address.network, gateway: interface.gateway,
+                let adopted = NetworkDefinition(name: name, subnets: interface.addresses.map(\.network), gateways: interface.gateways,
                                                 bridge: interface.bridge, mtu: nil, managesBridge: false,
                                                 created: Int64(time(nil)), masquerade: false)
-                try checkSubnetIsFree(adopted.subnet, in: state)
+                for subnet in adopted.subnets { try checkSubnetIsFree(subnet, in: state) }
                 try state.save(adopted)
                 try renderFirewall(in: state)
                 network = adopted
@@ -194,7 +201,7 @@ extension Swnet {
             let attachment = Attachment(
                 network: name, namespaceID: target.namespaceID, target: target.label, namespacePath: target.path,
                 hostInterface: interface.hostInterface, containerInterface: container.interface, mac: nil,
-                addresses: [interface.address], gateways: [interface.gateway].compactMap { $0 }, mtu: 0, phase: .active,
+                addresses: interface.addresses, gateways: interface.gateways, mtu: 0, phase: .active,
                 created: Int64(time(nil)), cni: CNIMembership(containerID: container.containerID, chained: true))
             try state.save(attachment)
         }
@@ -277,10 +284,10 @@ extension Swnet {
     /// STATUS: why an ADD on this network would fail now, or nil when it would not.
     public func cniUnreadiness(_ spec: CNINetworkSpec) throws -> String? {
         let (network, leases) = try store.read { state in
-            (try state.network(named: spec.name), try state.leaseCount(network: spec.name))
+            (try state.network(named: spec.name), try state.leaseCounts(network: spec.name))
         }
         guard let network else {
-            if spec.subnet == nil { return "network \(spec.name) does not exist and the configuration gives no subnet" }
+            if spec.subnets.isEmpty { return "network \(spec.name) does not exist and the configuration gives no subnet" }
             if let bridge = spec.bridge, let link = try hostNetlink().link(named: bridge) {
                 return "interface \(bridge) exists (\(link.kind ?? "not a bridge")), so network \(spec.name) cannot be created"
             }
@@ -291,9 +298,9 @@ extension Swnet {
         } else if !network.managesBridge {
             return "bridge \(network.bridge) of network \(network.name) does not exist"
         }
-        let pool = try network.pool
-        if UInt128(leases) >= pool.assignableCount {
-            return "no free address left in subnet \(network.subnet) of network \(network.name)"
+        for family in network.families {
+            guard let pool = try network.pool(family), UInt128(leases[family] ?? 0) >= pool.assignableCount else { continue }
+            return "no free address left in subnet \(pool.subnet) of network \(network.name)"
         }
         return nil
     }

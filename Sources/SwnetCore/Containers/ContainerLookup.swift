@@ -59,7 +59,7 @@ public struct ContainerDetails: Sendable, JSONRepresentable {
             "networks": .object(networks),
             "ports": .array(publications.map { publication in
                 [
-                    "hostAddress": .string(publication.hostAddress?.description ?? "0.0.0.0"),
+                    "hostAddress": .string(publication.hostAddress.description),
                     "hostPort": .int(Int64(publication.hostPort)),
                     "protocol": .string(publication.portProtocol.rawValue),
                     "containerPort": .int(Int64(publication.containerPort)),

@@ -107,7 +107,10 @@ extension Swnet {
                     throw SwnetError.notFound("network \(choice.network) does not exist; create it or give NETWORK:IP/LEN")
                 }
             }
-            try checkPortsFree(request.publish, in: state)
+            if let first = request.networks.first {
+                let families = try state.network(named: first.network)?.families ?? first.addresses.map(\.family)
+                try checkPortsFree(request.publish, families: families, in: state)
+            }
             try state.insert(container)
         }
         guard request.detach else {

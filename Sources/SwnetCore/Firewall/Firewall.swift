@@ -11,26 +11,60 @@ import NFTables
 /// edits one map element at a time when a port is published or unpublished. It never touches
 /// anyone else's table, and removes its own when the last network is gone.
 ///
-/// Published ports go through two maps, so a new connection costs one lookup whatever the
-/// number of ports (CNI portmap and netavark add one linear rule per port):
+/// Published ports go through two maps a family, so a new connection costs one lookup whatever
+/// the number of ports (CNI portmap and netavark add one linear rule per port):
 /// `publish_address`: ipv4_addr . inet_proto . inet_service → ipv4_addr . inet_service (one host address)
 /// `publish_any`:     inet_proto . inet_service → ipv4_addr . inet_service (every local address)
+/// and their IPv6 twins `publish_address6` and `publish_any6`, keyed and valued by ipv6_addr.
 enum FirewallLayout {
     static let table = Table(family: .inet, name: "swnet")
     /// Frames between the ports of swnet's bridges: MLD reports stop there (see addBridgeRules).
     static let bridgeTable = Table(family: .bridge, name: "swnet")
     /// ICMPv6 types a container sends when its interface comes up that only routers need.
     static let routerOnlyICMPv6: [UInt8] = [133, 143]   // router solicitation, MLDv2 report
-    static let publishOnAddress = "publish_address"
-    static let publishOnAny = "publish_any"
     static let bridges = "bridges"
-
-    static let addressKey: [Field] = [.ipv4Destination, .l4Protocol, .transportDestinationPort]
-    static let anyKey: [Field] = [.l4Protocol, .transportDestinationPort]
-    static let target: [DataType] = [.ipv4Address, .inetService]
     static let loopback = IPNetwork("127.0.0.0/8")!
     /// RFC 4193 unique local addresses: not routed on the Internet, so masqueraded on the way out.
     static let uniqueLocal = IPNetwork("fc00::/7")!
+}
+
+/// The two maps that publish the ports of one family, and how their keys are built.
+struct PublishMaps {
+    let family: IPFamily
+
+    static let both = [PublishMaps(family: .v4), PublishMaps(family: .v6)]
+    static let anyKey: [Field] = [.l4Protocol, .transportDestinationPort]
+
+    private var suffix: String { family == .v4 ? "" : "6" }
+    var onAddress: String { "publish_address\(suffix)" }
+    var onAny: String { "publish_any\(suffix)" }
+    var addressKey: [Field] { [family == .v4 ? .ipv4Destination : .ipv6Destination, .l4Protocol, .transportDestinationPort] }
+    var target: [DataType] { [family == .v4 ? .ipv4Address : .ipv6Address, .inetService] }
+    var natFamily: NATFamily { family == .v4 ? .ipv4 : .ipv6 }
+
+    /// Where a port on every address applies: any local destination, but for IPv6 not ::1,
+    /// which cannot reach a container (PortSpec refuses it): the host's own [::1]:PORT is
+    /// refused at once instead of hanging.
+    var anyAddressMatches: [Match] {
+        let local = Match.fibDestinationType(.local)
+        return family == .v4 ? [local] : [local, Match.destination(in: IPNetwork("::1/128")!).negated]
+    }
+
+    /// The map elements of publications, by map name (in a fixed order).
+    static func elements(for publications: [Publication]) -> [(map: String, elements: [SetElement])] {
+        var byMap: [String: [SetElement]] = [:]
+        for publication in publications {
+            let maps = PublishMaps(family: publication.family)
+            let target: [Value] = [.address(publication.containerAddress), .port(publication.containerPort)]
+            let portKey: [Value] = [.l4Protocol(publication.portProtocol.nftables), .port(publication.hostPort)]
+            if publication.hostAddress.isUnspecified {
+                byMap[maps.onAny, default: []].append(SetElement(portKey, maps: target))
+            } else {
+                byMap[maps.onAddress, default: []].append(SetElement([.address(publication.hostAddress)] + portKey, maps: target))
+            }
+        }
+        return byMap.keys.sorted().map { ($0, byMap[$0]!) }
+    }
 }
 
 extension Swnet {
@@ -70,15 +104,16 @@ extension Swnet {
     private func addRuleset(for networks: [NetworkDefinition], publications: [Publication], to batch: inout NFTablesBatch) {
         let table = FirewallLayout.table
         batch.add(table)
-        batch.add(SetSpec(table: table, name: FirewallLayout.publishOnAddress, key: FirewallLayout.addressKey.map(\.dataType),
-                          value: .data(FirewallLayout.target)))
-        batch.add(SetSpec(table: table, name: FirewallLayout.publishOnAny, key: FirewallLayout.anyKey.map(\.dataType),
-                          value: .data(FirewallLayout.target)))
+        for maps in PublishMaps.both {
+            batch.add(SetSpec(table: table, name: maps.onAddress, key: maps.addressKey.map(\.dataType), value: .data(maps.target)))
+            batch.add(SetSpec(table: table, name: maps.onAny, key: PublishMaps.anyKey.map(\.dataType), value: .data(maps.target)))
+        }
         batch.add(SetSpec(table: table, name: FirewallLayout.bridges, key: [.interfaceName]))
         batch.addElements(networks.map { SetElement([.interfaceName($0.bridge)]) }, to: FirewallLayout.bridges, in: table)
 
         // Loopback addresses arriving from anywhere but lo are dropped before NAT: with
         // route_localnet on the bridges, 127.0.0.1-published ports must stay local (moby#45610).
+        // IPv6 needs no such rule: the kernel drops ::1 arriving on any other interface itself.
         batch.add(Chain(table: table, name: "raw-prerouting", base: BaseChain(type: .filter, hook: .prerouting, priority: -300)))
         batch.add(Rule(table: table, chain: "raw-prerouting",
                        matching: [Match.inboundInterface("lo").negated, Match.destination(in: FirewallLayout.loopback)],
@@ -86,10 +121,12 @@ extension Swnet {
 
         for (name, hook) in [("prerouting", Hook.prerouting), ("output", Hook.output)] {
             batch.add(Chain(table: table, name: name, base: BaseChain(type: .nat, hook: hook, priority: Priority.dstnat)))
-            batch.add(Rule(table: table, chain: name, matching: [],
-                           then: [.dnatThroughMap(FirewallLayout.publishOnAddress, key: FirewallLayout.addressKey)]))
-            batch.add(Rule(table: table, chain: name, matching: [Match.fibDestinationType(.local)],
-                           then: [.dnatThroughMap(FirewallLayout.publishOnAny, key: FirewallLayout.anyKey)]))
+            for maps in PublishMaps.both {
+                batch.add(Rule(table: table, chain: name, matching: [],
+                               then: [.dnatThroughMap(maps.onAddress, key: maps.addressKey, family: maps.natFamily)]))
+                batch.add(Rule(table: table, chain: name, matching: maps.anyAddressMatches,
+                               then: [.dnatThroughMap(maps.onAny, key: PublishMaps.anyKey, family: maps.natFamily)]))
+            }
         }
 
         batch.add(Chain(table: table, name: "postrouting", base: BaseChain(type: .nat, hook: .postrouting, priority: Priority.srcnat)))
@@ -162,30 +199,11 @@ extension Swnet {
     }
 
     func addElements(for publications: [Publication], to batch: inout NFTablesBatch) {
-        let (onAddress, onAny) = elements(for: publications)
-        if !onAddress.isEmpty { batch.addElements(onAddress, to: FirewallLayout.publishOnAddress, in: FirewallLayout.table) }
-        if !onAny.isEmpty { batch.addElements(onAny, to: FirewallLayout.publishOnAny, in: FirewallLayout.table) }
+        for (map, elements) in PublishMaps.elements(for: publications) { batch.addElements(elements, to: map, in: FirewallLayout.table) }
     }
 
     func deleteElements(for publications: [Publication], to batch: inout NFTablesBatch) {
-        let (onAddress, onAny) = elements(for: publications)
-        if !onAddress.isEmpty { batch.deleteElements(onAddress, from: FirewallLayout.publishOnAddress, in: FirewallLayout.table) }
-        if !onAny.isEmpty { batch.deleteElements(onAny, from: FirewallLayout.publishOnAny, in: FirewallLayout.table) }
-    }
-
-    private func elements(for publications: [Publication]) -> (onAddress: [SetElement], onAny: [SetElement]) {
-        var onAddress: [SetElement] = []
-        var onAny: [SetElement] = []
-        for publication in publications {
-            let target: [Value] = [.ipv4(publication.containerAddress), .port(publication.containerPort)]
-            let portKey: [Value] = [.l4Protocol(publication.portProtocol.nftables), .port(publication.hostPort)]
-            if let address = publication.hostAddress {
-                onAddress.append(SetElement([.ipv4(address)] + portKey, maps: target))
-            } else {
-                onAny.append(SetElement(portKey, maps: target))
-            }
-        }
-        return (onAddress, onAny)
+        for (map, elements) in PublishMaps.elements(for: publications) { batch.deleteElements(elements, from: map, in: FirewallLayout.table) }
     }
 
     /// Forwarding on in the host namespace (IPv6 too once a network has an IPv6 subnet: the

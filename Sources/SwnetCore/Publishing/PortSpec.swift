@@ -35,7 +35,8 @@ public struct PortRange: Sendable, Hashable, CustomStringConvertible {
 /// Docker's `-p` grammar: `[HOST_IP:][HOST_PORT[-END]:]CONTAINER_PORT[-END][/tcp|udp|sctp]`;
 /// an IPv6 host address goes in brackets (`[::1]:8080:80`).
 public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
-    /// nil: every address of the host.
+    /// nil: every host address of each family the container has an address of, as Docker's
+    /// `-p 8080:80` binds 0.0.0.0 and [::]; 0.0.0.0 or [::]: every address of that family only.
     public var hostAddress: IPAddress?
     /// nil: ephemeral host ports, picked from ip_local_port_range.
     public var hostPorts: PortRange?
@@ -50,46 +51,55 @@ public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
     }
 
     public init(parsing text: String) throws(SwnetError) {
+        func invalid(_ problem: String) -> SwnetError { SwnetError.invalid("invalid port spec '\(text)': \(problem)") }
         var rest = Substring(text)
         transport = .tcp
         if let slash = rest.lastIndex(of: "/") {
             let name = rest[rest.index(after: slash)...].lowercased()
             guard let transport = PortProtocol(rawValue: name) else {
-                throw SwnetError.invalid("invalid port spec '\(text)': unknown protocol '\(name)' (tcp, udp or sctp)")
+                throw invalid("unknown protocol '\(name)' (tcp, udp or sctp)")
             }
             self.transport = transport
             rest = rest[..<slash]
         }
+        var parts: [String]
         if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]"), let address = IPAddress(String(rest[rest.index(after: rest.startIndex)..<close])),
-                  case .v6 = address, rest[close...].hasPrefix("]:") else {
-                throw SwnetError.invalid("invalid port spec '\(text)': expected [IPV6]:HOST_PORT:CONTAINER_PORT")
-            }
+            guard let close = rest.firstIndex(of: "]") else { throw invalid("'[' without ']'") }
+            let inside = String(rest[rest.index(after: rest.startIndex)..<close])
+            guard let address = IPAddress(inside) else { throw invalid("'\(inside)' is not an IPv6 address") }
+            guard address.family == .v6 else { throw invalid("'\(inside)' is IPv4: only IPv6 goes in brackets") }
+            guard rest[close...].hasPrefix("]:") else { throw invalid("expected [IPV6]:HOST_PORT:CONTAINER_PORT") }
             hostAddress = address
-            rest = rest[rest.index(close, offsetBy: 2)...]
+            parts = rest[rest.index(close, offsetBy: 2)...].split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2 else { throw invalid("expected [IPV6]:HOST_PORT:CONTAINER_PORT (HOST_PORT may be empty)") }
         } else {
-            hostAddress = nil
-        }
-        var parts = rest.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        if hostAddress == nil && parts.count == 3 {
-            guard let address = IPAddress(parts[0]), case .v4 = address else {
-                throw SwnetError.invalid("invalid port spec '\(text)': '\(parts[0])' is not an IPv4 address (IPv6 goes in brackets)")
+            parts = rest.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            if parts.count > 3 { throw invalid("too many ':' (an IPv6 host address goes in brackets: [::]:8080:80)") }
+            if parts.count == 3 {
+                guard let address = IPAddress(parts[0]), address.family == .v4 else {
+                    throw invalid("'\(parts[0])' is not an IPv4 address (IPv6 goes in brackets)")
+                }
+                hostAddress = address
+                parts.removeFirst()
             }
-            hostAddress = address
-            parts.removeFirst()
         }
-        switch parts.count {
-        case 1:
-            hostPorts = nil
-        case 2:
-            hostPorts = parts[0].isEmpty ? nil : try Self.range(parts[0], in: text)
-        default:
-            throw SwnetError.invalid("invalid port spec '\(text)': expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]")
-        }
+        if let problem = hostAddress.flatMap(Self.unpublishable) { throw invalid(problem) }
+        if parts.count == 2 && !parts[0].isEmpty { hostPorts = try Self.range(parts[0], in: text) }
         containerPorts = try Self.range(parts[parts.count - 1], in: text)
         if let hostPorts, hostPorts.count != containerPorts.count && containerPorts.count != 1 {
-            throw SwnetError.invalid("invalid port spec '\(text)': host range \(hostPorts) and container range \(containerPorts) differ in size")
+            throw invalid("host range \(hostPorts) and container range \(containerPorts) differ in size")
         }
+    }
+
+    /// Why a port cannot be published on a host address, or nil. The kernel has no
+    /// route_localnet for IPv6: a connection to ::1 DNATed to a container goes out, but the
+    /// answer, translated back to ::1, is dropped on arrival from the bridge (docs/design.md).
+    public static func unpublishable(_ address: IPAddress) -> String? {
+        guard case .v6(let address) = address else { return nil }
+        if address.value == 1 {
+            return "cannot publish on ::1: the kernel drops the container's answers to ::1 (IPv6 has no route_localnet); use 127.0.0.1 or a host IPv6 address"
+        }
+        return address.isIPv4Mapped ? "'\(address)' is IPv4-mapped: give the IPv4 address" : nil
     }
 
     private static func range(_ text: String, in spec: String) throws(SwnetError) -> PortRange {
@@ -108,8 +118,7 @@ public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         var text = ""
         if let hostAddress {
-            if case .v6 = hostAddress { text += "[\(hostAddress)]:" } else { text += "\(hostAddress):" }
-            text += (hostPorts?.description ?? "") + ":"
+            text += "\(hostAddress.withPortSeparator):\(hostPorts?.description ?? ""):"
         } else if let hostPorts {
             text += "\(hostPorts):"
         }

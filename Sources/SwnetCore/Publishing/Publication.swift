@@ -4,26 +4,30 @@ import Glibc
 import IPAM
 import JSON
 
-/// One published port: HOST_IP:HOST_PORT/PROTO → CONTAINER_ADDRESS:CONTAINER_PORT.
+/// One published port: HOST_IP:HOST_PORT/PROTO → CONTAINER_ADDRESS:CONTAINER_PORT, both
+/// addresses of one family.
 public struct Publication: Sendable, Hashable {
-    /// nil: every address of the host.
-    public var hostAddress: IPv4Address?
+    /// The unspecified address (0.0.0.0, ::): every host address of its family.
+    public var hostAddress: IPAddress
     public var hostPort: UInt16
     public var portProtocol: PortProtocol
-    public var containerAddress: IPv4Address
+    public var containerAddress: IPAddress
     public var containerPort: UInt16
     public var network: String
     /// The attachment's namespace identity: what detach, stop and rm remove by.
     public var namespaceID: String
     public var target: String
 
-    public var hostDescription: String { "\(hostAddress?.description ?? "0.0.0.0"):\(hostPort)/\(portProtocol.rawValue)" }
+    public var family: IPFamily { hostAddress.family }
+
+    /// `0.0.0.0:8080/tcp`, `[::]:8080/tcp`.
+    public var hostDescription: String { "\(hostAddress.withPortSeparator):\(hostPort)/\(portProtocol.rawValue)" }
 }
 
 extension Publication: JSONRepresentable {
     public var json: JSON {
         [
-            "hostAddress": .string(hostAddress?.description ?? "0.0.0.0"),
+            "hostAddress": .string(hostAddress.description),
             "hostPort": .int(Int64(hostPort)),
             "protocol": .string(portProtocol.rawValue),
             "containerAddress": .string(containerAddress.description),
@@ -35,23 +39,26 @@ extension Publication: JSONRepresentable {
     }
 }
 
-/// Published ports: the `publications` table, keyed by (protocol, host port, host address,
-/// '' for every address), indexed by namespace. A port taken on any address conflicts with the
-/// same port on one address and the other way round.
+/// Published ports: the `publications` table, keyed by (protocol, host port, host address;
+/// 0.0.0.0 or :: for every address of a family), indexed by namespace. Families are
+/// independent, as Docker's sockets are: a port on every address of a family and the same port
+/// on one address of that family conflict both ways; 0.0.0.0:8080 and [::]:8080 do not.
 extension StateTransaction {
     private static let columns = "host_address, host_port, protocol, container_address, container_port, network, namespace, target"
 
     /// Who holds the port now, when that conflicts with publishing it on `address`.
-    func conflictingPublication(_ portProtocol: PortProtocol, _ port: UInt16, address: IPv4Address?) throws -> Publication? {
-        try publications("""
-            SELECT \(Self.columns) FROM publications WHERE protocol = ? AND host_port = ?
-                AND (?3 = '' OR host_address IN ('', ?3)) LIMIT 1
-            """, .text(portProtocol.rawValue), .integer(Int64(port)), .text(address?.description ?? "")).first
+    func conflictingPublication(_ portProtocol: PortProtocol, _ port: UInt16, address: IPAddress) throws -> Publication? {
+        let every = IPAddress.unspecified(address.family).description
+        return try publications("""
+            SELECT \(Self.columns) FROM publications WHERE protocol = ?1 AND host_port = ?2
+                AND (host_address IN (?3, ?4) OR (?3 = ?4 AND (instr(host_address, ':') > 0) = ?5)) LIMIT 1
+            """, .text(portProtocol.rawValue), .integer(Int64(port)), .text(address.description), .text(every),
+            .integer(address.family == .v6 ? 1 : 0)).first
     }
 
     func save(_ publication: Publication) throws {
         let added = try database.run("INSERT OR IGNORE INTO publications (\(Self.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                     .text(publication.hostAddress?.description ?? ""), .integer(Int64(publication.hostPort)),
+                                     .text(publication.hostAddress.description), .integer(Int64(publication.hostPort)),
                                      .text(publication.portProtocol.rawValue), .text(publication.containerAddress.description),
                                      .integer(Int64(publication.containerPort)), .text(publication.network),
                                      .text(publication.namespaceID), .text(publication.target))
@@ -61,7 +68,7 @@ extension StateTransaction {
     func remove(_ publication: Publication) throws {
         try database.run("DELETE FROM publications WHERE protocol = ? AND host_port = ? AND host_address = ?",
                          .text(publication.portProtocol.rawValue), .integer(Int64(publication.hostPort)),
-                         .text(publication.hostAddress?.description ?? ""))
+                         .text(publication.hostAddress.description))
     }
 
     func publications() throws -> [Publication] {
@@ -96,10 +103,9 @@ extension StateTransaction {
     private func publications(_ sql: String, _ values: SQLValue...) throws -> [Publication] {
         var found: [Publication] = []
         try database.query(sql, values) { row in
-            guard let portProtocol = PortProtocol(rawValue: row.text(2)),
-                  let containerAddress = IPv4Address(row.text(3)) else { throw SwnetError.damagedRecord("publication") }
-            let hostAddress = row.text(0)
-            found.append(Publication(hostAddress: hostAddress.isEmpty ? nil : IPv4Address(hostAddress),
+            guard let portProtocol = PortProtocol(rawValue: row.text(2)), let hostAddress = IPAddress(row.text(0)),
+                  let containerAddress = IPAddress(row.text(3)) else { throw SwnetError.damagedRecord("publication") }
+            found.append(Publication(hostAddress: hostAddress,
                                      hostPort: UInt16(clamping: row.integer(1)), portProtocol: portProtocol,
                                      containerAddress: containerAddress, containerPort: UInt16(clamping: row.integer(4)),
                                      network: row.text(5), namespaceID: row.text(6), target: row.text(7)))

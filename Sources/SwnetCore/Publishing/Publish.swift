@@ -26,12 +26,9 @@ extension Swnet {
     func publish(_ target: ResolvedTarget, specs: [PortSpec], network: String?,
                  in state: borrowing StateTransaction) throws -> [Publication] {
         let attachment = try attachmentToPublish(target, network: network, in: state)
-        guard case .v4(let containerAddress) = attachment.address.address else {
-            throw SwnetError("publishing is IPv4 only; \(target.label) has \(attachment.address) on \(attachment.network)")
-        }
         var chosen = ChosenPorts()
         for spec in specs {
-            try expand(spec, to: containerAddress, attachment: attachment, target: target, into: &chosen, in: state)
+            try expand(spec, attachment: attachment, target: target, into: &chosen, in: state)
         }
         for publication in chosen.publications { try state.save(publication) }
         try applyElements(adding: chosen.publications, in: state)
@@ -40,17 +37,20 @@ extension Swnet {
     }
 
     /// Fails, naming the holder, when a host port the specs fix is published already: what
-    /// `run -p` checks before it makes anything.
-    func checkPortsFree(_ specs: [PortSpec], in state: borrowing StateTransaction) throws {
+    /// `run -p` checks before it makes anything. `families`: those of the network the ports
+    /// will be published on, where a spec without host address goes.
+    func checkPortsFree(_ specs: [PortSpec], families: [IPFamily], in state: borrowing StateTransaction) throws {
         var chosen = ChosenPorts()
         for spec in specs {
-            let address = try Self.hostAddress(of: spec)
             guard let hostPorts = spec.hostPorts, hostPorts.count == spec.containerPorts.count else { continue }
+            let addresses = spec.hostAddress.map { [$0] } ?? families.map(IPAddress.unspecified)
             for port in hostPorts.first...hostPorts.last {
-                try checkFree(port, spec.transport, address, chosen: chosen, in: state)
-                chosen.add(Publication(hostAddress: address, hostPort: port, portProtocol: spec.transport,
-                                       containerAddress: IPv4Address(0), containerPort: port, network: "",
-                                       namespaceID: "", target: "this command"))
+                for address in addresses {
+                    try checkFree(port, spec.transport, address, chosen: chosen, in: state)
+                    chosen.add(Publication(hostAddress: address, hostPort: port, portProtocol: spec.transport,
+                                           containerAddress: address, containerPort: port, network: "",
+                                           namespaceID: "", target: "this command"))
+                }
             }
         }
     }
@@ -154,18 +154,22 @@ extension Swnet {
         }
     }
 
-    private static func hostAddress(of spec: PortSpec) throws -> IPv4Address? {
-        switch spec.hostAddress {
-        case .v4(let address)?: return address
-        case .v6?: throw SwnetError("publishing on an IPv6 host address is not supported yet: \(spec)")
-        case nil: return nil
-        }
-    }
-
-    /// One publication per port of a spec; ephemeral host ports are picked here.
-    private func expand(_ spec: PortSpec, to containerAddress: IPv4Address, attachment: Attachment,
+    /// One publication per port of a spec and family; ephemeral host ports are picked here,
+    /// the same for both families, as Docker does.
+    private func expand(_ spec: PortSpec, attachment: Attachment,
                         target: ResolvedTarget, into chosen: inout ChosenPorts, in state: borrowing StateTransaction) throws {
-        let hostAddress = try Self.hostAddress(of: spec)
+        // Where the spec publishes: (host, container) address pairs, one a family; without a
+        // host address, on every address of each family the container has.
+        let containerAddresses = attachment.addresses.map(\.address)
+        let destinations: [(host: IPAddress, container: IPAddress)]
+        if let hostAddress = spec.hostAddress {
+            guard let containerAddress = containerAddresses.first(where: { $0.family == hostAddress.family }) else {
+                throw SwnetError.invalid("cannot publish \(spec) on an \(hostAddress.family) host address: \(target.label) has no \(hostAddress.family) address on \(attachment.network)")
+            }
+            destinations = [(hostAddress, containerAddress)]
+        } else {
+            destinations = containerAddresses.map { (IPAddress.unspecified($0.family), $0) }
+        }
         for offset in 0..<spec.containerPorts.count {
             let containerPort = spec.containerPorts.first + UInt16(offset)
             let hostPort: UInt16
@@ -174,30 +178,32 @@ extension Swnet {
             } else {
                 // No host port, or a host range for one container port: the first free one.
                 let candidates = spec.hostPorts.map { Array($0.first...$0.last) } ?? EphemeralPorts.candidates()
-                guard let free = try candidates.first(where: {
-                    try isFree($0, spec.transport, hostAddress, chosen: chosen, in: state)
+                guard let free = try candidates.first(where: { port in
+                    try destinations.allSatisfy { try isFree(port, spec.transport, $0.host, chosen: chosen, in: state) }
                 }) else { throw SwnetError.noFreeHostPort(spec: spec.description) }
                 hostPort = free
             }
-            try checkFree(hostPort, spec.transport, hostAddress, chosen: chosen, in: state)
-            chosen.add(Publication(hostAddress: hostAddress, hostPort: hostPort, portProtocol: spec.transport,
-                                   containerAddress: containerAddress, containerPort: containerPort,
-                                   network: attachment.network, namespaceID: attachment.namespaceID, target: target.label))
+            for destination in destinations {
+                try checkFree(hostPort, spec.transport, destination.host, chosen: chosen, in: state)
+                chosen.add(Publication(hostAddress: destination.host, hostPort: hostPort, portProtocol: spec.transport,
+                                       containerAddress: destination.container, containerPort: containerPort,
+                                       network: attachment.network, namespaceID: attachment.namespaceID, target: target.label))
+            }
         }
     }
 
-    private func checkFree(_ port: UInt16, _ portProtocol: PortProtocol, _ address: IPv4Address?, chosen: ChosenPorts,
+    private func checkFree(_ port: UInt16, _ portProtocol: PortProtocol, _ address: IPAddress, chosen: ChosenPorts,
                            in state: borrowing StateTransaction) throws {
         if let holder = try chosen.clash(portProtocol, port, address) ?? state.conflictingPublication(portProtocol, port, address: address) {
-            throw SwnetError.portPublished(port: "\(address?.description ?? "0.0.0.0"):\(port)/\(portProtocol.rawValue)", holder: holder.target)
+            throw SwnetError.portPublished(port: "\(address.withPortSeparator):\(port)/\(portProtocol.rawValue)", holder: holder.target)
         }
     }
 
-    private func isFree(_ port: UInt16, _ portProtocol: PortProtocol, _ address: IPv4Address?, chosen: ChosenPorts,
+    private func isFree(_ port: UInt16, _ portProtocol: PortProtocol, _ address: IPAddress, chosen: ChosenPorts,
                         in state: borrowing StateTransaction) throws -> Bool {
         try chosen.clash(portProtocol, port, address) == nil
             && state.conflictingPublication(portProtocol, port, address: address) == nil
-            && EphemeralPorts.canBind(port, portProtocol)
+            && EphemeralPorts.canBind(port, portProtocol, address.family)
     }
 
     private func applyElements(adding publications: [Publication], in state: borrowing StateTransaction) throws {
@@ -229,9 +235,12 @@ struct ChosenPorts {
         byPort[Self.key(publication.portProtocol, publication.hostPort), default: []].append(publication)
     }
 
-    /// A chosen publication that the port on `address` (nil: every address) would clash with.
-    func clash(_ portProtocol: PortProtocol, _ port: UInt16, _ address: IPv4Address?) -> Publication? {
-        byPort[Self.key(portProtocol, port)]?.first { $0.hostAddress == nil || address == nil || $0.hostAddress == address }
+    /// A chosen publication that the port on `address` (unspecified: every address of its
+    /// family) would clash with.
+    func clash(_ portProtocol: PortProtocol, _ port: UInt16, _ address: IPAddress) -> Publication? {
+        byPort[Self.key(portProtocol, port)]?.first {
+            $0.family == address.family && ($0.hostAddress.isUnspecified || address.isUnspecified || $0.hostAddress == address)
+        }
     }
 }
 
@@ -240,7 +249,7 @@ extension PortSpec {
     /// else by its container port.
     func matches(_ publication: Publication) -> Bool {
         guard transport == publication.portProtocol else { return false }
-        if let hostAddress, hostAddress != publication.hostAddress.map(IPAddress.v4) { return false }
+        if let hostAddress, hostAddress != publication.hostAddress { return false }
         if let hostPorts { return (hostPorts.first...hostPorts.last).contains(publication.hostPort) }
         return (containerPorts.first...containerPorts.last).contains(publication.containerPort)
     }
@@ -268,16 +277,31 @@ enum EphemeralPorts {
     }
 
     /// A host process listening on the port would be shadowed by the DNAT: such ports are skipped.
-    static func canBind(_ port: UInt16, _ portProtocol: PortProtocol) -> Bool {
+    static func canBind(_ port: UInt16, _ portProtocol: PortProtocol, _ family: IPFamily) -> Bool {
         let type = portProtocol == .udp ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
-        let fd = socket(AF_INET, type | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(family == .v4 ? AF_INET : AF_INET6, type | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return true }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        switch family {
+        case .v4:
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            return bind(fd, &address)
+        case .v6:
+            // IPv6 only: a listener on 0.0.0.0 alone does not take the IPv6 port.
+            var on: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            return bind(fd, &address)
+        }
+    }
+
+    private static func bind<Address>(_ fd: Int32, _ address: inout Address) -> Bool {
+        withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) == 0 }
         }
     }
 }

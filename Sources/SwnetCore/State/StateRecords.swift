@@ -111,10 +111,13 @@ extension StateTransaction {
                          .text(network), .text(address.description), .text(owner)) == 1
     }
 
-    func leaseCount(network: String) throws -> Int {
-        var count = 0
-        try database.query("SELECT count(*) FROM leases WHERE network = ?", .text(network)) { count = Int($0.integer(0)) }
-        return count
+    /// Leases of a network by family (an IPv6 address has a ':').
+    func leaseCounts(network: String) throws -> [IPFamily: Int] {
+        var counts: [IPFamily: Int] = [:]
+        try database.query("SELECT instr(address, ':') > 0, count(*) FROM leases WHERE network = ? GROUP BY 1", .text(network)) {
+            counts[$0.integer(0) == 1 ? .v6 : .v4] = Int($0.integer(1))
+        }
+        return counts
     }
 
     func leaseOwner(network: String, address: IPAddress) throws -> String? {

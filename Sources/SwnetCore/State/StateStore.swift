@@ -185,7 +185,7 @@ struct StateTransaction: ~Copyable {
 
 /// The tables, created on first use; `user_version` tells a file that has them.
 enum StateSchema {
-    static let version: Int64 = 5
+    static let version: Int64 = 6
 
     /// Whether both files have the current tables and the runtime state is from `boot`.
     static func isCurrent(in database: Database, boot: String) throws -> Bool {
@@ -224,6 +224,8 @@ enum StateSchema {
                 PRIMARY KEY (protocol, host_port, host_address)) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS publications_by_namespace ON publications (namespace, network);
             CREATE INDEX IF NOT EXISTS publications_by_network ON publications (network);
+            -- Versions 4 and 5 wrote '' for every address; every address is now 0.0.0.0 or ::, one per family.
+            UPDATE publications SET host_address = '0.0.0.0' WHERE host_address = '';
             CREATE TABLE IF NOT EXISTS link_attachments (
                 namespace TEXT NOT NULL, interface TEXT NOT NULL, network TEXT, host_interface TEXT, record TEXT NOT NULL,
                 PRIMARY KEY (namespace, interface)) WITHOUT ROWID;
