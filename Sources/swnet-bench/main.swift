@@ -31,6 +31,7 @@ import Etcd
 import IPAM
 import Netlink
 import SwnetCore
+import SwnetOverlay
 
 func now() -> Int64 {
     var ts = timespec()

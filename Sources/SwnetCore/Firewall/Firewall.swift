@@ -15,7 +15,7 @@ import NFTables
 /// number of ports (CNI portmap and netavark add one linear rule per port):
 /// `publish_address`: ipv4_addr . inet_proto . inet_service → ipv4_addr . inet_service (one host address)
 /// `publish_any`:     inet_proto . inet_service → ipv4_addr . inet_service (every local address)
-enum FirewallLayout {
+package enum FirewallLayout {
     static let table = Table(family: .inet, name: "swnet")
     static let publishOnAddress = "publish_address"
     static let publishOnAny = "publish_any"
@@ -24,7 +24,7 @@ enum FirewallLayout {
     static let addressKey: [Field] = [.ipv4Destination, .l4Protocol, .transportDestinationPort]
     static let anyKey: [Field] = [.l4Protocol, .transportDestinationPort]
     static let target: [DataType] = [.ipv4Address, .inetService]
-    static let loopback = IPNetwork("127.0.0.0/8")!
+    package static let loopback = IPNetwork("127.0.0.0/8")!
 }
 
 extension Swnet {
@@ -37,7 +37,7 @@ extension Swnet {
 
     /// Replaces swnet's table with one built from the state, in one atomic batch; with no
     /// network left, removes it.
-    func renderFirewall(in state: borrowing StateTransaction) throws {
+    package func renderFirewall(in state: borrowing StateTransaction) throws {
         let networks = try state.networks()
         var batch = NFTablesBatch()
         batch.deleteIfExists(FirewallLayout.table)

@@ -1,5 +1,6 @@
 import IPAM
 import Netlink
+import SwnetCore
 
 /// The kernel entries that carry traffic to an overlay's other hosts, and how to bring the
 /// kernel in step with a list of peers. Every pass compares all attributes of what is there
@@ -42,18 +43,32 @@ struct OverlayDataPlane {
     struct ForwardingEntry: Hashable { var mac: MACAddress; var destination: IPAddress }
     struct RouteEntry: Hashable { var destination: IPNetwork; var gateway: IPAddress }
 
+    /// One peer's entries: the neighbour and FDB entry exist in vxlan mode only.
+    struct PeerEntries {
+        var neighbor: NeighborEntry?
+        var forwarding: ForwardingEntry?
+        var route: RouteEntry?
+    }
+
+    func entries(of peer: OverlayHost) -> PeerEntries {
+        switch mode {
+        case .vxlan:
+            guard let mac = peer.vtepMAC else { return PeerEntries() }
+            return PeerEntries(neighbor: NeighborEntry(address: peer.gateway, mac: mac),
+                               forwarding: ForwardingEntry(mac: mac, destination: peer.underlayIP),
+                               route: RouteEntry(destination: peer.subnet, gateway: peer.gateway))
+        case .hostGateway:
+            return PeerEntries(route: RouteEntry(destination: peer.subnet, gateway: peer.underlayIP))
+        }
+    }
+
     func desired(for peers: [OverlayHost]) -> Entries {
         var entries = Entries()
         for peer in peers {
-            switch mode {
-            case .vxlan:
-                guard let mac = peer.vtepMAC else { continue }
-                entries.neighbors.insert(NeighborEntry(address: peer.gateway, mac: mac))
-                entries.forwarding.insert(ForwardingEntry(mac: mac, destination: peer.underlayIP))
-                entries.routes.insert(RouteEntry(destination: peer.subnet, gateway: peer.gateway))
-            case .hostGateway:
-                entries.routes.insert(RouteEntry(destination: peer.subnet, gateway: peer.underlayIP))
-            }
+            let wanted = self.entries(of: peer)
+            if let neighbor = wanted.neighbor { entries.neighbors.insert(neighbor) }
+            if let forwarding = wanted.forwarding { entries.forwarding.insert(forwarding) }
+            if let route = wanted.route { entries.routes.insert(route) }
         }
         return entries
     }
@@ -90,13 +105,30 @@ struct OverlayDataPlane {
         let missing = wanted.subtracting(current)
         var batches = Batches()
         remove(stale, from: &batches)
-        for entry in missing.neighbors {
-            batches.add { $0.setNeighbor(Neighbor(interfaceIndex: interfaceIndex, address: entry.address, mac: entry.mac)) }
-        }
-        for entry in missing.forwarding {
-            batches.add { $0.setFDB(FDBEntry(interfaceIndex: interfaceIndex, mac: entry.mac, destination: entry.destination)) }
-        }
-        for entry in missing.routes { batches.add { $0.replaceRoute(route(entry)) } }
+        add(missing, of: peers, to: &batches)
+        try batches.execute(netlink)
+        return (missing, stale)
+    }
+
+    /// A peer's registration before and after a change: nil before for a new peer, nil after
+    /// for one that left.
+    struct PeerChange: Equatable {
+        var before: OverlayHost?
+        var after: OverlayHost?
+    }
+
+    /// Applies changes of peers without reading the kernel: only the entries that differ
+    /// between before and after are written or removed. Returns what it changed.
+    @discardableResult
+    func update(_ netlink: NetlinkHandle, changes: [PeerChange]) throws(NetlinkError) -> (added: Entries, removed: Entries) {
+        let after = changes.compactMap(\.after)
+        let before = desired(for: changes.compactMap(\.before))
+        let wanted = desired(for: after)
+        let stale = before.subtracting(wanted)
+        let missing = wanted.subtracting(before)
+        var batches = Batches()
+        remove(stale, from: &batches)
+        add(missing, of: after, to: &batches)
         try batches.execute(netlink)
         return (missing, stale)
     }
@@ -130,6 +162,21 @@ struct OverlayDataPlane {
 
         func execute(_ netlink: NetlinkHandle) throws(NetlinkError) {
             for batch in done + [current] { try netlink.execute(batch) }
+        }
+    }
+
+    /// Peer by peer: its neighbour and FDB entry, then its route (last, so no packet takes
+    /// the route before its next hop resolves).
+    private func add(_ missing: Entries, of peers: [OverlayHost], to batches: inout Batches) {
+        for peer in peers {
+            let wanted = entries(of: peer)
+            if let entry = wanted.neighbor, missing.neighbors.contains(entry) {
+                batches.add { $0.setNeighbor(Neighbor(interfaceIndex: interfaceIndex, address: entry.address, mac: entry.mac)) }
+            }
+            if let entry = wanted.forwarding, missing.forwarding.contains(entry) {
+                batches.add { $0.setFDB(FDBEntry(interfaceIndex: interfaceIndex, mac: entry.mac, destination: entry.destination)) }
+            }
+            if let entry = wanted.route, missing.routes.contains(entry) { batches.add { $0.replaceRoute(route(entry)) } }
         }
     }
 
