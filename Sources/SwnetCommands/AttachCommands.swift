@@ -4,7 +4,7 @@ import Netlink
 import SwnetCore
 
 struct AttachCommand: RunnableCommand {
-    static let target = Argument<String>("TARGET", help: "PID, namespace name or namespace path.", completes: .targets)
+    static let target = Argument<String>("TARGET", help: "Container, PID, namespace name or namespace path.", completes: .targets)
     static let network = Argument<String>("NETWORK", help: "Network, bridge, or host interface name.", completes: .networks)
     static let extras = Argument<[String]>(
         variadic: "ADDRESS-OR-MAC", help: "IP/LEN[@GATEWAY] or dhcp[:OPTIONS], and/or MAC or U:STRING, and/or @VID.")
@@ -25,10 +25,15 @@ struct AttachCommand: RunnableCommand {
         "attach",
         abstract: "Attach a container's network namespace to a network (pipework-style).",
         discussion: """
-        TARGET is a PID, a namespace name from /run/netns, or a path to a namespace file \
-        (pid:, netns: force a kind). NETWORK is a swnet network, an existing Linux bridge, or a \
+        TARGET is a swnet container's name or id, a PID, a namespace name from /run/netns, a \
+        path to a namespace file, or a podman or docker container (container:, pid:, netns:, \
+        podman:, docker: force a kind). NETWORK is a swnet network, an existing Linux bridge, or a \
         new name: then a bridge and a network are created from IP/LEN. Without IP/LEN an address \
-        is allocated. U:STRING derives a stable MAC from STRING. dhcp[:OPTIONS] gets the address         from a DHCP server instead, through busybox udhcpc (OPTIONS: its arguments) kept running in         the container's namespace until detach or the container's end. NETWORK may also be a host         interface that is not a bridge: a macvlan child of it (of its VLAN VID with @VID) goes         into the container, or with --direct the interface itself.
+        is allocated. U:STRING derives a stable MAC from STRING. dhcp[:OPTIONS] gets the address \
+        from a DHCP server instead, through busybox udhcpc (OPTIONS: its arguments) kept running in \
+        the container's namespace until detach or the container's end. NETWORK may also be a host \
+        interface that is not a bridge: a macvlan child of it (of its VLAN VID with @VID) goes \
+        into the container, or with --direct the interface itself.
         """,
         usage: "swnet attach TARGET NETWORK [IP/LEN[@GATEWAY]|dhcp[:OPTIONS]] [MAC|U:STRING][@VID] [-i IFNAME] [-l HOST_IFNAME] [--mtu N] [--rate RATE[/BURST]] [--macvlan-mode MODE|--direct]",
         arguments: [target, network, extras],

@@ -118,7 +118,7 @@ extension Swnet {
             var attachment = Attachment(
                 network: network.name, namespaceID: target.namespaceID, target: target.label,
                 namespacePath: target.path, hostInterface: hostName, containerInterface: containerName, mac: nil,
-                address: address, gateway: request.gateway ?? network.gateway, mtu: 0, phase: .pending,
+                addresses: [address], gateways: [request.gateway ?? network.gateway].compactMap { $0 }, mtu: 0, phase: .pending,
                 created: Int64(time(nil)), cni: request.cni)
             try state.save(attachment)
             try state.commitPending { state in

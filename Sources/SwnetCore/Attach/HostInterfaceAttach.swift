@@ -130,6 +130,10 @@ extension Swnet {
             throw SwnetError("\(parent.name) is a host interface: give IP/LEN or dhcp (swnet allocates addresses only on its networks)")
         }
         if parent.masterIndex != nil { throw SwnetError("\(parent.name) is a port of a bridge; attach to the bridge instead") }
+        // The kernel's answer would be a bare EINVAL (macvlan) or EOPNOTSUPP (moving lo).
+        if parent.isLoopback || parent.mac == nil {
+            throw SwnetError("\(parent.name) is not an Ethernet interface: a macvlan or --direct needs one (or name a bridge or swnet network)")
+        }
         if request.hostInterface != nil { throw SwnetError("-l names a veth's host side; \(parent.name) gets no veth") }
         switch request.hostInterfaceMode ?? .macvlan(.bridge) {
         case .direct:
