@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "BPFTests", dependencies: ["BPF", "Netlink", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetlinkTransport", "IPAM", "Netlink", "SwnetTestSupport"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "SwnetOverlay", "Netlink", "IPAM", "JSON"]),
-        .testTarget(name: "SwnetOverlayTests", dependencies: ["SwnetOverlay", "SwnetCore", "Etcd", "Netlink", "IPAM", "JSON"]),
+        .testTarget(name: "SwnetOverlayTests", dependencies: ["SwnetOverlay", "SwnetCore", "Etcd", "Netlink", "NetlinkTransport", "CMnl", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore", "SwnetOverlay"]),
         .testTarget(name: "SwnetCNITests", dependencies: ["SwnetCNI", "IPAM", "JSON"]),
     ],

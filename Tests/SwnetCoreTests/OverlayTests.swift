@@ -21,17 +21,22 @@ struct OverlayDataPlaneTests {
 
         var peers = [peer("10.50.1.0/24", "192.0.2.1", "02:00:00:00:00:01"), peer("10.50.2.0/24", "192.0.2.2", "02:00:00:00:00:02")]
         let first = try plane.reconcile(netlink, peers: peers)
-        #expect(first.added.count == 6 && first.removed.isEmpty)
+        #expect(first.added.count == 8 && first.removed.isEmpty)
         #expect(try plane.current(netlink) == plane.desired(for: peers))
         let route = try #require(try netlink.routes(family: .v4).first { $0.destination == IPNetwork("10.50.1.0/24") })
         #expect(route.gateway == IPAddress("10.50.1.1") && route.onLink && route.outputInterface == device.index)
+        // Through a nexthop object named after the peer's subnet.
+        #expect(route.nexthopID == OverlayDataPlane.nexthopID(of: IPNetwork("10.50.1.0/24")!))
+        #expect(try netlink.nexthops(interfaceIndex: device.index).map(\.gateway) .sorted { "\($0!)" < "\($1!)" }
+                == [IPAddress("10.50.1.1"), IPAddress("10.50.2.1")])
         // Nothing to do the second time.
         #expect(try plane.reconcile(netlink, peers: peers).added.isEmpty)
 
-        // Peer 2 moved to another underlay address and got another MAC; peer 1 left.
+        // Peer 2 moved to another underlay address and got another MAC (its nexthop and route
+        // stay); peer 1 left.
         peers = [peer("10.50.2.0/24", "192.0.2.22", "02:00:00:00:00:22")]
         let second = try plane.reconcile(netlink, peers: peers)
-        #expect(second.removed.count == 5 && second.added.count == 2)
+        #expect(second.removed.count == 6 && second.added.count == 2)
         #expect(try plane.current(netlink) == plane.desired(for: peers))
         #expect(try netlink.fdb(interfaceIndex: device.index).filter { $0.destination != nil }.map(\.destination) == [IPAddress("192.0.2.22")])
 
@@ -56,11 +61,11 @@ struct OverlayDataPlaneTests {
         let three = peer("10.52.3.0/24", "192.0.2.3", "02:00:00:00:00:03")
         let first = try plane.update(netlink, changes: [.init(before: two, after: moved), .init(before: nil, after: three)])
         #expect(first.removed.descriptions == ["fdb 02:00:00:00:00:02 dst 192.0.2.2"])
-        #expect(first.added.count == 4)
+        #expect(first.added.count == 5)
         #expect(try plane.current(netlink) == plane.desired(for: [one, moved, three]))
 
         let second = try plane.update(netlink, changes: [.init(before: one, after: nil)])
-        #expect(second.removed.count == 3 && second.added.isEmpty)
+        #expect(second.removed.count == 4 && second.added.isEmpty)
         #expect(try plane.current(netlink) == plane.desired(for: [moved, three]))
     }
 

@@ -1,3 +1,4 @@
+import CMnl
 import IPAM
 @testable import Netlink
 import NetlinkTransport
@@ -38,14 +39,22 @@ private final class EmptyKernel: MessageTransport {
 /// One change as `ip` would print the request.
 private func describe(_ message: NetlinkMessage) -> String {
     // RTM_DEL* carries what RTM_NEW* does: read it as one.
-    let isDelete = message.type == 25 || message.type == 29                       // RTM_DELROUTE, RTM_DELNEIGH
+    let isDelete = [25, 29, 105].contains(message.type)                            // RTM_DELROUTE, RTM_DELNEIGH, RTM_DELNEXTHOP
     var bytes = message.bytes
     if isDelete { bytes[4] -= 1 }
     let request = NetlinkMessage(bytes: bytes)
     let verb = isDelete ? "delete" : message.flags & 0x100 != 0 ? "replace" : "add"    // NLM_F_REPLACE
     if let route = RouteMessage.parse(request) {
-        return "route \(verb) \(route.destination) via \(route.gateway.map { "\($0)" } ?? "-") dev \(route.outputInterface ?? 0)"
-            + (route.onLink ? " onlink" : "") + " proto \(route.protocol)"
+        let nexthop = route.nexthopID.map { "nhid \($0)" }
+            ?? "via \(route.gateway.map { "\($0)" } ?? "-") dev \(route.outputInterface ?? 0)" + (route.onLink ? " onlink" : "")
+        return "route \(verb) \(route.destination) \(nexthop) proto \(route.protocol)"
+    }
+    if isDelete && message.type == 105 {
+        return "nexthop delete id \(request.attributes(after: nhmsg.self, count: __NHA_MAX)?.u32(NHA_ID) ?? 0)"
+    }
+    if let nexthop = NexthopMessage.parse(request) {
+        return "nexthop \(verb) id \(nexthop.id) via \(nexthop.gateway.map { "\($0)" } ?? "-") dev \(nexthop.interfaceIndex)"
+            + (nexthop.onLink ? " onlink" : "") + " proto \(nexthop.protocol)"
     }
     if let neighbor = NeighborMessage.parse(request) {
         return "neigh \(verb) \(neighbor.address) lladdr \(neighbor.mac.map { "\($0)" } ?? "-") dev \(neighbor.interfaceIndex)"
@@ -67,14 +76,15 @@ struct DataPlaneBatchTests {
                     vtepMAC: MACAddress("02:00:00:00:00:\(index < 10 ? "0" : "")\(index)"), hostID: "h\(index)", hostname: "")
     }
 
-    @Test func aNewPeerIsItsNeighbourFDBEntryAndRouteInOneWrite() throws {
+    @Test func aNewPeerIsItsNeighbourFDBEntryNexthopAndRouteInOneWrite() throws {
         let kernel = EmptyKernel()
         let plane = OverlayDataPlane(mode: .vxlan, clusterSubnet: IPNetwork("10.40.0.0/16")!, interfaceIndex: 7)
         try plane.update(NetlinkHandle(transport: kernel), changes: [.init(before: nil, after: peer(2))])
         #expect(kernel.writes.map { $0.map(describe) } == [[
             "neigh replace 10.40.2.1 lladdr 02:00:00:00:00:02 dev 7 permanent",
             "fdb replace 02:00:00:00:00:02 dev 7 dst 192.0.2.2 self permanent",
-            "route replace 10.40.2.0/24 via 10.40.2.1 dev 7 onlink proto 83",
+            "nexthop replace id 170394112 via 10.40.2.1 dev 7 onlink proto 83",              // 10.40.2.0 as a number
+            "route replace 10.40.2.0/24 nhid 170394112 proto 83",
         ]])
     }
 
@@ -86,14 +96,15 @@ struct DataPlaneBatchTests {
         try plane.update(NetlinkHandle(transport: kernel), changes: [.init(before: peer(2), after: moved), .init(before: peer(3), after: nil)])
         #expect(kernel.writes.count == 1)
         let lines = kernel.writes.flatMap { $0 }.map(describe)
-        #expect(lines.count == 5)
-        guard lines.count == 5 else { return }
+        #expect(lines.count == 6)
+        guard lines.count == 6 else { return }
         // No packet may take a route whose next hop is being removed: routes go first.
         #expect(lines[0] == "route delete 10.40.3.0/24 via - dev 0 proto 0")
-        #expect(Set(lines[1...2]) == ["fdb delete 02:00:00:00:00:02 dev 7 dst 192.0.2.2 self permanent",
+        #expect(lines[1] == "nexthop delete id 170394368")
+        #expect(Set(lines[2...3]) == ["fdb delete 02:00:00:00:00:02 dev 7 dst 192.0.2.2 self permanent",
                                       "fdb delete 02:00:00:00:00:03 dev 7 dst 192.0.2.3 self permanent"])
-        #expect(lines[3] == "neigh delete 10.40.3.1 lladdr 02:00:00:00:00:03 dev 7 permanent")
-        #expect(lines[4] == "fdb replace 02:00:00:00:00:02 dev 7 dst 192.0.2.22 self permanent")
+        #expect(lines[4] == "neigh delete 10.40.3.1 lladdr 02:00:00:00:00:03 dev 7 permanent")
+        #expect(lines[5] == "fdb replace 02:00:00:00:00:02 dev 7 dst 192.0.2.22 self permanent")
     }
 
     @Test func startUpWritesPeerByPeerInBatchesOfAHundredChanges() throws {
@@ -101,15 +112,17 @@ struct DataPlaneBatchTests {
         let plane = OverlayDataPlane(mode: .vxlan, clusterSubnet: IPNetwork("10.40.0.0/16")!, interfaceIndex: 7)
         let peers = (1...50).map(peer)
         try plane.reconcile(NetlinkHandle(transport: kernel), peers: peers)
-        // Three dumps (neighbours, FDB, routes: the kernel is empty), then 150 changes in two writes.
-        #expect(kernel.writes.count == 5)
-        let changes = kernel.writes.dropFirst(3)
-        #expect(changes.map(\.count) == [100, 50])
+        // Four dumps (neighbours, FDB, nexthops, routes: the kernel is empty), then 200 changes in two writes.
+        #expect(kernel.writes.count == 6)
+        let changes = kernel.writes.dropFirst(4)
+        #expect(changes.map(\.count) == [100, 100])
         let lines = changes.flatMap { $0 }.map(describe)
         for (index, peer) in peers.enumerated() {
-            #expect(lines[3 * index] == "neigh replace \(peer.gateway) lladdr \(peer.vtepMAC!) dev 7 permanent")
-            #expect(lines[3 * index + 1] == "fdb replace \(peer.vtepMAC!) dev 7 dst \(peer.underlayIP) self permanent")
-            #expect(lines[3 * index + 2] == "route replace \(peer.subnet) via \(peer.gateway) dev 7 onlink proto 83")
+            let id = OverlayDataPlane.nexthopID(of: peer.subnet)
+            #expect(lines[4 * index] == "neigh replace \(peer.gateway) lladdr \(peer.vtepMAC!) dev 7 permanent")
+            #expect(lines[4 * index + 1] == "fdb replace \(peer.vtepMAC!) dev 7 dst \(peer.underlayIP) self permanent")
+            #expect(lines[4 * index + 2] == "nexthop replace id \(id) via \(peer.gateway) dev 7 onlink proto 83")
+            #expect(lines[4 * index + 3] == "route replace \(peer.subnet) nhid \(id) proto 83")
         }
     }
 }
