@@ -125,15 +125,7 @@ struct OverlayDataPlane {
     /// per `Batches.limit` changes. Returns what it changed.
     @discardableResult
     func reconcile(_ netlink: NetlinkHandle, peers: [OverlayHost]) throws(NetlinkError) -> (added: Entries, removed: Entries) {
-        let current = try current(netlink)
-        let wanted = desired(for: peers)
-        let stale = current.subtracting(wanted)
-        let missing = wanted.subtracting(current)
-        var batches = Batches()
-        remove(stale, keeping: wanted, from: &batches)
-        add(missing, of: peers, to: &batches)
-        try batches.execute(netlink)
-        return (missing, stale)
+        try change(netlink, from: try current(netlink), to: peers)
     }
 
     /// A peer's registration before and after a change: nil before for a new peer, nil after
@@ -147,14 +139,18 @@ struct OverlayDataPlane {
     /// between before and after are written or removed. Returns what it changed.
     @discardableResult
     func update(_ netlink: NetlinkHandle, changes: [PeerChange]) throws(NetlinkError) -> (added: Entries, removed: Entries) {
-        let after = changes.compactMap(\.after)
-        let before = desired(for: changes.compactMap(\.before))
-        let wanted = desired(for: after)
-        let stale = before.subtracting(wanted)
-        let missing = wanted.subtracting(before)
+        try change(netlink, from: desired(for: changes.compactMap(\.before)), to: changes.compactMap(\.after))
+    }
+
+    /// Removes what `present` has and `peers` do not want, and adds what they miss.
+    private func change(_ netlink: NetlinkHandle, from present: Entries, to peers: [OverlayHost]) throws(NetlinkError)
+        -> (added: Entries, removed: Entries) {
+        let wanted = desired(for: peers)
+        let stale = present.subtracting(wanted)
+        let missing = wanted.subtracting(present)
         var batches = Batches()
         remove(stale, keeping: wanted, from: &batches)
-        add(missing, of: after, to: &batches)
+        add(missing, of: peers, to: &batches)
         try batches.execute(netlink)
         return (missing, stale)
     }

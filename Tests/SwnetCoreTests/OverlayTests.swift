@@ -10,14 +10,19 @@ struct OverlayDataPlaneTests {
         OverlayHost(subnet: IPNetwork(subnet)!, underlayIP: IPAddress(underlay)!, vtepMAC: MACAddress(mac), hostID: subnet, hostname: "")
     }
 
+    /// An up VXLAN device swvxVNI and the data plane of an overlay through it.
+    private func vxlanPlane(_ netlink: NetlinkHandle, vni: UInt32, clusterSubnet: String) throws -> (Link, OverlayDataPlane) {
+        var spec = LinkSpec(name: "swvx\(vni)", kind: .vxlan(VXLANOptions(vni: vni, learning: false)))
+        spec.up = true
+        try netlink.addLink(spec)
+        let device = try #require(try netlink.link(named: "swvx\(vni)"))
+        return (device, OverlayDataPlane(mode: .vxlan, clusterSubnet: IPNetwork(clusterSubnet)!, interfaceIndex: device.index))
+    }
+
     @Test func vxlanEntriesFollowThePeersOnEveryAttribute() throws {
         let sandbox = try Sandbox()
         let netlink = try sandbox.hostNetlink()
-        var spec = LinkSpec(name: "swvx7", kind: .vxlan(VXLANOptions(vni: 7, learning: false)))
-        spec.up = true
-        try netlink.addLink(spec)
-        let device = try #require(try netlink.link(named: "swvx7"))
-        let plane = OverlayDataPlane(mode: .vxlan, clusterSubnet: IPNetwork("10.50.0.0/16")!, interfaceIndex: device.index)
+        let (device, plane) = try vxlanPlane(netlink, vni: 7, clusterSubnet: "10.50.0.0/16")
 
         var peers = [peer("10.50.1.0/24", "192.0.2.1", "02:00:00:00:00:01"), peer("10.50.2.0/24", "192.0.2.2", "02:00:00:00:00:02")]
         let first = try plane.reconcile(netlink, peers: peers)
@@ -47,11 +52,7 @@ struct OverlayDataPlaneTests {
     @Test func anUpdateWritesOnlyWhatChangedAndLeavesTheOtherPeers() throws {
         let sandbox = try Sandbox()
         let netlink = try sandbox.hostNetlink()
-        var spec = LinkSpec(name: "swvx8", kind: .vxlan(VXLANOptions(vni: 8, learning: false)))
-        spec.up = true
-        try netlink.addLink(spec)
-        let device = try #require(try netlink.link(named: "swvx8"))
-        let plane = OverlayDataPlane(mode: .vxlan, clusterSubnet: IPNetwork("10.52.0.0/16")!, interfaceIndex: device.index)
+        let (device, plane) = try vxlanPlane(netlink, vni: 8, clusterSubnet: "10.52.0.0/16")
         let one = peer("10.52.1.0/24", "192.0.2.1", "02:00:00:00:00:01")
         let two = peer("10.52.2.0/24", "192.0.2.2", "02:00:00:00:00:02")
         try plane.reconcile(netlink, peers: [one, two])
