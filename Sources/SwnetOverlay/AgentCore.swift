@@ -58,6 +58,8 @@ enum AgentAction: Equatable {
     case remove(OverlayHost)
     /// Compares the kernel with every peer and fixes what differs.
     case reconcile
+    /// Says the host joined and programmed its peers (systemd's READY=1).
+    case announceReady
     case renewLease
     /// Makes sure etcd holds this host's registration under a live lease (registers it again
     /// when the lease expired or the key was deleted); ends the agent when the host left.
@@ -90,7 +92,7 @@ func decide(_ state: AgentState, _ event: AgentEvent) -> (AgentState, [AgentActi
         state.peers = listedPeers(hosts, except: me, keys: state.keys)
         state.nextKeepAlive = now + state.keepAliveInterval
         state.nextCheck = now + state.checkInterval
-        actions = [.reconcile, .watch(fromRevision: revision + 1)]
+        actions = [.reconcile, .announceReady, .watch(fromRevision: revision + 1)]
 
     case .watch(.created), .watch(.progress):
         break

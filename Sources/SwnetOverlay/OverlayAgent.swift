@@ -193,6 +193,8 @@ public final class OverlayAgent {
             break
         case .reconcile:
             try reconcile()
+        case .announceReady:
+            announceReady()
         case .renewLease:
             let remaining: Int64
             do { remaining = try client.keepAlive(lease) } catch {
@@ -257,7 +259,17 @@ public final class OverlayAgent {
             try? client.revokeLease(lease)
             throw error
         }
-        try handle(.joined(me: me, hosts: listed.hosts, revision: listed.revision, now: monotonicMilliseconds()))
+        do {
+            try handle(.joined(me: me, hosts: listed.hosts, revision: listed.revision, now: monotonicMilliseconds()))
+        } catch let error as EtcdError {
+            // Joined all the same: the loop lists the hosts again, with backoff, and watches.
+            log(.warning, "watch failed: \(error)")
+            watch = nil
+        }
+    }
+
+    private func announceReady() {
+        guard let configuration, let underlay, let me = state.me else { return }
         var details = "underlay \(me.underlayIP) on \(underlay.interface.name)"
         if let mac = me.vtepMAC { details += ", VTEP \(configuration.tunnelDevice) \(mac)" }
         let count = state.peers.count

@@ -199,7 +199,7 @@ extension Swnet {
         try remove([network], in: state)
     }
 
-    func overlayConfiguration(_ name: String, client: EtcdClient) throws -> OverlayConfiguration {
+    package func overlayConfiguration(_ name: String, client: EtcdClient) throws -> OverlayConfiguration {
         try Self.validateNetworkName(name)
         guard let kv = try client.get(OverlayKeys(name: name).config) else {
             throw SwnetError.notFound("no overlay named \(name) in etcd; create it with swnet overlay create")

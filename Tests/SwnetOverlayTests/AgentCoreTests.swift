@@ -33,7 +33,7 @@ struct AgentCoreTests {
     func joined() -> AgentState {
         let (state, actions) = decide(AgentState(overlay: "ov", ttl: 60),
                                       .joined(me: me, hosts: [me, Self.host(2), Self.host(3)], revision: 10, now: 1_000))
-        #expect(actions == [.reconcile, .watch(fromRevision: 11)])
+        #expect(actions == [.reconcile, .announceReady, .watch(fromRevision: 11)])
         #expect(state.peers.count == 2 && state.peers[keys.host(me.subnet)] == nil)
         return state
     }
