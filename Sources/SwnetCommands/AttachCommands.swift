@@ -63,14 +63,15 @@ struct AttachCommand: RunnableCommand {
         self.request = request
     }
 
-    /// pipework's grammar after TARGET NETWORK: at most an IP/LEN[@GATEWAY] or dhcp[:OPTIONS],
-    /// and a MAC or U:STRING, either followed by (or alone as) @VID, in any order.
+    /// pipework's grammar after TARGET NETWORK: an IP/LEN[@GATEWAY] per family (IPv4, IPv6:
+    /// both on a dual-stack network) or dhcp[:OPTIONS], and a MAC or U:STRING, either followed
+    /// by (or alone as) @VID, in any order.
     static func request(_ request: AttachRequest, extras: [String]) throws(UsageError) -> AttachRequest {
         var request = request
-        guard extras.count <= 3 else { throw UsageError("too many arguments: \(extras.joined(separator: " "))") }
+        guard extras.count <= 4 else { throw UsageError("too many arguments: \(extras.joined(separator: " "))") }
         for var extra in extras {
             if let dhcp = try Parse.dhcp(extra) {
-                guard request.address == nil && request.dhcp == nil else {
+                guard request.addresses.isEmpty && request.dhcp == nil else {
                     throw UsageError("two addresses given: \(extras.joined(separator: " "))")
                 }
                 request.dhcp = dhcp
@@ -88,13 +89,21 @@ struct AttachCommand: RunnableCommand {
             }
             if extra.contains("/") {
                 guard request.dhcp == nil else { throw UsageError("two addresses given: \(extras.joined(separator: " "))") }
-                guard request.address == nil else { throw UsageError("two addresses given: \(extras.joined(separator: " "))") }
                 let parts = extra.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
                 guard let address = InterfaceAddress(String(parts[0])) else {
-                    throw UsageError("invalid address '\(parts[0])': expected IP/LEN like 10.0.0.5/24")
+                    throw UsageError("invalid address '\(parts[0])': expected IP/LEN like 10.0.0.5/24 or fd00::5/64")
                 }
-                request.address = address
-                if parts.count == 2 { request.gateway = try Parse.address(String(parts[1])) }
+                guard request.address(address.family) == nil else {
+                    throw UsageError("two \(address.family) addresses given: \(extras.joined(separator: " "))")
+                }
+                request.addresses.append(address)
+                if parts.count == 2 {
+                    let gateway = try Parse.address(String(parts[1]))
+                    guard gateway.family == address.family else {
+                        throw UsageError("gateway \(gateway) of \(address) is not an \(address.family) address")
+                    }
+                    request.gateways.append(gateway)
+                }
             } else if extra.hasPrefix("U:") {
                 let seed = String(extra.dropFirst(2))
                 guard !seed.isEmpty else { throw UsageError("U: needs a string to derive the MAC from") }
@@ -128,7 +137,7 @@ struct AttachCommand: RunnableCommand {
             return
         }
         let attachment = result.attachment
-        print("\(attachment.target): \(attachment.containerInterface) \(attachment.address) mac \(attachment.mac ?? "-")"
+        print("\(attachment.target): \(attachment.containerInterface) \(attachment.addressSummary) mac \(attachment.mac ?? "-")"
               + " on \(attachment.network) (host side \(attachment.hostInterface))")
     }
 }
@@ -163,7 +172,7 @@ struct DetachCommand: RunnableCommand {
             return
         }
         for attachment in detached.attachments {
-            print("\(attachment.target): removed \(attachment.containerInterface) \(attachment.address) from \(attachment.network)")
+            print("\(attachment.target): removed \(attachment.containerInterface) \(attachment.addressSummary) from \(attachment.network)")
         }
         for record in detached.interfaces {
             print("\(record.target): removed \(record.containerInterface) (\(record.kind.rawValue)) from \(record.parent)")
@@ -191,7 +200,7 @@ struct GCCommand: RunnableCommand {
             return
         }
         for attachment in report.attachments {
-            print("removed \(attachment.network) attachment of \(attachment.target) (\(attachment.address))")
+            print("removed \(attachment.network) attachment of \(attachment.target) (\(attachment.addressSummary))")
         }
         for lease in report.orphanLeases { print("released orphan lease \(lease)") }
         for record in report.interfaces {

@@ -65,6 +65,12 @@ public struct Attachment: Sendable, Equatable {
 
     /// The gateway of the first address's family.
     public var gateway: IPAddress? { gateway(address.family) }
+
+    /// Every address, as messages and tables show them: "10.0.0.5/24,fd00::5/64".
+    public var addressSummary: String { addresses.map(\.description).joined(separator: ",") }
+
+    /// Every default route's gateway, or "-".
+    public var gatewaySummary: String { gateways.isEmpty ? "-" : gateways.map(\.description).joined(separator: ",") }
 }
 
 extension Attachment: JSONRepresentable {
