@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, bottom to top: C system libraries (libmnl, libnftnl, libcap, SQLite) and shims → NetlinkTransport → kernel bindings (Netlink, NFTables)
-// and pure-Swift IPAM/JSON → SwnetCore (the verbs) → SwnetCommands (CLI) → swnet (main).
+// and pure-Swift IPAM/JSON → SwnetCore (the verbs) → SwnetOverlay (multi-host) → SwnetCommands (CLI) → swnet (main).
 let package = Package(
     name: "swnet",
     platforms: [.macOS(.v15)],
@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "NFTables", targets: ["NFTables"]),
         .library(name: "BPF", targets: ["BPF"]),
         .library(name: "SwnetCore", targets: ["SwnetCore"]),
+        .library(name: "SwnetOverlay", targets: ["SwnetOverlay"]),
     ],
     targets: [
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
@@ -42,7 +43,10 @@ let package = Package(
         // for the dynamic loader at every start.
         .target(name: "SwnetCore", dependencies: ["Netlink", "NFTables", "BPF", "IPAM", "JSON", "Etcd", "CCap", "CSwnetShims", "CSwnetLauncher", "CSQLite"],
                 linkerSettings: [.linkedLibrary(":libsqlite3.a")]),
-        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "IPAM", "JSON", "Etcd"], plugins: ["BuildCommit"]),
+        // Multi-host overlays: configuration and registrations in etcd, joining, the agent
+        // (its decisions a pure function, AgentCore, driven by an I/O loop) and the data plane.
+        .target(name: "SwnetOverlay", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON", "Etcd", "CSwnetLauncher"]),
+        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "SwnetOverlay", "IPAM", "JSON", "Etcd"], plugins: ["BuildCommit"]),
         // `swnet --version` names the git commit it was built from.
         .plugin(name: "BuildCommit", capability: .buildTool()),
         .executableTarget(name: "swnet", dependencies: ["SwnetCommands", "SwnetCore"]),
@@ -50,7 +54,7 @@ let package = Package(
         .target(name: "SwnetCNI", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .executableTarget(name: "swnet-cni", dependencies: ["SwnetCNI"]),
         // Drives the library in one process for scripts/bench.sh; not installed.
-        .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "Netlink", "IPAM", "Etcd"]),
+        .executableTarget(name: "swnet-bench", dependencies: ["SwnetCore", "SwnetOverlay", "Netlink", "IPAM", "Etcd"]),
 
         .testTarget(name: "IPAMTests", dependencies: ["IPAM"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
@@ -60,8 +64,9 @@ let package = Package(
         .testTarget(name: "NetlinkTests", dependencies: ["Netlink", "NetlinkTransport", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
         .testTarget(name: "BPFTests", dependencies: ["BPF", "Netlink", "IPAM", "CSwnetShims", "SwnetTestSupport"]),
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetlinkTransport", "IPAM", "Netlink", "SwnetTestSupport"]),
-        .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
-        .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore"]),
+        .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "SwnetOverlay", "Netlink", "IPAM", "JSON"]),
+        .testTarget(name: "SwnetOverlayTests", dependencies: ["SwnetOverlay", "SwnetCore", "Etcd", "Netlink", "NetlinkTransport", "CMnl", "IPAM", "JSON"]),
+        .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore", "SwnetOverlay"]),
         .testTarget(name: "SwnetCNITests", dependencies: ["SwnetCNI", "IPAM", "JSON"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,7 @@
 #include <linux/if_link.h>
 #include <linux/if_addr.h>
 #include <linux/neighbour.h>
+#include <linux/nexthop.h>
 #include <linux/veth.h>
 #include <linux/if_bridge.h>
 #include <linux/if_ether.h>

@@ -23,12 +23,16 @@ public struct Route: Sendable, Equatable {
     /// The route's priority; IPv6 fills in 1024 when none is given.
     public var metric: UInt32?
     public var preferredSource: IPAddress?
+    /// A nexthop object to go through (RTA_NH_ID) instead of `gateway` and `outputInterface`,
+    /// which a dump still reports (the nexthop's).
+    public var nexthopID: UInt32?
 
     /// `scope` defaults to link scope when there is no gateway but an output interface
     /// (a directly connected network), universe otherwise.
     public init(destination: IPNetwork, gateway: IPAddress? = nil, outputInterface: Int32? = nil,
                 onLink: Bool = false, table: UInt32 = Route.mainTable, scope: UInt8? = nil,
-                protocol: UInt8 = UInt8(RTPROT_STATIC), metric: UInt32? = nil, preferredSource: IPAddress? = nil) {
+                protocol: UInt8 = UInt8(RTPROT_STATIC), metric: UInt32? = nil, preferredSource: IPAddress? = nil,
+                nexthopID: UInt32? = nil) {
         self.destination = destination
         self.gateway = gateway
         self.outputInterface = outputInterface
@@ -39,6 +43,7 @@ public struct Route: Sendable, Equatable {
         self.protocol = `protocol`
         self.metric = metric
         self.preferredSource = preferredSource
+        self.nexthopID = nexthopID
     }
 
     /// The default route of the gateway's family via `gateway`.
@@ -126,6 +131,7 @@ enum RouteMessage {
         if let index = route.outputInterface { message.put(RTA_OIF.rawValue, u32: UInt32(bitPattern: index)) }
         if let metric = route.metric { message.put(RTA_PRIORITY.rawValue, u32: metric) }
         if let source = route.preferredSource { message.put(RTA_PREFSRC.rawValue, bytes: source.bytes) }
+        if let id = route.nexthopID { message.put(RTA_NH_ID.rawValue, u32: id) }
     }
 
     static func parse(_ message: NetlinkMessage) -> Route? {
@@ -150,7 +156,8 @@ enum RouteMessage {
                      scope: header.rtm_scope,
                      protocol: header.rtm_protocol,
                      metric: attributes.u32(RTA_PRIORITY.rawValue),
-                     preferredSource: attributes.ipAddress(RTA_PREFSRC.rawValue))
+                     preferredSource: attributes.ipAddress(RTA_PREFSRC.rawValue),
+                     nexthopID: attributes.u32(RTA_NH_ID.rawValue))
     }
 }
 

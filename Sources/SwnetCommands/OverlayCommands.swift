@@ -5,6 +5,7 @@ import Etcd
 import IPAM
 import JSON
 import SwnetCore
+import SwnetOverlay
 
 enum OverlayCommand {
     static let definition = CommandDefinition(

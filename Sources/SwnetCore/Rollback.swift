@@ -1,12 +1,14 @@
 /// Undo steps for an operation that changes several things: each step registers how to
 /// reverse itself, and a failure runs them newest first so nothing half-made is left.
-final class Rollback {
+package final class Rollback {
     private var undoSteps: [() -> Void] = []
+
+    package init() {}
 
     func onFailure(_ undo: @escaping () -> Void) { undoSteps.append(undo) }
 
     /// Runs `body`; if it throws, undoes every registered step and rethrows.
-    func run<T>(_ body: (Rollback) throws -> T) throws -> T {
+    package func run<T>(_ body: (Rollback) throws -> T) throws -> T {
         do {
             return try body(self)
         } catch {

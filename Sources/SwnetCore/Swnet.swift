@@ -8,8 +8,8 @@ import NFTables
 public final class Swnet {
     public let location: StateLocation
     public let resolver: TargetResolver
-    let store: StateStore
-    let hostNamespace: NetworkNamespace?
+    package let store: StateStore
+    package let hostNamespace: NetworkNamespace?
     private var cachedHostHandle: NetlinkHandle?
     var cachedFirewall: NFTablesHandle?
     var cachedFastPathObjects: FastPathObjects?
@@ -24,7 +24,7 @@ public final class Swnet {
     }
 
     /// Netlink in the host namespace, opened on first use.
-    func hostNetlink() throws -> NetlinkHandle {
+    package func hostNetlink() throws -> NetlinkHandle {
         if let cachedHostHandle { return cachedHostHandle }
         let handle = try hostNamespace.map { try NetlinkHandle(namespace: $0) } ?? NetlinkHandle()
         cachedHostHandle = handle
@@ -33,7 +33,7 @@ public final class Swnet {
 
     /// Privileges every verb that changes the kernel needs: netlink writes, and entering
     /// other namespaces.
-    func requireNetworkPrivileges(for action: String) throws {
+    package func requireNetworkPrivileges(for action: String) throws {
         try Capabilities.require([.netAdmin, .sysAdmin], for: action)
     }
 }

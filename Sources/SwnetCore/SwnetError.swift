@@ -75,7 +75,7 @@ public enum SwnetError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension SwnetError {
     /// Prefixes any error with the step that failed, keeping user errors unchanged.
-    static func during(_ step: String, _ error: any Error) -> SwnetError {
+    package static func during(_ step: String, _ error: any Error) -> SwnetError {
         if let error = error as? SwnetError { return error }
         return SwnetError("\(step): \(error)")
     }

@@ -16,11 +16,11 @@
 //   swnet-bench delete-links NAME...
 //       Deletes each named link with one RTM_DELLINK, timing only that request
 //       (`dellink i µs`); the index lookup happens before the clock starts.
-//   swnet-bench register-peers --etcd URL --overlay NAME --count N --ttl SECONDS
-//       Registers N simulated hosts in an overlay through SwnetCore's OverlayHost, as agents
-//       would: host I gets the overlay's I-th host subnet, underlay address 198.18.0.0 + I (the
-//       benchmarking range, RFC 2544) and VTEP MAC 02:5e:00:00:II:II, all under one new lease of
-//       SECONDS, whose id (hex) it prints.
+//   swnet-bench register-peers --etcd URL --overlay NAME --count N --ttl SECONDS [--first I]
+//       Registers N simulated hosts in an overlay through SwnetOverlay's OverlayHost, as agents
+//       would: host I (from I = 1 on, or the given first) gets the overlay's I-th host subnet,
+//       underlay address 198.18.0.0 + I (the benchmarking range, RFC 2544) and VTEP MAC
+//       02:5e:00:00:II:II, all under one new lease of SECONDS, whose id (hex) it prints.
 //   swnet-bench noop
 //       Does nothing: process start of a binary that links SwnetCore.
 
@@ -31,6 +31,7 @@ import Etcd
 import IPAM
 import Netlink
 import SwnetCore
+import SwnetOverlay
 
 func now() -> Int64 {
     var ts = timespec()
@@ -151,15 +152,17 @@ func runRegisterPeers(_ options: Options) throws {
     let etcd = EtcdConfiguration(endpoints: [options.required("etcd")])
     let overlay = options.required("overlay")
     let count = options.integer("count")
+    let first = options.integer("first", default: 1)
+    let last = first + count - 1
     let swnet = Swnet(location: StateLocation.resolve(root: nil))
-    let configuration = try swnet.inspectOverlay(overlay, etcd: etcd).configuration
-    let hostBits = configuration.subnet.family == .v4 ? 32 : 128
-    guard let underlay = IPNetwork("198.18.0.0/15"), count < 65535,
-          count < 1 << (configuration.hostPrefix - configuration.subnet.prefixLength)
-    else { fail("\(count) simulated peers do not fit") }
     let client = try EtcdClient(etcd)
+    let configuration = try swnet.overlayConfiguration(overlay, client: client)
+    let hostBits = configuration.subnet.family == .v4 ? 32 : 128
+    guard let underlay = IPNetwork("198.18.0.0/15"), first >= 1, last < 65535,
+          last < 1 << (configuration.hostPrefix - configuration.subnet.prefixLength)
+    else { fail("simulated peers \(first) to \(last) do not fit") }
     let lease = try client.grantLease(ttl: Int64(options.integer("ttl"))).id
-    for index in stride(from: 1, through: count, by: 1) {
+    for index in stride(from: first, through: last, by: 1) {
         let offset = UInt128(index) << (hostBits - configuration.hostPrefix)
         guard let address = configuration.subnet.address(atOffset: offset),
               let subnet = IPNetwork(address: address, prefixLength: configuration.hostPrefix),

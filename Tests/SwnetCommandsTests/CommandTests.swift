@@ -1,6 +1,7 @@
 import IPAM
 import Netlink
 import SwnetCore
+import SwnetOverlay
 import Testing
 @testable import SwnetCommands
 

@@ -2,6 +2,7 @@ import IPAM
 import Netlink
 import Testing
 @testable import SwnetCore
+@testable import SwnetOverlay
 
 @Suite struct RateLimitTests {
     @Test func readsTcUnits() throws {

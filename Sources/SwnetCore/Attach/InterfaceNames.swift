@@ -32,7 +32,7 @@ public enum InterfaceNames {
 
     /// A MAC derived from `seed` (the `U:STRING` form): stable across runs and machines,
     /// locally administered and unicast.
-    static func stableMAC(seed: String) -> MACAddress {
+    package static func stableMAC(seed: String) -> MACAddress {
         let hash = StableHash.fnv1a(seed)
         var bytes: [UInt8] = [0x02]
         for shift in stride(from: 32, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: hash >> UInt64(shift))) }

@@ -125,7 +125,7 @@ extension Swnet {
 
     /// The agent (re)made an overlay's devices (a changed underlay replaces the VXLAN device):
     /// containers already on the fast path keep it across hosts.
-    func refreshFastPath(for network: NetworkDefinition, rollback: Rollback, in state: borrowing StateTransaction) throws {
+    package func refreshFastPath(for network: NetworkDefinition, rollback: Rollback, in state: borrowing StateTransaction) throws {
         guard let overlay = network.overlay, fastPathObjects.open(),
               try state.attachments(network: network.name).contains(where: { $0.fastPath != nil }),
               let bridge = try hostNetlink().link(named: network.bridge) else { return }

@@ -16,14 +16,14 @@ import NFTables
 /// `publish_address`: ipv4_addr . inet_proto . inet_service → ipv4_addr . inet_service (one host address)
 /// `publish_any`:     inet_proto . inet_service → ipv4_addr . inet_service (every local address)
 /// and their IPv6 twins `publish_address6` and `publish_any6`, keyed and valued by ipv6_addr.
-enum FirewallLayout {
+package enum FirewallLayout {
     static let table = Table(family: .inet, name: "swnet")
     /// Frames between the ports of swnet's bridges: MLD reports stop there (see addBridgeRules).
     static let bridgeTable = Table(family: .bridge, name: "swnet")
     /// ICMPv6 types a container sends when its interface comes up that only routers need.
     static let routerOnlyICMPv6: [UInt8] = [133, 143]   // router solicitation, MLDv2 report
     static let bridges = "bridges"
-    static let loopback = IPNetwork("127.0.0.0/8")!
+    package static let loopback = IPNetwork("127.0.0.0/8")!
     /// RFC 4193 unique local addresses: not routed on the Internet, so masqueraded on the way out.
     static let uniqueLocal = IPNetwork("fc00::/7")!
 }
@@ -77,7 +77,7 @@ extension Swnet {
 
     /// Replaces swnet's table with one built from the state, in one atomic batch; with no
     /// network left, removes it.
-    func renderFirewall(in state: borrowing StateTransaction) throws {
+    package func renderFirewall(in state: borrowing StateTransaction) throws {
         let networks = try state.networks()
         var batch = NFTablesBatch()
         batch.deleteIfExists(FirewallLayout.table)

@@ -73,7 +73,7 @@ extension Swnet {
         }
     }
 
-    static func validateMTU(_ mtu: UInt32?) throws(SwnetError) {
+    package static func validateMTU(_ mtu: UInt32?) throws(SwnetError) {
         if let mtu, !(68...65535).contains(mtu) { throw SwnetError.invalid("invalid MTU \(mtu): must be between 68 and 65535") }
     }
 
@@ -109,7 +109,7 @@ extension Swnet {
     }
 
     /// The bridge's name for a network: the network's own name when the kernel accepts it.
-    static func defaultBridgeName(for network: String) -> String {
+    package static func defaultBridgeName(for network: String) -> String {
         InterfaceNames.isValid(network) ? network : "swbr" + String(StableHash.fnv1a(network) & 0xffff_ffff, radix: 16).leftPadded(to: 8)
     }
 
@@ -177,7 +177,7 @@ extension Swnet {
     }
 
     /// The network's bridge, recreated when swnet manages it and it is gone (after a reboot).
-    func ensureBridge(for network: NetworkDefinition, rollback: Rollback) throws -> Link {
+    package func ensureBridge(for network: NetworkDefinition, rollback: Rollback) throws -> Link {
         let netlink = try hostNetlink()
         if let bridge = try netlink.link(named: network.bridge) {
             guard bridge.kind == "bridge" else {
@@ -227,13 +227,13 @@ extension Swnet {
         }
     }
 
-    func checkRemovable(_ network: NetworkDefinition, force: Bool, in state: borrowing StateTransaction) throws {
+    package func checkRemovable(_ network: NetworkDefinition, force: Bool, in state: borrowing StateTransaction) throws {
         let count = try state.attachmentCount(network: network.name) + state.linkAttachments(network: network.name).count
         if count > 0 && !force { throw SwnetError.networkInUse(network: network.name, attachments: count) }
     }
 
     /// Removes networks with their attachments and publications (records and kernel objects).
-    func remove(_ networks: [NetworkDefinition], in state: borrowing StateTransaction) throws {
+    package func remove(_ networks: [NetworkDefinition], in state: borrowing StateTransaction) throws {
         // DHCP veths on these networks' bridges: their clients stop, their pairs go.
         for network in networks {
             for record in try state.linkAttachments(network: network.name) { try undo(record, container: nil, in: state) }

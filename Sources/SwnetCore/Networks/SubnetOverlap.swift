@@ -6,7 +6,7 @@ extension Swnet {
     /// network's range, and an overlay network's range is its whole cluster subnet, not only
     /// this host's share of it. `role` names the new subnet in the error ("subnet", "overlay
     /// subnet"); `except` skips the network being redefined.
-    func checkSubnetIsFree(_ subnet: IPNetwork, role: String = "subnet", except: String? = nil,
+    package func checkSubnetIsFree(_ subnet: IPNetwork, role: String = "subnet", except: String? = nil,
                            in state: borrowing StateTransaction) throws {
         for other in try state.networks() where other.name != except {
             let ranges = other.overlay.map { [$0.clusterSubnet] } ?? other.subnets

@@ -20,7 +20,7 @@ extension StateTransaction {
         try networks("SELECT record FROM lib.networks ORDER BY name")
     }
 
-    func network(named name: String) throws -> NetworkDefinition? {
+    package func network(named name: String) throws -> NetworkDefinition? {
         try networks("SELECT record FROM lib.networks WHERE name = ?", .text(name)).first
     }
 
@@ -39,7 +39,7 @@ extension StateTransaction {
         return found
     }
 
-    func save(_ network: NetworkDefinition) throws {
+    package func save(_ network: NetworkDefinition) throws {
         try database.run("INSERT OR REPLACE INTO lib.networks (name, bridge, record) VALUES (?, ?, ?)",
                          .text(network.name), .text(network.bridge), .text(network.json.serialized()))
     }
@@ -87,7 +87,7 @@ extension StateTransaction {
         return found
     }
 
-    func attachmentCount(network: String) throws -> Int {
+    package func attachmentCount(network: String) throws -> Int {
         var count = 0
         try database.query("SELECT count(*) FROM attachments WHERE network = ?", .text(network)) { count = Int($0.integer(0)) }
         return count

@@ -32,7 +32,7 @@ public struct StateLocation: Sendable, Equatable {
 /// Every transaction holds `run/lock` (flock) for its whole life: commands queue in the
 /// kernel instead of polling SQLite's busy handler, and `gc`, holding it, knows that any
 /// `pending` record it sees belongs to a process that died.
-final class StateStore {
+package final class StateStore {
     let location: StateLocation
     private var database: Database?
     private var lockDescriptor: Int32 = -1
@@ -50,12 +50,12 @@ final class StateStore {
     /// Runs `body` in a transaction under the exclusive lock: everything it writes is
     /// committed when it returns, and nothing is when it throws (besides what it committed
     /// on purpose with `commitPending`, which its undo steps then remove).
-    func write<T>(_ body: (borrowing StateTransaction) throws -> T) throws -> T {
+    package func write<T>(_ body: (borrowing StateTransaction) throws -> T) throws -> T {
         try transaction(exclusive: true, body)
     }
 
     /// Runs `body` on a consistent view of the state, under the shared lock.
-    func read<T>(_ body: (borrowing StateTransaction) throws -> T) throws -> T {
+    package func read<T>(_ body: (borrowing StateTransaction) throws -> T) throws -> T {
         try transaction(exclusive: false, body)
     }
 
@@ -156,7 +156,7 @@ final class UndoSteps {
 /// An open transaction on swnet's state, and the proof that the state lock is held: every
 /// read and write of the state is a method here. Not copyable, so it cannot outlive the
 /// `StateStore.write`/`read` call that made it.
-struct StateTransaction: ~Copyable {
+package struct StateTransaction: ~Copyable {
     let database: Database
     let location: StateLocation
     fileprivate let undo: UndoSteps

@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// Small file helpers over the C library: the CLI avoids Foundation to keep start-up lean.
-enum Files {
+package enum Files {
     static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
@@ -32,7 +32,7 @@ enum Files {
         }
     }
 
-    static func readString(_ path: String) throws(SystemError) -> String? {
+    package static func readString(_ path: String) throws(SystemError) -> String? {
         try read(path).map { String(decoding: $0, as: UTF8.self) }
     }
 
@@ -50,7 +50,7 @@ enum Files {
     /// Creates the file only if it does not exist yet; false when it already does. The atomic
     /// claim that names, leases and ports rely on: link(2) of a complete temporary file, so a
     /// process killed part-way never leaves an empty claim behind.
-    static func createExclusive(_ path: String, _ text: String) throws(SystemError) -> Bool {
+    package static func createExclusive(_ path: String, _ text: String) throws(SystemError) -> Bool {
         let temporary = try writeTemporary(for: path, text, durable: false)
         defer { unlink(temporary) }
         if link(temporary, path) == 0 { return true }
@@ -92,7 +92,7 @@ enum Files {
     }
 
     /// mkdir -p.
-    static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
+    package static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(SystemError) {
         if mkdir(path, mode) == 0 || errno == EEXIST { return }
         guard errno == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex else {
             throw SystemError("create directory \(path)")

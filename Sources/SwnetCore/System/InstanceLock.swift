@@ -5,11 +5,11 @@ import Glibc
 /// Held while this process lives: an abstract unix socket bound to a name. Abstract names
 /// belong to the network namespace, need no file and vanish with the process, so a crashed
 /// holder never blocks the next one.
-final class InstanceLock {
+package final class InstanceLock {
     private let fd: Int32
 
     /// nil when another process of this network namespace holds `name`.
-    init?(name: String) throws(SystemError) {
+    package init?(name: String) throws(SystemError) {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         if fd < 0 { throw SystemError("create socket for lock \(name)") }
         var address = sockaddr_un()

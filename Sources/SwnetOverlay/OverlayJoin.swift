@@ -4,6 +4,7 @@ import Glibc
 import Etcd
 import IPAM
 import Netlink
+import SwnetCore
 
 /// The interface and address other hosts reach this one at.
 struct Underlay: Equatable {
@@ -63,8 +64,6 @@ extension Swnet {
                              in state: borrowing StateTransaction) throws -> NetworkDefinition {
         let mtu = configuration.containerMTU(underlayMTU: underlay.interface.mtu)
         let tunnel = configuration.mode == .vxlan ? configuration.tunnelDevice : underlay.interface.name
-        let membership = OverlayMembership(clusterSubnet: configuration.subnet, mode: configuration.mode, tunnel: tunnel,
-                                           underlayIP: underlay.address, lease: lease)
         let existing = try state.network(named: configuration.name)
         if let existing, existing.overlay == nil {
             throw SwnetError("network \(configuration.name) already exists on this host and is not an overlay")
@@ -78,10 +77,10 @@ extension Swnet {
             }
             try remove([existing], in: state)
         }
-        var network = NetworkDefinition(name: configuration.name, subnet: subnet, gateway: subnet.address(atOffset: 1),
-                                        bridge: existing?.bridge ?? Self.defaultBridgeName(for: configuration.name),
-                                        mtu: mtu, managesBridge: true, created: existing?.created ?? Int64(time(nil)))
-        network.overlay = membership
+        let network = NetworkDefinition.overlayShare(
+            name: configuration.name, subnet: subnet, bridge: existing?.bridge ?? Self.defaultBridgeName(for: configuration.name),
+            mtu: mtu, created: existing?.created ?? Int64(time(nil)), clusterSubnet: configuration.subnet, mode: configuration.mode,
+            tunnel: tunnel, underlayIP: underlay.address, lease: lease)
         try state.save(network)
         try Rollback().run { rollback in
             _ = try ensureBridge(for: network, rollback: rollback)

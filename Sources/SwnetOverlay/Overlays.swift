@@ -5,6 +5,7 @@ import Etcd
 import IPAM
 import JSON
 import Netlink
+import SwnetCore
 
 /// An overlay as etcd and this host see it: `overlay inspect`.
 public struct OverlayStatus: Sendable, JSONRepresentable {
@@ -174,8 +175,7 @@ extension Swnet {
 
     private func deregister(_ network: NetworkDefinition, membership: OverlayMembership, client: EtcdClient) throws {
         let key = OverlayKeys(name: network.name).host(network.subnet)
-        if let kv = try client.get(key),
-           let registered = try? OverlayHost(registration: parseJSON(kv.value, what: "registration"), lease: kv.lease),
+        if let kv = try client.get(key), let registered = registration(kv, keys: OverlayKeys(name: network.name)),
            registered.hostID == (try hostID()) {
             // Only if nobody re-registered the subnet since it was read.
             _ = try client.txn(compare: [.modRevision(key: key, equals: kv.modRevision)], success: [.delete(key: key)], failure: [])
@@ -199,7 +199,7 @@ extension Swnet {
         try remove([network], in: state)
     }
 
-    func overlayConfiguration(_ name: String, client: EtcdClient) throws -> OverlayConfiguration {
+    package func overlayConfiguration(_ name: String, client: EtcdClient) throws -> OverlayConfiguration {
         try Self.validateNetworkName(name)
         guard let kv = try client.get(OverlayKeys(name: name).config) else {
             throw SwnetError.notFound("no overlay named \(name) in etcd; create it with swnet overlay create")
@@ -211,15 +211,8 @@ extension Swnet {
     func overlayHosts(_ name: String, client: EtcdClient) throws -> (hosts: [OverlayHost], revision: Int64) {
         let keys = OverlayKeys(name: name)
         let range = try client.getPrefix(keys.hosts)
-        var hosts: [OverlayHost] = []
-        for kv in range.keyValues {
-            // A damaged or foreign key must not stop the overlay: it is skipped.
-            if let host = try? OverlayHost(registration: parseJSON(kv.value, what: "registration"), lease: kv.lease),
-               keys.subnet(ofHostKey: kv.key) == host.subnet {
-                hosts.append(host)
-            }
-        }
-        return (hosts, range.revision)
+        // A damaged or foreign key must not stop the overlay: it is skipped.
+        return (range.keyValues.compactMap { registration($0, keys: keys) }, range.revision)
     }
 
     /// This state root's host id: random, made once, kept with the network definitions.

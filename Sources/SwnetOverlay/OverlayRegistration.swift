@@ -1,6 +1,7 @@
 import Etcd
 import IPAM
 import Netlink
+import SwnetCore
 
 extension OverlayHost {
     public init(subnet: IPNetwork, underlayIP: IPAddress, vtepMAC: MACAddress?, hostID: String, hostname: String) {

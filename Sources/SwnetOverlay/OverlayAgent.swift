@@ -6,6 +6,7 @@ import Etcd
 import IPAM
 import JSON
 import Netlink
+import SwnetCore
 
 public struct OverlayAgentOptions: Sendable {
     public var name: String
@@ -31,28 +32,30 @@ public struct OverlayAgentOptions: Sendable {
 /// the other hosts registered in etcd until it is stopped.
 ///
 /// One thread, one loop: a watch on the hosts' keys (its own connection), the lease's
-/// keep-alive, a periodic check of the kernel, and termination signals, multiplexed with
-/// poll(2). Every change ends in a full comparison of the kernel with the peer list, so a
-/// missed or repeated event cannot leave the kernel wrong. When etcd is unreachable the
-/// kernel is left as it is (the data path keeps working) and the agent reconnects with
-/// backoff, then re-lists and compares everything.
+/// keep-alive, a periodic check of the kernel, address changes and termination signals,
+/// multiplexed with poll(2). What each of them means is decided by `decide` (AgentCore), a
+/// pure function of the agent's state and the event; this loop does the I/O it asks for. A
+/// watched change programs only the peer that changed; joining, a re-list and the periodic
+/// check compare the whole kernel with the peer list, so a missed event or a foreign change
+/// cannot leave the kernel wrong for long. When etcd is unreachable the kernel is left as it
+/// is (the data path keeps working) and the agent reconnects with backoff, then re-lists.
 public final class OverlayAgent {
     private let swnet: Swnet
     private let options: OverlayAgentOptions
     private let log: (LogLevel, String) -> Void
     private let ready: (String) -> Void
     private let client: EtcdClient
-    private let keys: OverlayKeys
 
+    private var state: AgentState
     private var configuration: OverlayConfiguration?
     private var underlay: Underlay?
-    /// This host's registration, as it should be in etcd.
-    private var me: OverlayHost?
+    /// The lease this host's registration is bound to.
     private var lease: Int64 = 0
-    private var peers: [String: OverlayHost] = [:]
-    private var revision: Int64 = 0
+    /// Nil when none is open: the loop lists every host and watches anew.
+    private var watch: EtcdWatch?
+    /// Set by `.rejoin`: the loop joins again before anything else.
+    private var mustJoin = false
 
-    private static let checkIntervalMilliseconds: Int64 = 10_000
     private static let firstBackoffMilliseconds: Int64 = 200
     private static let longestBackoffMilliseconds: Int64 = 5_000
 
@@ -67,8 +70,10 @@ public final class OverlayAgent {
         self.log = log
         self.ready = ready
         client = try EtcdClient(options.etcd)
-        keys = OverlayKeys(name: options.name)
+        state = AgentState(overlay: options.name, ttl: options.ttl)
     }
+
+    private var keys: OverlayKeys { state.keys }
 
     private enum Stop: Error {
         case signal(Int32)
@@ -89,10 +94,13 @@ public final class OverlayAgent {
         let signals = swnet_termination_signalfd()
         guard signals >= 0 else { throw SystemError("block termination signals", errno: -signals) }
         defer { close(signals) }
+        defer { watch?.close() }
         do {
+            // Address changes wake the agent: its own underlay may have moved.
+            let monitor = try NetlinkMonitor(namespace: swnet.hostNamespace)
             try untilReachable(signals: signals) { try self.join() }
-            try follow(signals: signals)
-        } catch Stop.signal(let number) where me == nil {
+            try follow(signals: signals, monitor: monitor)
+        } catch Stop.signal(let number) where state.me == nil {
             log(.info, "stopped by signal \(number) before joining")
         } catch Stop.signal(let number) {
             log(.info, "stopped by signal \(number); this host stays registered for up to \(options.ttl) s, so a restarted agent keeps its subnet")
@@ -101,10 +109,124 @@ public final class OverlayAgent {
         }
     }
 
+    // MARK: The loop
+
+    private func follow(signals: Int32, monitor: NetlinkMonitor) throws {
+        while true {
+            if mustJoin {
+                mustJoin = false
+                watch?.close()
+                watch = nil
+                try untilReachable(signals: signals) { try self.join() }
+                continue
+            }
+            if watch == nil {
+                try untilReachable(signals: signals) {
+                    let (hosts, revision) = try self.swnet.overlayHosts(self.options.name, client: self.client)
+                    try self.handle(.listed(hosts: hosts, revision: revision))
+                }
+                continue
+            }
+            try step(.tick(now: monotonicMilliseconds()))
+            if monitor.drain() { try step(.addressesChanged) }
+            // Drain what arrived (TLS may hold decrypted messages the socket no longer shows).
+            while !mustJoin, let active = watch {
+                let message: EtcdWatchMessage?
+                do { message = try active.next(timeoutMilliseconds: 0) } catch {
+                    try step(.etcdFailed("watch failed: \(error)"))
+                    break
+                }
+                guard let message else { break }
+                try step(.watch(message))
+            }
+            guard !mustJoin, let active = watch else { continue }
+            let timeout = max(0, state.nextDeadline - monotonicMilliseconds())
+            if let number = try waitForInput([active.fileDescriptor, monitor.fileDescriptor], signals: signals,
+                                             timeoutMilliseconds: timeout) {
+                try handle(.signal(number))
+            }
+        }
+    }
+
+    /// Handles an event while following; an unreachable etcd ends the watch (its connection may
+    /// be just as dead without knowing it: etcd sends progress only every 10 minutes).
+    private func step(_ event: AgentEvent) throws {
+        do { try handle(event) } catch let error as EtcdError {
+            try handle(.etcdFailed("etcd failed: \(error)"))
+        }
+    }
+
+    private func handle(_ event: AgentEvent) throws {
+        let actions: [AgentAction]
+        (state, actions) = decide(state, event)
+        // The peers' changes of one watch message go to the kernel together, before anything
+        // else; a peer changed twice counts once, from its first state to its last.
+        var changes: [OverlayDataPlane.PeerChange] = []
+        var changed: [IPNetwork: Int] = [:]
+        func record(_ subnet: IPNetwork, before: OverlayHost?, after: OverlayHost?) {
+            if let index = changed[subnet] {
+                changes[index].after = after
+            } else {
+                changed[subnet] = changes.count
+                changes.append(OverlayDataPlane.PeerChange(before: before, after: after))
+            }
+        }
+        for action in actions {
+            switch action {
+            case .program(let host, let previous):
+                record(host.subnet, before: previous, after: host)
+            case .remove(let host):
+                record(host.subnet, before: host, after: nil)
+            default:
+                try update(changes)
+                changes = []
+                changed = [:]
+                try perform(action)
+            }
+        }
+        try update(changes)
+    }
+
+    private func perform(_ action: AgentAction) throws {
+        switch action {
+        case .program, .remove:
+            break
+        case .reconcile:
+            try reconcile()
+        case .announceReady:
+            announceReady()
+        case .renewLease:
+            let remaining: Int64
+            do { remaining = try client.keepAlive(lease) } catch {
+                try handle(.etcdFailed("lease keep-alive failed: \(error)"))
+                return
+            }
+            try handle(.leaseRenewed(remaining: remaining))
+        case .ensureRegistered:
+            try ensureRegistered()
+        case .relist:
+            watch?.close()
+            watch = nil
+        case .watch(let revision):
+            watch?.close()
+            watch = try client.watchPrefix(keys.hosts, fromRevision: revision)
+        case .checkUnderlay:
+            if let moved = underlayMoved() { try handle(.underlayMoved("\(moved.address) on \(moved.interface.name)")) }
+        case .rejoin:
+            mustJoin = true
+        case .exit(.signal(let number)):
+            throw Stop.signal(number)
+        case .exit(.subnetTaken(let message)):
+            throw SwnetError(message)
+        case .log(let level, let message):
+            log(level, message)
+        }
+    }
+
     // MARK: Joining
 
     /// Leases a subnet (this host's previous one when it can), sets up the bridge and VXLAN
-    /// device, and programs the peers.
+    /// device, and programs the peers read while leasing (the watch brings what changed since).
     private func join() throws {
         let configuration = try swnet.overlayConfiguration(options.name, client: client)
         let underlay = try swnet.resolveUnderlay(address: options.underlayIP, device: options.underlayDevice,
@@ -119,8 +241,11 @@ public final class OverlayAgent {
                                    vtepMAC: configuration.mode == .vxlan ? try swnet.vtepMAC(overlay: options.name) : nil,
                                    hostID: hostID, hostname: hostname)
         lease = try client.grantLease(ttl: options.ttl).id
+        let me: OverlayHost
+        let listed: (hosts: [OverlayHost], revision: Int64)
         do {
-            let subnet = try leaseSubnet(configuration, template: template)
+            let subnet: IPNetwork
+            (subnet, listed) = try leaseSubnet(configuration, template: template)
             var registered = template
             registered.subnet = subnet
             registered.lease = lease
@@ -134,26 +259,38 @@ public final class OverlayAgent {
             try? client.revokeLease(lease)
             throw error
         }
-        try relist()
-        let me = me!
+        do {
+            try handle(.joined(me: me, hosts: listed.hosts, revision: listed.revision, now: monotonicMilliseconds()))
+        } catch let error as EtcdError {
+            // Joined all the same: the loop lists the hosts again, with backoff, and watches.
+            log(.warning, "watch failed: \(error)")
+            watch = nil
+        }
+    }
+
+    private func announceReady() {
+        guard let configuration, let underlay, let me = state.me else { return }
         var details = "underlay \(me.underlayIP) on \(underlay.interface.name)"
         if let mac = me.vtepMAC { details += ", VTEP \(configuration.tunnelDevice) \(mac)" }
-        let summary = "joined overlay \(options.name) (\(configuration.summary)) with subnet \(me.subnet), \(details), \(peers.count) peer\(peers.count == 1 ? "" : "s")"
+        let count = state.peers.count
+        let summary = "joined overlay \(options.name) (\(configuration.summary)) with subnet \(me.subnet), \(details), \(count) peer\(count == 1 ? "" : "s")"
         log(.info, "ready: \(summary)")
         ready(summary)
     }
 
     /// This host's previous subnet (from its network, or a registration etcd still has for
-    /// its host id) when still free or its own; otherwise the first free one.
-    private func leaseSubnet(_ configuration: OverlayConfiguration, template: OverlayHost) throws -> IPNetwork {
+    /// its host id) when still free or its own; otherwise the first free one. Also returns the
+    /// hosts it read, and the revision they were read at.
+    private func leaseSubnet(_ configuration: OverlayConfiguration, template: OverlayHost) throws
+        -> (IPNetwork, listed: (hosts: [OverlayHost], revision: Int64)) {
         let previous = try swnet.store.write { state in try state.network(named: options.name) }.flatMap { $0.overlay == nil ? nil : $0 }
-        let hosts = try swnet.overlayHosts(options.name, client: client).hosts
+        let listed = try swnet.overlayHosts(options.name, client: client)
         var preferred: [IPNetwork] = []
         if let previous, configuration.isHostSubnet(previous.subnet) { preferred.append(previous.subnet) }
-        if let registered = hosts.first(where: { $0.hostID == template.hostID }), !preferred.contains(registered.subnet) {
+        if let registered = listed.hosts.first(where: { $0.hostID == template.hostID }), !preferred.contains(registered.subnet) {
             preferred.append(registered.subnet)
         }
-        for subnet in preferred where try claim(subnet, template: template) { return subnet }
+        for subnet in preferred where try claim(subnet, template: template) { return (subnet, listed) }
         if let previous {
             let attached = try swnet.store.write { state in try state.attachmentCount(network: options.name) }
             if attached > 0 {
@@ -161,10 +298,10 @@ public final class OverlayAgent {
             }
             log(.warning, "subnet \(previous.subnet) now belongs to another host; leasing a new one")
         }
-        let taken = Set(hosts.map(\.subnet))
+        let taken = Set(listed.hosts.map(\.subnet))
         for index in 0..<configuration.hostSubnetCount {
             guard let subnet = configuration.hostSubnet(index), !taken.contains(subnet) else { continue }
-            if try claim(subnet, template: template) { return subnet }
+            if try claim(subnet, template: template) { return (subnet, listed) }
         }
         throw SwnetError("overlay \(options.name) has no free /\(configuration.hostPrefix) left in \(configuration.subnet)")
     }
@@ -180,8 +317,7 @@ public final class OverlayAgent {
         let result = try client.txn(compare: [.absent(key: key)], success: [.put(key: key, value: value, lease: lease)],
                                     failure: [.get(key: key)])
         if result.succeeded { return true }
-        guard let existing = result.gotKeyValues.first,
-              let holder = try? OverlayHost(registration: parseJSON(existing.value, what: "registration"), lease: existing.lease),
+        guard let existing = result.gotKeyValues.first, let holder = registration(existing, keys: keys),
               holder.hostID == host.hostID
         else { return false }
         let takeover = try client.txn(compare: [.modRevision(key: key, equals: existing.modRevision)],
@@ -192,10 +328,11 @@ public final class OverlayAgent {
 
     /// Makes sure etcd holds this host's registration under a live lease: after the lease
     /// expired (an etcd outage longer than the TTL), the same subnet is registered again.
+    /// Stops the agent when `overlay leave` removed the network.
     private func ensureRegistered() throws {
-        guard let me, let configuration else { return }
-        if let kv = try client.get(keys.host(me.subnet)), kv.lease == lease,
-           (try? OverlayHost(registration: parseJSON(kv.value, what: "registration"), lease: kv.lease)) == me {
+        guard let me = state.me, let configuration else { return }
+        try swnet.store.read { state in if try state.network(named: options.name)?.overlay == nil { throw Stop.left } }
+        if let kv = try client.get(keys.host(me.subnet)), kv.lease == lease, registration(kv, keys: keys) == me {
             return
         }
         if try client.keepAlive(lease) == 0 {
@@ -203,78 +340,14 @@ public final class OverlayAgent {
             log(.warning, "lease had expired; registering subnet \(me.subnet) again")
         }
         guard try claim(me.subnet, template: me) else {
-            let holder = try client.get(keys.host(me.subnet)).flatMap { try? OverlayHost(registration: parseJSON($0.value, what: "registration"), lease: $0.lease) }
+            let holder = try client.get(keys.host(me.subnet)).flatMap { registration($0, keys: keys) }
             throw SwnetError("subnet \(me.subnet) of overlay \(configuration.name) was taken by the host at \(holder?.underlayIP.description ?? "unknown") while this host was unregistered; run swnet overlay leave \(configuration.name) and start the agent again")
         }
-        self.me?.lease = lease
+        try handle(.registered(lease: lease))
         try swnet.store.write { state in
             guard var network = try state.network(named: options.name), network.overlay != nil else { throw Stop.left }
             network.overlay?.lease = lease
             try state.save(network)
-        }
-    }
-
-    // MARK: Following the other hosts
-
-    private func follow(signals: Int32) throws {
-        // Address changes wake the agent: its own underlay may have moved.
-        let monitor = try NetlinkMonitor(namespace: swnet.hostNamespace)
-        var watch = try? client.watchPrefix(keys.hosts, fromRevision: revision + 1)
-        defer { watch?.close() }
-        let keepAliveInterval = options.ttl * 1000 / 3
-        var nextKeepAlive = monotonicMilliseconds() + keepAliveInterval
-        var nextCheck = monotonicMilliseconds() + Self.checkIntervalMilliseconds
-        while true {
-            if watch == nil {
-                try untilReachable(signals: signals) {
-                    try self.relist()
-                    watch = try self.client.watchPrefix(self.keys.hosts, fromRevision: self.revision + 1)
-                }
-                log(.info, "watching etcd again from revision \(revision + 1)")
-            }
-            var now = monotonicMilliseconds()
-            if now >= nextKeepAlive {
-                nextKeepAlive = now + keepAliveInterval
-                do {
-                    if try client.keepAlive(lease) == 0 { try ensureRegistered() }
-                } catch let error as EtcdError {
-                    // The watch's connection may be just as dead without knowing it (etcd only
-                    // sends progress every 10 minutes): list and watch anew once etcd answers.
-                    log(.warning, "lease keep-alive failed: \(error)")
-                    watch?.close()
-                    watch = nil
-                    continue
-                }
-            }
-            if monitor.drain() || now >= nextCheck, let moved = underlayMoved() {
-                log(.warning, "this host's underlay moved to \(moved.address) on \(moved.interface.name); joining again")
-                try untilReachable(signals: signals) { try self.join() }
-                watch?.close()
-                watch = nil
-                continue
-            }
-            if now >= nextCheck {
-                nextCheck = now + Self.checkIntervalMilliseconds
-                try reconcile()
-            }
-            do {
-                // Drain what arrived (TLS may hold decrypted messages the socket no longer shows).
-                while let message = try watch!.next(timeoutMilliseconds: 0) {
-                    if try !handle(message) {
-                        watch!.close()
-                        watch = nil
-                        break
-                    }
-                }
-            } catch let error as EtcdError {
-                log(.warning, "watch failed: \(error)")
-                watch?.close()
-                watch = nil
-            }
-            guard let active = watch else { continue }
-            now = monotonicMilliseconds()
-            let timeout = max(0, min(nextKeepAlive, nextCheck) - now)
-            try waitForInput([active.fileDescriptor, monitor.fileDescriptor], signals: signals, timeoutMilliseconds: timeout)
         }
     }
 
@@ -289,70 +362,44 @@ public final class OverlayAgent {
         return current
     }
 
-    /// Applies one watch message; false when the watch is over and a re-list is needed.
-    private func handle(_ message: EtcdWatchMessage) throws -> Bool {
-        switch message {
-        case .created, .progress:
-            return true
-        case .events(let events, let revision):
-            self.revision = revision
-            var ownKeyChanged = false
-            let ownKey = me.map { keys.host($0.subnet) }
-            for event in events {
-                let key = event.keyValue.key
-                log(.debug, "etcd \(event.kind == .put ? "put" : "delete") \(key) at revision \(revision)")
-                if key == ownKey {
-                    ownKeyChanged = true
-                    continue
-                }
-                switch event.kind {
-                case .put:
-                    if let host = try? OverlayHost(registration: parseJSON(event.keyValue.value, what: "registration"), lease: event.keyValue.lease),
-                       keys.subnet(ofHostKey: key) == host.subnet {
-                        if peers[key] != host { log(.info, "peer \(host.subnet): underlay \(host.underlayIP)\(host.vtepMAC.map { ", VTEP \($0)" } ?? "")") }
-                        peers[key] = host
-                    } else {
-                        log(.warning, "ignoring damaged registration \(key)")
-                        peers[key] = nil
-                    }
-                case .delete:
-                    if let host = peers.removeValue(forKey: key) { log(.info, "peer \(host.subnet) left") }
-                }
+    // MARK: The kernel
+
+    /// Writes the entries of the peers that changed and removes those of the peers that left:
+    /// one batch, whatever the number of other peers. When that fails, the whole kernel is
+    /// compared with the peers.
+    private func update(_ changes: [OverlayDataPlane.PeerChange]) throws {
+        guard !changes.isEmpty else { return }
+        try withDataPlane { plane, netlink in
+            do {
+                let (added, removed) = try plane.update(netlink, changes: changes)
+                logChanges(added: added, removed: removed)
+                return
+            } catch {
+                log(.error, "programming the kernel failed: \(error); comparing it with every peer")
             }
-            if ownKeyChanged {
-                // Deleted by `overlay leave` (then the network is gone too) or by an expired lease.
-                try swnet.store.write { state in if try state.network(named: options.name)?.overlay == nil { throw Stop.left } }
-                try ensureRegistered()
-            }
-            try reconcile()
-            return true
-        case .compacted(let compactRevision):
-            log(.warning, "etcd compacted its history past revision \(revision + 1) (to \(compactRevision)); listing every host again")
-            return false
-        case .canceled(let reason):
-            log(.warning, "etcd canceled the watch (\(reason)); listing every host again")
-            return false
+            try reconcile(plane, netlink)
         }
     }
 
-    /// Reads every host again and compares everything with the kernel.
-    private func relist() throws {
-        let (hosts, revision) = try swnet.overlayHosts(options.name, client: client)
-        self.revision = revision
-        let ownSubnet = me?.subnet
-        var listed: [String: OverlayHost] = [:]
-        for host in hosts where host.subnet != ownSubnet { listed[keys.host(host.subnet)] = host }
-        for (key, host) in listed where peers[key] != host { log(.info, "peer \(host.subnet): underlay \(host.underlayIP)\(host.vtepMAC.map { ", VTEP \($0)" } ?? "")") }
-        for (key, host) in peers where listed[key] == nil { log(.info, "peer \(host.subnet) left") }
-        peers = listed
-        try ensureRegistered()
-        try reconcile()
+    /// Brings the kernel in step with every peer.
+    private func reconcile() throws {
+        try withDataPlane { plane, netlink in try reconcile(plane, netlink) }
     }
 
-    /// Brings the kernel in step with the peers, under the state lock, so that it never races
+    private func reconcile(_ plane: OverlayDataPlane, _ netlink: NetlinkHandle) throws {
+        do {
+            let (added, removed) = try plane.reconcile(netlink, peers: Array(state.peers.values))
+            logChanges(added: added, removed: removed)
+            if added.isEmpty && removed.isEmpty { log(.debug, "kernel in step with \(state.peers.count) peer\(state.peers.count == 1 ? "" : "s")") }
+        } catch {
+            log(.error, "programming the kernel failed: \(error); retrying at the next check")
+        }
+    }
+
+    /// Runs `body` on this host's data plane under the state lock, so that it never races
     /// `overlay leave`.
-    private func reconcile() throws {
-        guard let configuration, let me, let underlay else { return }
+    private func withDataPlane(_ body: (OverlayDataPlane, NetlinkHandle) throws -> Void) throws {
+        guard let configuration, let me = state.me, let underlay else { return }
         try swnet.store.write { state in
             guard let network = try state.network(named: options.name), let membership = network.overlay,
                   network.subnet == me.subnet
@@ -363,16 +410,14 @@ public final class OverlayAgent {
                 log(.error, "device \(membership.tunnel) is missing; restart the agent to recreate it")
                 return
             }
-            let plane = OverlayDataPlane(mode: configuration.mode, clusterSubnet: configuration.subnet, interfaceIndex: interface.index)
-            do {
-                let (added, removed) = try plane.reconcile(netlink, peers: Array(peers.values))
-                if !removed.isEmpty { log(.info, "removed \(Self.summary(removed.descriptions))") }
-                if !added.isEmpty { log(.info, "added \(Self.summary(added.descriptions))") }
-                if added.isEmpty && removed.isEmpty { log(.debug, "kernel in step with \(peers.count) peer\(peers.count == 1 ? "" : "s")") }
-            } catch {
-                log(.error, "programming the kernel failed: \(error); retrying at the next check")
-            }
+            try body(OverlayDataPlane(mode: configuration.mode, clusterSubnet: configuration.subnet, interfaceIndex: interface.index),
+                     netlink)
         }
+    }
+
+    private func logChanges(added: OverlayDataPlane.Entries, removed: OverlayDataPlane.Entries) {
+        if !removed.isEmpty { log(.info, "removed \(Self.summary(removed.descriptions))") }
+        if !added.isEmpty { log(.info, "added \(Self.summary(added.descriptions))") }
     }
 
     /// The first entries of a change, and how many more: thousands of peers make one line
@@ -394,20 +439,20 @@ public final class OverlayAgent {
                 return
             } catch let error as EtcdError {
                 log(.warning, "\(error); retrying in \(backoff) ms")
-                try waitForInput([], signals: signals, timeoutMilliseconds: backoff)
+                if let number = try waitForInput([], signals: signals, timeoutMilliseconds: backoff) { try handle(.signal(number)) }
                 backoff = min(backoff * 2, Self.longestBackoffMilliseconds)
             }
         }
     }
 
-    /// Sleeps until one of `descriptors` is readable or the timeout passes; throws on a
-    /// termination signal.
-    private func waitForInput(_ descriptors: [Int32], signals: Int32, timeoutMilliseconds: Int64) throws {
+    /// Sleeps until one of `descriptors` is readable or the timeout passes; returns the number
+    /// of a termination signal that arrived.
+    private func waitForInput(_ descriptors: [Int32], signals: Int32, timeoutMilliseconds: Int64) throws -> Int32? {
         var fds = ([signals] + descriptors).map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
         let result = poll(&fds, nfds_t(fds.count), Int32(clamping: timeoutMilliseconds))
         if result < 0 && errno != EINTR { throw SystemError("poll", errno: errno) }
         let number = swnet_read_signal(signals)
-        if number > 0 { throw Stop.signal(number) }
+        return number > 0 ? number : nil
     }
 
     private func monotonicMilliseconds() -> Int64 {

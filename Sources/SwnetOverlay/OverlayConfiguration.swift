@@ -1,14 +1,6 @@
 import IPAM
 import JSON
-
-/// How hosts carry each other's container traffic.
-public enum OverlayMode: String, Sendable, CaseIterable {
-    /// Encapsulated in VXLAN: works over any routed underlay.
-    case vxlan
-    /// Plain routes to each host's subnet via its underlay address: no encapsulation, but the
-    /// hosts must share one L2 segment.
-    case hostGateway = "host-gw"
-}
+import SwnetCore
 
 /// What every host of an overlay agrees on. Written to etcd once by `overlay create`.
 public struct OverlayConfiguration: Sendable, Equatable {
@@ -114,7 +106,7 @@ extension OverlayConfiguration: JSONRepresentable {
 
 /// Where an overlay lives in etcd: `<prefix>/overlays/<name>/config` and one key per host,
 /// `<prefix>/overlays/<name>/hosts/<a.b.c.d-len>`, bound to that host's lease.
-struct OverlayKeys {
+struct OverlayKeys: Equatable {
     static let root = "/swnet/overlays/"
     let name: String
 

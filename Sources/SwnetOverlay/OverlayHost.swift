@@ -1,6 +1,7 @@
 import IPAM
 import JSON
 import Netlink
+import SwnetCore
 
 /// One host's registration in an overlay: the value of its key in etcd.
 public struct OverlayHost: Sendable, Equatable {

@@ -1,0 +1,59 @@
+import IPAM
+import JSON
+import Netlink
+import Testing
+import SwnetCore
+@testable import SwnetOverlay
+
+@Suite("Overlay configuration and registrations")
+struct OverlayConfigurationTests {
+    @Test func validatesWhatHostsMustAgreeOn() throws {
+        let good = OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!)
+        try good.validate()
+        #expect(good.hostSubnetCount == 256)
+        #expect(good.hostSubnet(0)?.description == "10.40.0.0/24")
+        #expect(good.hostSubnet(255)?.description == "10.40.255.0/24")
+        #expect(good.hostSubnet(256) == nil)
+        #expect(good.containerMTU(underlayMTU: 1500) == 1450)
+        #expect(OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!, mode: .hostGateway).containerMTU(underlayMTU: 1500) == 1500)
+        #expect(good.isHostSubnet(IPNetwork("10.40.7.0/24")!))
+        #expect(!good.isHostSubnet(IPNetwork("10.41.7.0/24")!))
+        #expect(!good.isHostSubnet(IPNetwork("10.40.7.0/25")!))
+
+        let bad = [
+            OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/24")!, hostPrefix: 24),
+            OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!, hostPrefix: 31),
+            OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!, vni: 0),
+            OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!, vni: 1 << 24),
+            OverlayConfiguration(name: "ov", subnet: IPNetwork("fd00::/48")!),
+            OverlayConfiguration(name: "bad/name", subnet: IPNetwork("10.40.0.0/16")!),
+        ]
+        for configuration in bad { #expect(throws: SwnetError.self) { try configuration.validate() } }
+    }
+
+    @Test func configurationAndHostRoundTripThroughJSON() throws {
+        let configuration = OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!, hostPrefix: 26, vni: 42,
+                                                 port: 8472, mode: .vxlan, mtu: 1400)
+        #expect(try OverlayConfiguration(json: JSON(parsing: configuration.json.serialized())) == configuration)
+        let host = OverlayHost(subnet: IPNetwork("10.40.3.0/24")!, underlayIP: IPAddress("192.168.1.7")!,
+                               vtepMAC: MACAddress("02:11:22:33:44:55"), hostID: "abc", hostname: "node7", lease: 99)
+        #expect(try OverlayHost(registration: JSON(parsing: host.registration.serialized()), lease: 99) == host)
+        #expect(host.gateway == IPAddress("10.40.3.1"))
+    }
+
+    @Test func keysNameTheHostSubnet() {
+        let keys = OverlayKeys(name: "ov")
+        let subnet = IPNetwork("10.40.3.0/24")!
+        #expect(keys.host(subnet) == "/swnet/overlays/ov/hosts/10.40.3.0-24")
+        #expect(keys.subnet(ofHostKey: keys.host(subnet)) == subnet)
+        #expect(keys.subnet(ofHostKey: "/swnet/overlays/other/hosts/10.40.3.0-24") == nil)
+        #expect(keys.subnet(ofHostKey: keys.hosts + "garbage") == nil)
+    }
+
+    @Test func endpointHostsForUnderlayDetection() {
+        #expect(Swnet.endpointHost("http://10.0.0.1:2379") == "10.0.0.1")
+        #expect(Swnet.endpointHost("https://etcd.example:2379/") == "etcd.example")
+        #expect(Swnet.endpointHost("10.0.0.2:2379") == "10.0.0.2")
+        #expect(Swnet.endpointHost("http://[fd00::1]:2379") == nil)
+    }
+}
