@@ -366,6 +366,11 @@ public final class OverlayAgent {
             let plane = OverlayDataPlane(mode: configuration.mode, clusterSubnet: configuration.subnet, interfaceIndex: interface.index)
             do {
                 let (added, removed) = try plane.reconcile(netlink, peers: Array(peers.values))
+                if configuration.mode == .vxlan {
+                    try swnet.updateFastPathPeers(tunnel: interface, peers: peers.values.compactMap { peer in
+                        peer.vtepMAC.map { (mac: $0, underlayIP: peer.underlayIP) }
+                    })
+                }
                 if !removed.isEmpty { log(.info, "removed \(Self.summary(removed.descriptions))") }
                 if !added.isEmpty { log(.info, "added \(Self.summary(added.descriptions))") }
                 if added.isEmpty && removed.isEmpty { log(.debug, "kernel in step with \(peers.count) peer\(peers.count == 1 ? "" : "s")") }
