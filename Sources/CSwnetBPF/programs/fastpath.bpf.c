@@ -402,7 +402,10 @@ static __always_inline int from_underlay(struct __sk_buff *skb) {
     __u8 mac[ETH_ALEN];
     __builtin_memcpy(mac, endpoint->mac, ETH_ALEN);
     // Takes the outer IPv4/UDP/VXLAN headers and the inner Ethernet header off; the GSO size
-    // (the inner segments') stays.
+    // (the inner segments') stays. A GSO packet keeps its UDP tunnel GSO type and
+    // skb->encapsulation: this kernel (6.18) has no flag to clear them (bpf-next adds
+    // BPF_F_ADJ_ROOM_DECAP_L4_UDP). Harmless for the container's own sockets; a container that
+    // routes such packets on sends them slower (docs/fastpath.md, Limits).
     if (bpf_skb_adjust_room(skb, -VXLAN_OVERHEAD, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO) != 0)
         return TC_ACT_UNSPEC;
     data = (void *)(long)skb->data;
