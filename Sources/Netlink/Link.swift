@@ -23,6 +23,8 @@ public struct Link: Sendable, Equatable {
 
     /// Administratively up (IFF_UP).
     public var isUp: Bool { flags & interfaceUpFlag != 0 }
+    /// The loopback device (IFF_LOOPBACK).
+    public var isLoopback: Bool { flags & 0x8 != 0 }
 }
 
 /// RFC 2863 operational state (IFLA_OPERSTATE).

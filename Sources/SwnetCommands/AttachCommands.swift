@@ -4,7 +4,7 @@ import Netlink
 import SwnetCore
 
 struct AttachCommand: RunnableCommand {
-    static let target = Argument<String>("TARGET", help: "PID, namespace name or namespace path.", completes: .targets)
+    static let target = Argument<String>("TARGET", help: "Container, PID, namespace name or namespace path.", completes: .targets)
     static let network = Argument<String>("NETWORK", help: "Network, bridge, or host interface name.", completes: .networks)
     static let extras = Argument<[String]>(
         variadic: "ADDRESS-OR-MAC", help: "IP/LEN[@GATEWAY] or dhcp[:OPTIONS], and/or MAC or U:STRING, and/or @VID.")
@@ -25,10 +25,15 @@ struct AttachCommand: RunnableCommand {
         "attach",
         abstract: "Attach a container's network namespace to a network (pipework-style).",
         discussion: """
-        TARGET is a PID, a namespace name from /run/netns, or a path to a namespace file \
-        (pid:, netns: force a kind). NETWORK is a swnet network, an existing Linux bridge, or a \
+        TARGET is a swnet container's name or id, a PID, a namespace name from /run/netns, a \
+        path to a namespace file, or a podman or docker container (container:, pid:, netns:, \
+        podman:, docker: force a kind). NETWORK is a swnet network, an existing Linux bridge, or a \
         new name: then a bridge and a network are created from IP/LEN. Without IP/LEN an address \
-        is allocated. U:STRING derives a stable MAC from STRING. dhcp[:OPTIONS] gets the address         from a DHCP server instead, through busybox udhcpc (OPTIONS: its arguments) kept running in         the container's namespace until detach or the container's end. NETWORK may also be a host         interface that is not a bridge: a macvlan child of it (of its VLAN VID with @VID) goes         into the container, or with --direct the interface itself.
+        is allocated. U:STRING derives a stable MAC from STRING. dhcp[:OPTIONS] gets the address \
+        from a DHCP server instead, through busybox udhcpc (OPTIONS: its arguments) kept running in \
+        the container's namespace until detach or the container's end. NETWORK may also be a host \
+        interface that is not a bridge: a macvlan child of it (of its VLAN VID with @VID) goes \
+        into the container, or with --direct the interface itself.
         """,
         usage: "swnet attach TARGET NETWORK [IP/LEN[@GATEWAY]|dhcp[:OPTIONS]] [MAC|U:STRING][@VID] [-i IFNAME] [-l HOST_IFNAME] [--mtu N] [--rate RATE[/BURST]] [--macvlan-mode MODE|--direct]",
         arguments: [target, network, extras],
@@ -58,14 +63,15 @@ struct AttachCommand: RunnableCommand {
         self.request = request
     }
 
-    /// pipework's grammar after TARGET NETWORK: at most an IP/LEN[@GATEWAY] or dhcp[:OPTIONS],
-    /// and a MAC or U:STRING, either followed by (or alone as) @VID, in any order.
+    /// pipework's grammar after TARGET NETWORK: an IP/LEN[@GATEWAY] per family (IPv4, IPv6:
+    /// both on a dual-stack network) or dhcp[:OPTIONS], and a MAC or U:STRING, either followed
+    /// by (or alone as) @VID, in any order.
     static func request(_ request: AttachRequest, extras: [String]) throws(UsageError) -> AttachRequest {
         var request = request
-        guard extras.count <= 3 else { throw UsageError("too many arguments: \(extras.joined(separator: " "))") }
+        guard extras.count <= 4 else { throw UsageError("too many arguments: \(extras.joined(separator: " "))") }
         for var extra in extras {
             if let dhcp = try Parse.dhcp(extra) {
-                guard request.address == nil && request.dhcp == nil else {
+                guard request.addresses.isEmpty && request.dhcp == nil else {
                     throw UsageError("two addresses given: \(extras.joined(separator: " "))")
                 }
                 request.dhcp = dhcp
@@ -83,13 +89,21 @@ struct AttachCommand: RunnableCommand {
             }
             if extra.contains("/") {
                 guard request.dhcp == nil else { throw UsageError("two addresses given: \(extras.joined(separator: " "))") }
-                guard request.address == nil else { throw UsageError("two addresses given: \(extras.joined(separator: " "))") }
                 let parts = extra.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
                 guard let address = InterfaceAddress(String(parts[0])) else {
-                    throw UsageError("invalid address '\(parts[0])': expected IP/LEN like 10.0.0.5/24")
+                    throw UsageError("invalid address '\(parts[0])': expected IP/LEN like 10.0.0.5/24 or fd00::5/64")
                 }
-                request.address = address
-                if parts.count == 2 { request.gateway = try Parse.address(String(parts[1])) }
+                guard request.address(address.family) == nil else {
+                    throw UsageError("two \(address.family) addresses given: \(extras.joined(separator: " "))")
+                }
+                request.addresses.append(address)
+                if parts.count == 2 {
+                    let gateway = try Parse.address(String(parts[1]))
+                    guard gateway.family == address.family else {
+                        throw UsageError("gateway \(gateway) of \(address) is not an \(address.family) address")
+                    }
+                    request.gateways.append(gateway)
+                }
             } else if extra.hasPrefix("U:") {
                 let seed = String(extra.dropFirst(2))
                 guard !seed.isEmpty else { throw UsageError("U: needs a string to derive the MAC from") }
@@ -123,7 +137,7 @@ struct AttachCommand: RunnableCommand {
             return
         }
         let attachment = result.attachment
-        print("\(attachment.target): \(attachment.containerInterface) \(attachment.address) mac \(attachment.mac ?? "-")"
+        print("\(attachment.target): \(attachment.containerInterface) \(attachment.addressSummary) mac \(attachment.mac ?? "-")"
               + " on \(attachment.network) (host side \(attachment.hostInterface))")
     }
 }
@@ -158,7 +172,7 @@ struct DetachCommand: RunnableCommand {
             return
         }
         for attachment in detached.attachments {
-            print("\(attachment.target): removed \(attachment.containerInterface) \(attachment.address) from \(attachment.network)")
+            print("\(attachment.target): removed \(attachment.containerInterface) \(attachment.addressSummary) from \(attachment.network)")
         }
         for record in detached.interfaces {
             print("\(record.target): removed \(record.containerInterface) (\(record.kind.rawValue)) from \(record.parent)")
@@ -186,7 +200,7 @@ struct GCCommand: RunnableCommand {
             return
         }
         for attachment in report.attachments {
-            print("removed \(attachment.network) attachment of \(attachment.target) (\(attachment.address))")
+            print("removed \(attachment.network) attachment of \(attachment.target) (\(attachment.addressSummary))")
         }
         for lease in report.orphanLeases { print("released orphan lease \(lease)") }
         for record in report.interfaces {

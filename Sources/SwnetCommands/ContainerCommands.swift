@@ -13,7 +13,7 @@ struct RunCommand: RunnableCommand {
     static let rootfs = Option<String?>("rootfs", value: "DIR", help: "Root filesystem to pivot into (default: the host's files).", completes: .directories)
     static let workdir = Option<String?>("workdir", short: "w", value: "DIR", help: "Working directory inside.")
     static let networks = Option<[RunRequest.NetworkChoice]>(
-        repeatable: "network", value: "NETWORK[:IP/LEN]", help: "Attach to NETWORK before the command starts (repeatable).",
+        repeatable: "network", value: "NETWORK[:IP/LEN[,IP/LEN]]", help: "Attach to NETWORK before the command starts (repeatable).",
         completes: .networks, transform: Parse.networkChoice)
     static let environment = Option<[String]>(repeatable: "env", short: "e", value: "KEY=VALUE", help: "Set an environment variable.") { $0 }
     static let capAdd = Option<[String]>(repeatable: "cap-add", value: "CAP", help: "Add a capability (ALL for all).") { $0 }
@@ -217,8 +217,8 @@ struct InspectCommand: RunnableCommand {
             print("rootfs:    \(container.rootfs ?? "(host)")")
             print("networks:  \(container.networks.isEmpty ? "-" : container.networks.joined(separator: ", "))")
             for attachment in detail.attachments {
-                print("address:   \(attachment.address) on \(attachment.network) (\(attachment.containerInterface), "
-                      + "gateway \(attachment.gateway?.description ?? "-"), MAC \(attachment.mac ?? "-"), data path \(attachment.dataPath))")
+                print("address:   \(attachment.addressSummary) on \(attachment.network) (\(attachment.containerInterface), "
+                      + "gateway \(attachment.gatewaySummary), MAC \(attachment.mac ?? "-"), data path \(attachment.dataPath))")
             }
             for publication in detail.publications {
                 print("port:      \(publication.hostDescription) -> \(publication.containerPort)")

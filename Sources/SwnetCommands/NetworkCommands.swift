@@ -12,11 +12,14 @@ enum NetworkCommand {
     static let name = Argument<String>("NAME", help: "Network name.", completes: .networks)
 
     struct Create: RunnableCommand {
-        static let subnet = Option<IPNetwork>(required: "subnet", value: "CIDR", help: "Subnet in CIDR form.",
-                                              transform: Parse.subnet)
-        static let gateway = Option<IPAddress?>(
-            "gateway", value: "IP", help: "Gateway address on the bridge (default: the subnet's first address).",
+        static let subnets = Option<[IPNetwork]>(
+            repeatable: "subnet", value: "CIDR", help: "Subnet in CIDR form; one IPv4 and one IPv6 make a dual-stack network.",
+            transform: Parse.subnet)
+        static let gateways = Option<[IPAddress]>(
+            repeatable: "gateway", value: "IP", help: "Gateway address on the bridge, one per family (default: the subnet's first address).",
             transform: Parse.address)
+        static let ipv6 = Option<Bool>(
+            flag: "ipv6", help: "Add an IPv6 subnet: without an IPv6 --subnet, a unique local /64 derived from the name.")
         static let bridge = Option<String?>(
             "bridge", value: "IFNAME", help: "Bridge interface name (default: the network name when it fits 15 bytes).")
         static let mtu = Option<UInt32?>("mtu", value: "N", help: "Bridge MTU.", transform: Parse.mtu)
@@ -26,8 +29,13 @@ enum NetworkCommand {
 
         static let definition = CommandDefinition(
             "create", abstract: "Create a network and its bridge.",
+            discussion: """
+            A network has an IPv4 subnet, an IPv6 subnet, or both (dual stack: every attachment \
+            gets an address and a default route of each family). IPv6 subnets that are unique \
+            local (fc00::/7) are masqueraded on their way out like IPv4 ones; others are routed as they are.
+            """,
             arguments: [newName],
-            options: GlobalOptions.declarations + [subnet, gateway, bridge, mtu, noMasquerade, isInternal] + OutputOptions.declarations,
+            options: GlobalOptions.declarations + [subnets, gateways, ipv6, bridge, mtu, noMasquerade, isInternal] + OutputOptions.declarations,
             runs: Self.self)
 
         let global: GlobalOptions
@@ -37,8 +45,8 @@ enum NetworkCommand {
         init(from values: ParsedValues) {
             global = GlobalOptions(values)
             output = OutputOptions(values)
-            request = NetworkRequest(name: values[Self.newName], subnet: values[Self.subnet],
-                                     gateway: values[Self.gateway], bridge: values[Self.bridge], mtu: values[Self.mtu],
+            request = NetworkRequest(name: values[Self.newName], subnets: values[Self.subnets], gateways: values[Self.gateways],
+                                     ipv6: values[Self.ipv6], bridge: values[Self.bridge], mtu: values[Self.mtu],
                                      masquerade: !values[Self.noMasquerade], isInternal: values[Self.isInternal])
         }
 
@@ -103,7 +111,8 @@ enum NetworkCommand {
                       filters.allows("bridge", { network.bridge == $0 }),
                       filters.allows("type", { ($0 == "overlay") == (network.overlay != nil) }) else { continue }
                 let bridge = network.bridge + (status.bridgeIndex == nil ? " (missing)" : "")
-                listing.append([network.name, network.subnet.description, network.gateway?.description ?? "-",
+                listing.append([network.name, network.subnets.map(\.description).joined(separator: ","),
+                                network.gateways.isEmpty ? "-" : network.gateways.map(\.description).joined(separator: ","),
                                 bridge, String(status.attachments.count)], json: status.json, quiet: network.name)
             }
             try output.print(listing)
@@ -134,8 +143,8 @@ enum NetworkCommand {
             }
             let network = status.definition
             print("name:     \(network.name)")
-            print("subnet:   \(network.subnet)")
-            print("gateway:  \(network.gateway?.description ?? "-")")
+            print("subnet:   \(network.subnets.map(\.description).joined(separator: ", "))")
+            print("gateway:  \(network.gateways.isEmpty ? "-" : network.gateways.map(\.description).joined(separator: ", "))")
             print("bridge:   \(network.bridge)\(network.managesBridge ? "" : " (not managed by swnet)")\(status.bridgeIndex == nil ? " (missing)" : "")")
             print("mtu:      \(network.mtu.map(String.init) ?? "default")")
             if let counters = status.fastPath.counters {
@@ -149,7 +158,7 @@ enum NetworkCommand {
             var rows = [["TARGET", "INTERFACE", "ADDRESS", "MAC", "HOST INTERFACE", "DATA PATH"]]
             for attachment in status.attachments {
                 let path = attachment.fastPathUnavailable.map { "bridge (fast path unavailable: \($0))" } ?? attachment.dataPath
-                rows.append([attachment.target, attachment.containerInterface, attachment.address.description,
+                rows.append([attachment.target, attachment.containerInterface, attachment.addressSummary,
                              attachment.mac ?? "-", attachment.hostInterface, path])
             }
             printTable(rows)

@@ -175,3 +175,15 @@ private func pool(_ subnet: String, gateway: String? = nil) throws -> AddressPoo
             == ["ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::1"])
     }
 }
+
+@Suite("AddressPool on an IPv6 /64")
+struct IPv6PoolTests {
+    /// A /64 holds 2^64 addresses: allocation must start where the cursor is, never scan.
+    @Test func theNextCandidateAfterACursorIsFoundAtOnce() throws {
+        let pool = try AddressPool(subnet: IPNetwork("fd00:1::/64")!, gateway: IPAddress("fd00:1::1"))
+        #expect(Array(pool.candidates(after: nil).prefix(2)) == [IPAddress("fd00:1::2")!, IPAddress("fd00:1::3")!])
+        #expect(pool.candidates(after: IPAddress("fd00:1::ffff:ffff")).first(where: { _ in true }) == IPAddress("fd00:1::1:0:0"))
+        #expect(pool.candidates(after: IPAddress("fd00:1::ffff:ffff:ffff:ffff")).first(where: { _ in true }) == IPAddress("fd00:1::2"))
+        #expect(pool.assignableCount == UInt128(1) << 64 - 2)
+    }
+}

@@ -29,8 +29,8 @@ private func helpRequested(by arguments: [String]) throws -> String? {
             as: AttachCommand.self)
         #expect(attach.request.target == "c1")
         #expect(attach.request.network == "br0")
-        #expect(attach.request.address == InterfaceAddress("10.0.0.5/24"))
-        #expect(attach.request.gateway == IPAddress("10.0.0.254"))
+        #expect(attach.request.addresses == [InterfaceAddress("10.0.0.5/24")!])
+        #expect(attach.request.gateways == [IPAddress("10.0.0.254")!])
         #expect(attach.request.mac == .derived("web"))
         #expect(attach.request.containerInterface == "eth1")
         #expect(attach.request.hostInterface == "h0")
@@ -39,10 +39,22 @@ private func helpRequested(by arguments: [String]) throws -> String? {
         #expect(attach.global.root == nil)
     }
 
+    /// pipework#124: an IPv4 and an IPv6 address, each with its gateway, in one attach.
+    @Test func parsesADualStackAttach() throws {
+        let attach = try command(["attach", "c1", "br0", "fd00::5/64@fd00::1", "10.0.0.5/24@10.0.0.1", "U:web@7"], as: AttachCommand.self)
+        #expect(attach.request.addresses == [InterfaceAddress("fd00::5/64")!, InterfaceAddress("10.0.0.5/24")!])
+        #expect(attach.request.gateway(.v4) == IPAddress("10.0.0.1") && attach.request.gateway(.v6) == IPAddress("fd00::1"))
+        #expect(attach.request.mac == .derived("web") && attach.request.vlan == 7)
+        let create = try command(["network", "create", "d", "--subnet", "10.1.0.0/24", "--subnet", "fd00:1::/64",
+                                  "--gateway", "fd00:1::fe", "--ipv6"], as: NetworkCommand.Create.self)
+        #expect(create.request.subnets == [IPNetwork("10.1.0.0/24")!, IPNetwork("fd00:1::/64")!])
+        #expect(create.request.gateways == [IPAddress("fd00:1::fe")!] && create.request.ipv6)
+    }
+
     @Test func acceptsAMACWithoutAnAddress() throws {
         let attach = try command(["attach", "123", "br0", "02:00:00:00:00:01"], as: AttachCommand.self)
         #expect(attach.request.mac == .fixed(MACAddress("02:00:00:00:00:01")!))
-        #expect(attach.request.address == nil)
+        #expect(attach.request.addresses.isEmpty)
         #expect(!attach.output.json)
     }
 
@@ -61,8 +73,9 @@ private func helpRequested(by arguments: [String]) throws -> String? {
             ["network", "create", "n1", "--subnet", "10.1.0.0/24", "--gateway=10.1.0.254", "--bridge", "br-n1", "--json"],
             as: NetworkCommand.Create.self)
         #expect(create.request.name == "n1")
-        #expect(create.request.subnet == IPNetwork("10.1.0.0/24"))
-        #expect(create.request.gateway == IPAddress("10.1.0.254"))
+        #expect(create.request.subnets == [IPNetwork("10.1.0.0/24")!])
+        #expect(create.request.gateways == [IPAddress("10.1.0.254")!])
+        #expect(!create.request.ipv6)
         #expect(create.request.bridge == "br-n1")
         #expect(create.request.mtu == nil)
         #expect(create.output.json)
@@ -102,8 +115,11 @@ private func helpRequested(by arguments: [String]) throws -> String? {
         ["attach", "c1", "br0", "-i", "eth1", "-i", "eth2"],
         ["detach", "c1", "br0", "extra"],
         ["network", "inspect"],
-        ["network", "create", "n"],
-        ["network", "create", "n", "--subnet", "10.0.0.0/24", "--subnet", "10.1.0.0/24"],
+        ["network", "create", "n", "--subnet", "10.0.0.0/24", "--ipv6=yes"],
+        ["attach", "c1", "br0", "fd00::5/64", "fd00::6/64"],
+        ["attach", "c1", "br0", "fd00::5/64@10.0.0.1"],
+        ["attach", "c1", "br0", "10.0.0.5/24", "fd00::5/64", "dhcp"],
+        ["run", "--network", "n:fd00::5/64,fd00::6/64", "--", "true"],
         ["network", "frobnicate"],
         ["frobnicate"],
         ["--root", "/tmp"],

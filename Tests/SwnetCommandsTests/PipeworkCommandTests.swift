@@ -13,7 +13,7 @@ import Testing
     @Test func parsesDHCPVLANAndHostInterfaceModes() throws {
         let dhcp = try attach(["c1", "lan", "dhcp:-x hostname:web -V swnet", "U:web@10", "--rate", "10mbit/64kb"])
         #expect(dhcp.dhcp == DHCPRequest(clientArguments: ["-x", "hostname:web", "-V", "swnet"]))
-        #expect(dhcp.address == nil)
+        #expect(dhcp.addresses.isEmpty)
         #expect(dhcp.mac == .derived("web"))
         #expect(dhcp.vlan == 10)
         #expect(dhcp.rate == RateLimit(bitsPerSecond: 10_000_000, burstBytes: 64 * 1024))
@@ -21,7 +21,7 @@ import Testing
 
         let macvlan = try attach(["c1", "eth0", "10.0.0.5/24@10.0.0.1", "@7", "--macvlan-mode", "private"])
         #expect(macvlan.hostInterfaceMode == .macvlan(.private))
-        #expect(macvlan.vlan == 7 && macvlan.gateway == IPAddress("10.0.0.1"))
+        #expect(macvlan.vlan == 7 && macvlan.gateways == [IPAddress("10.0.0.1")!])
         #expect(try attach(["c1", "eth0", "10.0.0.5/24", "--direct"]).hostInterfaceMode == .direct)
         #expect(try attach(["c1", "br0", "10.0.0.5/24"]).hostInterfaceMode == nil)
     }

@@ -11,7 +11,7 @@ import Testing
                                  capabilities: CapabilitySet(mask: 1 << 63 | 1 << 12))
         let start = DetachedStart(
             location: StateLocation(lib: "/x/lib", run: "/x/run"), containerID: String(repeating: "ab", count: 32), spec: spec,
-            networks: [.init(network: "web"), .init(network: "db", address: InterfaceAddress("10.1.0.5/24"))],
+            networks: [.init(network: "web"), .init(network: "db", addresses: [InterfaceAddress("10.1.0.5/24")!, InterfaceAddress("fd00:1::5/64")!])],
             publish: [try PortSpec(parsing: "127.0.0.1::9000/udp"), try PortSpec(parsing: "8080-8081:80-81")])
         let line = start.json.serialized()
         #expect(!line.contains("\n"), "one line a message")

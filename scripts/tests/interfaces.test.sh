@@ -27,6 +27,9 @@ fails "a host interface without IP/LEN" swnet attach c3 uplink
 fails "an unknown macvlan mode" swnet attach c3 uplink 10.80.0.8/24 --macvlan-mode source
 fails "--direct with --macvlan-mode" swnet attach c3 phys0 10.81.0.5/24 --direct --macvlan-mode bridge
 fails "an interface that is nowhere" swnet attach c3 nosuchif 10.81.0.5/24 --direct
+fails "the loopback interface (no macvlan on it, and it cannot move)" swnet attach c3 lo 10.81.0.5/24
+fails "the loopback interface with --direct" swnet attach c3 lo 10.81.0.5/24 --direct
+eq "... names the problem" "$error_line" "swnet: lo is not an Ethernet interface: a macvlan or --direct needs one (or name a bridge or swnet network)"
 ok "a network" swnet network create net1 --subnet 10.83.0.0/24
 fails "--direct on a swnet network's bridge" swnet attach c3 net1 10.83.0.5/24 --direct
 

@@ -7,7 +7,8 @@ import JSON
 import Netlink
 
 /// What `swnet attach` asks for, in pipework's grammar:
-/// `TARGET NETWORK [IP/LEN[@GATEWAY]] [MAC|U:STRING] [-i IFNAME] [-l HOST_IFNAME] [--mtu N]`.
+/// `TARGET NETWORK [IP/LEN[@GATEWAY]]... [MAC|U:STRING] [-i IFNAME] [-l HOST_IFNAME] [--mtu N]`,
+/// with at most one IP/LEN per family (an IPv4 and an IPv6 one on a dual-stack network).
 public struct AttachRequest: Sendable {
     public enum MACChoice: Sendable, Equatable {
         case fixed(MACAddress)
@@ -26,8 +27,11 @@ public struct AttachRequest: Sendable {
     /// How to name the target in records and messages, when not as resolved (e.g. a container).
     public var targetLabel: String?
     public var network: String
-    public var address: InterfaceAddress?
-    public var gateway: IPAddress?
+    /// Requested addresses, at most one per family; a family of the network left out gets one allocated.
+    public var addresses: [InterfaceAddress]
+    /// `@GATEWAY`s, at most one per family, each of the family of one of `addresses`: it
+    /// replaces the container's default route of its family.
+    public var gateways: [IPAddress]
     public var mac: MACChoice?
     public var containerInterface: String?
     public var hostInterface: String?
@@ -48,12 +52,20 @@ public struct AttachRequest: Sendable {
                 mac: MACChoice? = nil, containerInterface: String? = nil, hostInterface: String? = nil, mtu: UInt32? = nil) {
         self.target = target
         self.network = network
-        self.address = address
-        self.gateway = gateway
+        self.addresses = address.map { [$0] } ?? []
+        self.gateways = gateway.map { [$0] } ?? []
         self.mac = mac
         self.containerInterface = containerInterface
         self.hostInterface = hostInterface
         self.mtu = mtu
+    }
+
+    public func address(_ family: IPFamily) -> InterfaceAddress? {
+        addresses.first { $0.family == family }
+    }
+
+    public func gateway(_ family: IPFamily) -> IPAddress? {
+        gateways.first { $0.family == family }
     }
 }
 
@@ -62,12 +74,14 @@ public struct AttachResult: Sendable, JSONRepresentable {
     public var attachment: Attachment
     public var bridge: String
     public var createdNetwork: Bool
-    /// The container's default route, when swnet added or replaced it.
-    public var defaultRoute: IPAddress?
+    /// The gateways of the container's default routes (one per family) swnet added or replaced.
+    public var defaultRoutes: [IPAddress]
+
+    /// The first family's default route.
+    public var defaultRoute: IPAddress? { defaultRoutes.first }
 
     public var json: JSON {
-        var routes: [JSON] = []
-        if let defaultRoute { routes.append(["destination": "default", "gateway": .string(defaultRoute.description)]) }
+        let routes: [JSON] = defaultRoutes.map { ["destination": "default", "gateway": .string($0.description)] }
         return [
             "target": .string(attachment.target),
             "network": .string(attachment.network),
@@ -77,7 +91,7 @@ public struct AttachResult: Sendable, JSONRepresentable {
             "containerInterface": .string(attachment.containerInterface),
             "mac": attachment.mac.map { .string($0) } ?? .null,
             "mtu": .int(Int64(attachment.mtu)),
-            "addresses": [.string(attachment.address.description)],
+            "addresses": .array(attachment.addresses.map { .string($0.description) }),
             "routes": .array(routes),
             "dataPath": .string(attachment.dataPath),
         ]
@@ -96,12 +110,7 @@ extension Swnet {
     func attach(_ request: AttachRequest, target: ResolvedTarget, in state: borrowing StateTransaction) throws -> AttachResult {
         try Rollback().run { rollback in
             let (network, created) = try networkForAttach(request, in: state)
-            let pool: AddressPool
-            do { pool = try network.pool } catch { throw SwnetError("network \(network.name): \(error)") }
-            if let address = request.address { try check(address, fits: network, pool: pool) }
-            if let gateway = request.gateway, !network.subnet.contains(gateway) {
-                throw SwnetError.invalid("gateway \(gateway) is outside subnet \(network.subnet) of network \(network.name)")
-            }
+            let pools = try checkedPools(for: request, on: network)
             try clearStaleAttachment(network: network.name, namespaceID: target.namespaceID, target: target, in: state)
 
             let netlink = try hostNetlink()
@@ -112,17 +121,20 @@ extension Swnet {
             }
             let container = try NetlinkHandle(namespace: target.namespace)
             let containerName = try containerInterfaceName(request.containerInterface, in: container, target: target)
-            let address = try lease(request.address, network: network, pool: pool, owner: target.namespaceID, in: state)
-            Log.debug("attach \(target.label): leased \(address) on network \(network.name)")
+            let addresses = try pools.map { pool in
+                try lease(request.address(pool.subnet.family), pool: pool, network: network.name, owner: target.namespaceID, in: state)
+            }
+            Log.debug("attach \(target.label): leased \(addresses.map(\.description).joined(separator: ", ")) on network \(network.name)")
+            let gateways = network.families.compactMap { request.gateway($0) ?? network.gateway($0) }
 
             var attachment = Attachment(
                 network: network.name, namespaceID: target.namespaceID, target: target.label,
                 namespacePath: target.path, hostInterface: hostName, containerInterface: containerName, mac: nil,
-                address: address, gateway: request.gateway ?? network.gateway, mtu: 0, phase: .pending,
+                addresses: addresses, gateways: gateways, mtu: 0, phase: .pending,
                 created: Int64(time(nil)), cni: request.cni)
             try state.save(attachment)
             try state.commitPending { state in
-                try state.releaseLease(network: network.name, address: address.address)
+                for address in addresses { try state.releaseLease(network: network.name, address: address.address) }
                 try state.removeAttachment(network: network.name, namespaceID: target.namespaceID)
                 if created { try state.removeNetwork(named: network.name) }
             }
@@ -137,13 +149,14 @@ extension Swnet {
                 throw SwnetError("interface \(containerName) vanished from \(target.label)")
             }
             attachment.mac = inside.mac?.description
-            let defaultRoute = try configureInside(container, interface: inside, address: address,
-                                                   gateway: request.gateway ?? network.gateway,
-                                                   replacingDefault: request.gateway != nil, target: target)
-            Log.debug("attach \(target.label): \(containerName) up with \(address)\(defaultRoute.map { ", default route via \($0)" } ?? "")")
+            let defaultRoutes = try configureInside(container, interface: inside, addresses: addresses, gateways: gateways,
+                                                    replacing: Set(request.gateways.map(\.family)), target: target)
+            Log.debug("attach \(target.label): \(containerName) up with \(addresses.map(\.description).joined(separator: ", "))"
+                      + "\(defaultRoutes.isEmpty ? "" : ", default route via \(defaultRoutes.map(\.description).joined(separator: ", "))")")
             // Only an address somebody held before may be cached with another MAC: a fresh one
             // is not announced, which spares every other port of the bridge a broadcast.
-            if address.family == .v4, let mac = inside.mac, try state.takeReleased(network: network.name, address: address.address) {
+            if let address = attachment.address(.v4), let mac = inside.mac,
+               try state.takeReleased(network: network.name, address: address.address) {
                 announce(mac: mac, interface: inside, hostInterface: hostName, container: container)
             }
             if let rate = request.rate { try applyRate(rate, hostInterface: hostName, container: container, inside: inside) }
@@ -152,7 +165,7 @@ extension Swnet {
             if created { try renderFirewall(in: state) }
             attachment.phase = .active
             try state.save(attachment)
-            return AttachResult(attachment: attachment, bridge: network.bridge, createdNetwork: created, defaultRoute: defaultRoute)
+            return AttachResult(attachment: attachment, bridge: network.bridge, createdNetwork: created, defaultRoutes: defaultRoutes)
         }
     }
 
@@ -173,7 +186,7 @@ extension Swnet {
     private func networkForAttach(_ request: AttachRequest, in state: borrowing StateTransaction) throws -> (NetworkDefinition, created: Bool) {
         if let network = try state.network(namedOrBridge: request.network) { return (network, false) }
         try Self.validateNetworkName(request.network)
-        guard let address = request.address else {
+        guard !request.addresses.isEmpty else {
             throw SwnetError.notFound("network \(request.network) does not exist; give IP/LEN to create it, or run swnet network create")
         }
         let existing = try hostNetlink().link(named: request.network)
@@ -181,21 +194,45 @@ extension Swnet {
             throw SwnetError("interface \(request.network) exists and is not a bridge")
         }
         if existing == nil { try InterfaceNames.validate(request.network, role: "bridge") }
-        let subnet = address.network
-        try checkSubnetIsFree(subnet, in: state)
+        let subnets = request.addresses.map(\.network)
+        for subnet in subnets { try checkSubnetIsFree(subnet, in: state) }
         let adopted = existing != nil
-        let gateway = request.gateway ?? (adopted ? nil : AddressPool.defaultGateway(for: subnet))
-        let network = NetworkDefinition(name: request.network, subnet: subnet, gateway: gateway, bridge: request.network,
+        // An explicit gateway inside the subnet is the bridge's address; an off-link one is not ours.
+        let gateways = subnets.compactMap { subnet in
+            request.gateway(subnet.family).flatMap { subnet.contains($0) ? $0 : nil }
+                ?? (adopted || request.gateway(subnet.family) != nil ? nil : AddressPool.defaultGateway(for: subnet))
+        }
+        let network = NetworkDefinition(name: request.network, subnets: subnets, gateways: gateways, bridge: request.network,
                                         mtu: nil, managesBridge: !adopted, created: Int64(time(nil)))
         try state.save(network)
         return (network, true)
     }
 
-    private func check(_ address: InterfaceAddress, fits network: NetworkDefinition, pool: AddressPool) throws {
-        guard address.network == network.subnet else {
-            throw SwnetError.invalid("\(address) does not match subnet \(network.subnet) of network \(network.name)")
+    /// The network's pools, one per family, after checking the requested addresses and
+    /// gateways against them: an address needs a subnet of its family and must fit it; an
+    /// IPv4 gateway lies in the subnet, an IPv6 one may be off-link (it gets a route of its own).
+    private func checkedPools(for request: AttachRequest, on network: NetworkDefinition) throws -> [AddressPool] {
+        var pools: [AddressPool] = []
+        for family in network.families {
+            do { if let pool = try network.pool(family) { pools.append(pool) } } catch {
+                throw SwnetError("network \(network.name): \(error)")
+            }
         }
-        do { try pool.validate(requested: address.address) } catch { throw SwnetError.invalid("\(error)") }
+        for address in request.addresses {
+            guard let pool = pools.first(where: { $0.subnet.family == address.family }) else {
+                throw SwnetError.invalid("\(address) is \(address.family) but network \(network.name) has no \(address.family) subnet")
+            }
+            guard address.network == pool.subnet else {
+                throw SwnetError.invalid("\(address) does not match subnet \(pool.subnet) of network \(network.name)")
+            }
+            do { try pool.validate(requested: address.address) } catch { throw SwnetError.invalid("\(error)") }
+        }
+        for gateway in request.gateways where gateway.family == .v4 {
+            if let subnet = network.subnet(.v4), !subnet.contains(gateway) {
+                throw SwnetError.invalid("gateway \(gateway) is outside subnet \(subnet) of network \(network.name)")
+            }
+        }
+        return pools
     }
 
     /// One attachment per namespace and network. A record whose host link is gone belongs to a
@@ -226,26 +263,27 @@ extension Swnet {
         throw SwnetError("no free ethN interface name in \(target.label)")
     }
 
-    /// Claims the requested address, or the next free one after the allocation cursor.
-    private func lease(_ requested: InterfaceAddress?, network: NetworkDefinition, pool: AddressPool,
+    /// Claims the requested address, or the next free one after the family's allocation
+    /// cursor: the first candidate is normally free, so the cost does not grow with the pool.
+    private func lease(_ requested: InterfaceAddress?, pool: AddressPool, network: String,
                        owner: String, in state: borrowing StateTransaction) throws -> InterfaceAddress {
         let chosen: IPAddress
         if let requested {
-            guard try state.claimLease(network: network.name, address: requested.address, owner: owner) else {
-                throw SwnetError.addressInUse(address: requested.address.description, network: network.name)
+            guard try state.claimLease(network: network, address: requested.address, owner: owner) else {
+                throw SwnetError.addressInUse(address: requested.address.description, network: network)
             }
             chosen = requested.address
         } else {
-            let cursor = try state.allocationCursor(network: network.name)
+            let cursor = try state.allocationCursor(network: network, family: pool.subnet.family)
             guard let free = try pool.candidates(after: cursor).first(where: {
-                try state.claimLease(network: network.name, address: $0, owner: owner)
+                try state.claimLease(network: network, address: $0, owner: owner)
             }) else {
-                throw SwnetError.addressesExhausted(network: network.name, subnet: network.subnet.description)
+                throw SwnetError.addressesExhausted(network: network, subnet: pool.subnet.description)
             }
-            try state.setAllocationCursor(network: network.name, free)
+            try state.setAllocationCursor(network: network, free)
             chosen = free
         }
-        return InterfaceAddress(address: chosen, prefixLength: network.subnet.prefixLength)!
+        return InterfaceAddress(address: chosen, prefixLength: pool.subnet.prefixLength)!
     }
 
     /// The pair is made in one request, the host side enslaved to the bridge and the peer
@@ -282,27 +320,50 @@ extension Swnet {
         }
     }
 
-    /// The container side in one batch, one round trip: settings, address, up, default route.
-    /// On an IPv4 network the interface stays out of IPv6, as Docker does.
-    /// An explicit `@GATEWAY` (`replacingDefault`) replaces the container's default route; a
-    /// network's gateway becomes the default route unless the container already has one.
-    func configureInside(_ container: NetlinkHandle, interface: Link, address: InterfaceAddress,
-                         gateway: IPAddress?, replacingDefault: Bool, target: ResolvedTarget) throws -> IPAddress? {
-        let isIPv4 = address.family == .v4
+    /// The container side in one batch, one round trip: settings, addresses, up, default
+    /// routes (one per family). An interface without IPv6 address stays out of IPv6, as
+    /// Docker does. With one, it keeps its link-local address (the kernel's neighbour probes
+    /// need one as their source) but, set before it goes up, does no duplicate address detection
+    /// (addresses usable at once; the global ones are added NODAD anyway) and sends no router
+    /// solicitation (swnet sets the routes), so a new port floods nothing across the bridge.
+    /// An off-link IPv6 gateway first gets a route onto the interface.
+    /// A gateway of a family in `replacing` (an explicit `@GATEWAY`) replaces the container's
+    /// default route; a network's gateway becomes the default route unless the container has
+    /// one of its family already. Returns the gateways of the default routes set.
+    func configureInside(_ container: NetlinkHandle, interface: Link, addresses: [InterfaceAddress],
+                         gateways: [IPAddress], replacing: Set<IPFamily>, target: ResolvedTarget) throws -> [IPAddress] {
         var batch = NetlinkBatch()
-        if isIPv4 { batch.setLink(index: interface.index, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none)) }
-        batch.addAddress(address, interfaceIndex: interface.index, noDAD: !isIPv4)
+        if addresses.contains(where: { $0.family == .v6 }) {
+            for (setting, value) in [("accept_dad", "0"), ("router_solicitations", "0")] {
+                let result = swnet_write_sysctl_in_netns(target.namespace.fd, "/proc/sys/net/ipv6/conf/\(interface.name)/\(setting)", value)
+                if result < 0 {
+                    throw SwnetError.during("set \(setting) on \(interface.name) in \(target.label)", SystemError("write \(setting)", errno: -result))
+                }
+            }
+        } else {
+            batch.setLink(index: interface.index, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none))
+        }
+        for address in addresses { batch.addAddress(address, interfaceIndex: interface.index, noDAD: address.family == .v6) }
         batch.setLink(index: interface.index, LinkChanges(up: true))
-        if let gateway {
+        for gateway in gateways {
+            if gateway.family == .v6, !addresses.contains(where: { $0.network.contains(gateway) }) {
+                let onLink = IPNetwork(address: gateway, prefixLength: gateway.family.bitWidth)!
+                batch.replaceRoute(Route(destination: onLink, outputInterface: interface.index))
+            }
             let route = Route.defaultRoute(via: gateway, outputInterface: interface.index)
-            if replacingDefault { batch.replaceRoute(route) } else { batch.addRoute(route) }
+            if replacing.contains(gateway.family) { batch.replaceRoute(route) } else { batch.addRoute(route) }
         }
         do {
             try container.execute(batch)
-            return gateway
-        } catch where error.isExists && gateway != nil {
-            // Only the route can exist already on a new interface: the container has its own default route.
-            return nil
+            return gateways
+        } catch where error.isExists && !gateways.isEmpty {
+            // Only a route can exist already on a new interface: the container has its own
+            // default route of a family. The batch went on past it; which routes are ours:
+            return try gateways.filter { gateway in
+                try container.routes(family: gateway.family).contains {
+                    $0.destination.prefixLength == 0 && $0.gateway == gateway && $0.outputInterface == interface.index
+                }
+            }
         } catch {
             throw SwnetError.during("configure \(interface.name) in \(target.label)", error)
         }
@@ -325,8 +386,9 @@ extension Swnet {
     /// Forgets an attachment: its lease and its record (the caller removes its link).
     func release(_ attachment: Attachment, in state: borrowing StateTransaction) throws {
         try disableFastPath([attachment])
-        if try state.leaseOwner(network: attachment.network, address: attachment.address.address) == attachment.namespaceID {
-            try state.releaseLease(network: attachment.network, address: attachment.address.address)
+        for address in attachment.addresses
+        where try state.leaseOwner(network: attachment.network, address: address.address) == attachment.namespaceID {
+            try state.releaseLease(network: attachment.network, address: address.address)
         }
         try state.removeAttachment(network: attachment.network, namespaceID: attachment.namespaceID)
     }

@@ -17,8 +17,10 @@ public struct Attachment: Sendable, Equatable {
     public var hostInterface: String
     public var containerInterface: String
     public var mac: String?
-    public var address: InterfaceAddress
-    public var gateway: IPAddress?
+    /// One address per family, IPv4 first; never empty.
+    public var addresses: [InterfaceAddress]
+    /// The default routes' gateways swnet set, at most one per family, IPv4 first.
+    public var gateways: [IPAddress]
     public var mtu: UInt32
     public var phase: Phase
     public var created: Int64
@@ -31,9 +33,49 @@ public struct Attachment: Sendable, Equatable {
     public var dataPath: String { fastPath == nil ? "bridge" : "fast-path" }
     /// Set when a CNI runtime made it: its container id, by which DEL finds it without a netns.
     public var cni: CNIMembership? = nil
+
+    public init(network: String, namespaceID: String, target: String, namespacePath: String, hostInterface: String,
+                containerInterface: String, mac: String?, addresses: [InterfaceAddress], gateways: [IPAddress],
+                mtu: UInt32, phase: Phase, created: Int64, cni: CNIMembership? = nil) {
+        self.network = network
+        self.namespaceID = namespaceID
+        self.target = target
+        self.namespacePath = namespacePath
+        self.hostInterface = hostInterface
+        self.containerInterface = containerInterface
+        self.mac = mac
+        self.addresses = addresses.sorted { $0.family == .v4 && $1.family == .v6 }
+        self.gateways = gateways.sorted { $0.family == .v4 && $1.family == .v6 }
+        self.mtu = mtu
+        self.phase = phase
+        self.created = created
+        self.cni = cni
+    }
+
+    public func address(_ family: IPFamily) -> InterfaceAddress? {
+        addresses.first { $0.family == family }
+    }
+
+    public func gateway(_ family: IPFamily) -> IPAddress? {
+        gateways.first { $0.family == family }
+    }
+
+    /// The first address: the IPv4 one on a dual-stack network.
+    public var address: InterfaceAddress { addresses[0] }
+
+    /// The gateway of the first address's family.
+    public var gateway: IPAddress? { gateway(address.family) }
+
+    /// Every address, as messages and tables show them: "10.0.0.5/24,fd00::5/64".
+    public var addressSummary: String { addresses.map(\.description).joined(separator: ",") }
+
+    /// Every default route's gateway, or "-".
+    public var gatewaySummary: String { gateways.isEmpty ? "-" : gateways.map(\.description).joined(separator: ",") }
 }
 
 extension Attachment: JSONRepresentable {
+    /// "addresses" and "gateways" list every family; "address" and "gateway" repeat the first
+    /// address's, as records written before dual stack had them.
     public var json: JSON {
         var object: [String: JSON] = [
             "network": .string(network),
@@ -42,7 +84,9 @@ extension Attachment: JSONRepresentable {
             "namespacePath": .string(namespacePath),
             "hostInterface": .string(hostInterface),
             "containerInterface": .string(containerInterface),
+            "addresses": .array(addresses.map { .string($0.description) }),
             "address": .string(address.description),
+            "gateways": .array(gateways.map { .string($0.description) }),
             "mtu": .int(Int64(mtu)),
             "phase": .string(phase.rawValue),
             "created": .int(created),
@@ -61,23 +105,17 @@ extension Attachment: JSONRepresentable {
               let namespaceID = json["namespace"]?.string,
               let hostInterface = json["hostInterface"]?.string,
               let containerInterface = json["containerInterface"]?.string,
-              let address = json["address"]?.string.flatMap(InterfaceAddress.init),
+              let addresses = NetworkDefinition.addresses(json, list: "addresses", single: "address", InterfaceAddress.init),
+              !addresses.isEmpty,
+              let gateways = NetworkDefinition.addresses(json, list: "gateways", single: "gateway", IPAddress.init),
               let phase = json["phase"]?.string.flatMap(Phase.init(rawValue:))
         else { throw SwnetError.damagedRecord("attachment") }
-        self.network = network
-        self.namespaceID = namespaceID
-        self.hostInterface = hostInterface
-        self.containerInterface = containerInterface
-        self.address = address
-        self.phase = phase
-        target = json["target"]?.string ?? namespaceID
-        namespacePath = json["namespacePath"]?.string ?? ""
-        mac = json["mac"]?.string
-        gateway = json["gateway"]?.string.flatMap(IPAddress.init)
-        mtu = UInt32(clamping: json["mtu"]?.int ?? 0)
-        created = json["created"]?.int ?? 0
+        self.init(network: network, namespaceID: namespaceID, target: json["target"]?.string ?? namespaceID,
+                  namespacePath: json["namespacePath"]?.string ?? "", hostInterface: hostInterface,
+                  containerInterface: containerInterface, mac: json["mac"]?.string, addresses: addresses,
+                  gateways: gateways, mtu: UInt32(clamping: json["mtu"]?.int ?? 0), phase: phase,
+                  created: json["created"]?.int ?? 0, cni: json["cni"].flatMap(CNIMembership.init(json:)))
         fastPath = FastPathPort(json: json["fastPath"])
         fastPathUnavailable = json["fastPathUnavailable"]?.string
-        cni = json["cni"].flatMap(CNIMembership.init(json:))
     }
 }

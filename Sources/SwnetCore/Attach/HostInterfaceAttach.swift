@@ -22,8 +22,8 @@ extension Swnet {
     /// No swnet lease is taken: the address belongs to whoever runs that network.
     @discardableResult
     public func attachInterface(_ request: AttachRequest) throws -> LinkAttachment {
-        if request.dhcp != nil && request.address != nil { throw SwnetError("give IP/LEN or dhcp, not both") }
-        if request.address == nil && request.gateway != nil { throw SwnetError("@GATEWAY needs IP/LEN") }
+        if request.dhcp != nil && !request.addresses.isEmpty { throw SwnetError("give IP/LEN or dhcp, not both") }
+        if request.addresses.count > 1 { throw SwnetError("an interface attach takes one IP/LEN") }
         let target = try checkedTarget(of: request)
 
         return try store.write { state in try attachInterface(request, target: target, in: state) }
@@ -50,7 +50,7 @@ extension Swnet {
             var record = LinkAttachment(
                 kind: kind, parent: parent.name, network: network?.name, namespaceID: target.namespaceID,
                 target: target.label, namespacePath: target.path, containerInterface: containerName, hostInterface: nil,
-                vlan: request.vlan, address: request.address, gateway: request.gateway, dhcp: request.dhcp != nil,
+                vlan: request.vlan, address: request.addresses.first, gateway: request.gateways.first, dhcp: request.dhcp != nil,
                 clientPID: nil, clientStartTime: nil, mac: nil, phase: .pending, created: Int64(time(nil)))
             // A record for a name that is free again in the namespace is stale (a crash, a reused inode).
             if let stale = try state.linkAttachments(namespaceID: record.namespaceID).first(where: { $0.key == record.key }) {
@@ -82,9 +82,9 @@ extension Swnet {
                 throw SwnetError("interface \(containerName) vanished from \(target.label)")
             }
             record.mac = inside.mac?.description
-            if let address = request.address {
-                _ = try configureInside(container, interface: inside, address: address, gateway: request.gateway,
-                                        replacingDefault: request.gateway != nil, target: target)
+            if !request.addresses.isEmpty {
+                _ = try configureInside(container, interface: inside, addresses: request.addresses, gateways: request.gateways,
+                                        replacing: Set(request.gateways.map(\.family)), target: target)
             } else {
                 var batch = NetlinkBatch()
                 batch.setLink(index: inside.index, LinkChanges(ipv6AddressGeneration: IPv6AddressGeneration.none))
@@ -126,10 +126,14 @@ extension Swnet {
             guard request.dhcp != nil else { throw SwnetError("bridge \(parent.name) takes a static address through swnet attach's network path") }
             return .veth
         }
-        if request.address == nil && request.dhcp == nil {
+        if request.addresses.isEmpty && request.dhcp == nil {
             throw SwnetError("\(parent.name) is a host interface: give IP/LEN or dhcp (swnet allocates addresses only on its networks)")
         }
         if parent.masterIndex != nil { throw SwnetError("\(parent.name) is a port of a bridge; attach to the bridge instead") }
+        // The kernel's answer would be a bare EINVAL (macvlan) or EOPNOTSUPP (moving lo).
+        if parent.isLoopback || parent.mac == nil {
+            throw SwnetError("\(parent.name) is not an Ethernet interface: a macvlan or --direct needs one (or name a bridge or swnet network)")
+        }
         if request.hostInterface != nil { throw SwnetError("-l names a veth's host side; \(parent.name) gets no veth") }
         switch request.hostInterfaceMode ?? .macvlan(.bridge) {
         case .direct:

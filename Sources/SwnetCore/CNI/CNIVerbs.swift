@@ -194,7 +194,7 @@ extension Swnet {
             let attachment = Attachment(
                 network: name, namespaceID: target.namespaceID, target: target.label, namespacePath: target.path,
                 hostInterface: interface.hostInterface, containerInterface: container.interface, mac: nil,
-                address: interface.address, gateway: interface.gateway, mtu: 0, phase: .active,
+                addresses: [interface.address], gateways: [interface.gateway].compactMap { $0 }, mtu: 0, phase: .active,
                 created: Int64(time(nil)), cni: CNIMembership(containerID: container.containerID, chained: true))
             try state.save(attachment)
         }

@@ -41,9 +41,13 @@ public struct ContainerDetails: Sendable, JSONRepresentable {
         var networks: [String: JSON] = [:]
         for attachment in attachments {
             networks[attachment.network] = [
-                "ipAddress": .string(attachment.address.address.description),
-                "prefixLength": .int(Int64(attachment.address.prefixLength)),
-                "gateway": attachment.gateway.map { .string($0.description) } ?? .null,
+                // As docker inspect: the IPv4 fields, and the IPv6 ones beside them.
+                "ipAddress": attachment.address(.v4).map { .string($0.address.description) } ?? .null,
+                "prefixLength": attachment.address(.v4).map { .int(Int64($0.prefixLength)) } ?? .null,
+                "gateway": attachment.gateway(.v4).map { .string($0.description) } ?? .null,
+                "ipv6Address": attachment.address(.v6).map { .string($0.address.description) } ?? .null,
+                "ipv6PrefixLength": attachment.address(.v6).map { .int(Int64($0.prefixLength)) } ?? .null,
+                "ipv6Gateway": attachment.gateway(.v6).map { .string($0.description) } ?? .null,
                 "macAddress": attachment.mac.map { .string($0) } ?? .null,
                 "interface": .string(attachment.containerInterface),
                 "hostInterface": .string(attachment.hostInterface),

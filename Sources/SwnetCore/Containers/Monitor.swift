@@ -56,7 +56,7 @@ struct DetachedStart {
             "workdir": spec.workdir.map { .string($0) } ?? .null,
             "userNamespace": .bool(spec.userNamespace),
             "capabilities": .int(Int64(bitPattern: spec.capabilities.mask)),
-            "networks": .array(networks.map { ["network": .string($0.network), "address": $0.address.map { .string($0.description) } ?? .null] }),
+            "networks": .array(networks.map { ["network": .string($0.network), "addresses": .array($0.addresses.map { .string($0.description) })] }),
             "publish": .array(publish.map { .string($0.description) }),
         ]
     }
@@ -81,7 +81,7 @@ struct DetachedStart {
                              capabilities: CapabilitySet(mask: UInt64(bitPattern: capabilities)))
         networks = try (json["networks"]?.array ?? []).map { choice in
             guard let network = choice["network"]?.string else { throw SwnetError("damaged start of a detached container") }
-            return RunRequest.NetworkChoice(network: network, address: choice["address"]?.string.flatMap(InterfaceAddress.init))
+            return RunRequest.NetworkChoice(network: network, addresses: (choice["addresses"]?.array ?? []).compactMap { $0.string.flatMap(InterfaceAddress.init) })
         }
         publish = try (json["publish"]?.array ?? []).compactMap(\.string).map { try PortSpec(parsing: $0) }
     }

@@ -8,13 +8,14 @@ import IPAM
 public struct RunRequest: Sendable {
     public struct NetworkChoice: Sendable, Equatable {
         public var network: String
-        public var address: InterfaceAddress?
+        /// At most one per family; a family of the network left out gets an allocated address.
+        public var addresses: [InterfaceAddress]
         /// `--rate`: a tbf on this network's interface, both ways (see `AttachRequest.rate`).
         public var rate: RateLimit?
 
-        public init(network: String, address: InterfaceAddress? = nil) {
+        public init(network: String, addresses: [InterfaceAddress] = []) {
             self.network = network
-            self.address = address
+            self.addresses = addresses
         }
     }
 
@@ -101,7 +102,7 @@ extension Swnet {
         // the container, so `swnet rm -f NAME` reaches it whatever happens to this process.
         // Networks and ports are checked in the same transaction, before anything is made.
         try store.write { state in
-            for choice in request.networks where choice.address == nil {
+            for choice in request.networks where choice.addresses.isEmpty {
                 if try state.network(named: choice.network) == nil {
                     throw SwnetError.notFound("network \(choice.network) does not exist; create it or give NETWORK:IP/LEN")
                 }
@@ -145,7 +146,8 @@ extension Swnet {
             try saveStarting(container)
             try store.write { state in
                 for choice in networks {
-                    var request = AttachRequest(target: target.path, network: choice.network, address: choice.address)
+                    var request = AttachRequest(target: target.path, network: choice.network)
+                    request.addresses = choice.addresses
                     request.rate = choice.rate
                     try attach(request, target: target, in: state)
                 }

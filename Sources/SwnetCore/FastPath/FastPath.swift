@@ -83,15 +83,19 @@ extension Swnet {
             throw SwnetError("interface \(attachment.hostInterface) vanished")
         }
         let port = FastPathPort(network: UInt32(bitPattern: bridge.index), hostInterfaceIndex: UInt32(bitPattern: hostSide.index))
-        let endpoint = FastPathEndpoint(network: port.network, address: attachment.address.address,
-                                        hostInterfaceIndex: port.hostInterfaceIndex, mac: mac)
+        // One endpoint per address: a dual-stack container is reached directly on both families.
+        let endpoints = attachment.addresses.map {
+            FastPathEndpoint(network: port.network, address: $0.address, hostInterfaceIndex: port.hostInterfaceIndex, mac: mac)
+        }
         do {
             // The bridge holds the program (it has no port entry, so the program passes its
             // packets at once): loading costs ~30 ms (vmlinux BTF, the verifier), and without
             // a holder the kernel would free it whenever the network's last container goes.
             try objects.attach(interface: bridge.name, index: bridge.index, namespace: hostNamespace)
-            try objects.setEndpoint(endpoint)
-            rollback.onFailure { try? objects.removeEndpoint(network: port.network, address: endpoint.address) }
+            for endpoint in endpoints {
+                try objects.setEndpoint(endpoint)
+                rollback.onFailure { try? objects.removeEndpoint(network: port.network, address: endpoint.address) }
+            }
             try objects.setPort(interfaceIndex: port.hostInterfaceIndex, network: port.network)
             rollback.onFailure { try? objects.removePort(interfaceIndex: port.hostInterfaceIndex) }
             try objects.attach(interface: hostSide.name, index: hostSide.index, namespace: hostNamespace)
@@ -225,8 +229,9 @@ extension Swnet {
             for attachment in attachments {
                 guard let port = attachment.fastPath else { continue }
                 // Only its own: the address may belong to a newer attachment already.
-                if objects.endpoint(network: port.network, address: attachment.address.address)?.hostInterfaceIndex == port.hostInterfaceIndex {
-                    try objects.removeEndpoint(network: port.network, address: attachment.address.address)
+                for address in attachment.addresses.map(\.address)
+                where objects.endpoint(network: port.network, address: address)?.hostInterfaceIndex == port.hostInterfaceIndex {
+                    try objects.removeEndpoint(network: port.network, address: address)
                 }
                 try objects.removePort(interfaceIndex: port.hostInterfaceIndex)
                 try objects.detach(index: Int32(bitPattern: port.hostInterfaceIndex), namespace: hostNamespace)
@@ -251,7 +256,9 @@ extension Swnet {
                       let link = try netlink.link(named: attachment.hostInterface),
                       UInt32(bitPattern: link.index) == port.hostInterfaceIndex else { continue }
                 owned[attachment.hostInterface] = port
-                ownedEndpoints.insert("\(port.network)/\(attachment.address.address)/\(port.hostInterfaceIndex)")
+                for address in attachment.addresses {
+                    ownedEndpoints.insert("\(port.network)/\(address.address)/\(port.hostInterfaceIndex)")
+                }
                 // An overlay's device belongs to the fast path while one of its containers does.
                 if let overlay = network.overlay, let tunnel = try netlink.link(named: overlay.tunnel) {
                     owned[overlay.tunnel] = FastPathPort(network: port.network, hostInterfaceIndex: UInt32(bitPattern: tunnel.index))

@@ -25,6 +25,8 @@ enum FirewallLayout {
     static let anyKey: [Field] = [.l4Protocol, .transportDestinationPort]
     static let target: [DataType] = [.ipv4Address, .inetService]
     static let loopback = IPNetwork("127.0.0.0/8")!
+    /// RFC 4193 unique local addresses: not routed on the Internet, so masqueraded on the way out.
+    static let uniqueLocal = IPNetwork("fc00::/7")!
 }
 
 extension Swnet {
@@ -97,11 +99,14 @@ extension Swnet {
                            matching: [Match.inboundInterface(bridge), Match.outboundInterface(bridge), Match.conntrackStatus(.destinationNAT)],
                            then: [.masquerade]))
             if network.masquerade && !network.isInternal {
-                // Containers of an overlay see each other's real addresses.
+                // Containers of an overlay see each other's real addresses. A global IPv6
+                // subnet is routable as it is: only unique local ones are masqueraded.
                 let withinOverlay = network.overlay.map { [Match.destination(in: $0.clusterSubnet).negated] } ?? []
-                batch.add(Rule(table: table, chain: "postrouting",
-                               matching: [Match.source(in: network.subnet), Match.outboundInterface(bridge).negated] + withinOverlay,
-                               then: [.masquerade]))
+                for subnet in network.subnets where subnet.family == .v4 || FirewallLayout.uniqueLocal.contains(subnet) {
+                    batch.add(Rule(table: table, chain: "postrouting",
+                                   matching: [Match.source(in: subnet), Match.outboundInterface(bridge).negated] + withinOverlay,
+                                   then: [.masquerade]))
+                }
             }
             if let overlay = network.overlay {
                 // The bridge and the tunnel to the other hosts talk, whatever the isolation below says.
@@ -155,11 +160,19 @@ extension Swnet {
         return (onAddress, onAny)
     }
 
-    /// Forwarding on in the host namespace, and route_localnet on each bridge so that the host's
-    /// own 127.0.0.1 connections to published ports can be routed to the containers.
+    /// Forwarding on in the host namespace (IPv6 too once a network has an IPv6 subnet: the
+    /// namespace then acts as a router, which makes its interfaces ignore router
+    /// advertisements unless accept_ra is 2), and route_localnet on each bridge so that the
+    /// host's own 127.0.0.1 connections to published ports can be routed to the containers.
     private func enableForwarding(for networks: [NetworkDefinition]) throws {
-        let result = swnet_write_sysctl_in_netns(hostNamespace?.fd ?? -1, "/proc/sys/net/ipv4/ip_forward", "1")
-        if result < 0 { throw SystemError("enable net.ipv4.ip_forward", errno: -result) }
+        var settings = ["net.ipv4.ip_forward": "/proc/sys/net/ipv4/ip_forward"]
+        if networks.contains(where: { $0.subnet(.v6) != nil }) {
+            settings["net.ipv6.conf.all.forwarding"] = "/proc/sys/net/ipv6/conf/all/forwarding"
+        }
+        for (name, path) in settings {
+            let result = swnet_write_sysctl_in_netns(hostNamespace?.fd ?? -1, path, "1")
+            if result < 0 { throw SystemError("enable \(name)", errno: -result) }
+        }
         let netlink = try hostNetlink()
         for network in networks where network.managesBridge {
             guard let bridge = try netlink.link(named: network.bridge) else { continue }

@@ -5,8 +5,10 @@ import JSON
 /// its bridge is recreated on demand when the machine comes back without it.
 public struct NetworkDefinition: Sendable, Equatable {
     public var name: String
-    public var subnet: IPNetwork
-    public var gateway: IPAddress?
+    /// At most one subnet per family, IPv4 first; never empty.
+    public var subnets: [IPNetwork]
+    /// At most one gateway per family, in the order of `subnets`; a subnet may have none.
+    public var gateways: [IPAddress]
     public var bridge: String
     public var mtu: UInt32?
     /// False for an existing Linux bridge swnet adopted: swnet then never creates, addresses
@@ -20,16 +22,66 @@ public struct NetworkDefinition: Sendable, Equatable {
     /// Set when this host's part of a multi-host overlay: the subnet is the host's share.
     public var overlay: OverlayMembership?
 
+    public init(name: String, subnets: [IPNetwork], gateways: [IPAddress], bridge: String, mtu: UInt32?,
+                managesBridge: Bool, created: Int64, masquerade: Bool = true, isInternal: Bool = false,
+                overlay: OverlayMembership? = nil) {
+        self.name = name
+        self.subnets = subnets.sorted { $0.family == .v4 && $1.family == .v6 }
+        self.gateways = gateways.sorted { $0.family == .v4 && $1.family == .v6 }
+        self.bridge = bridge
+        self.mtu = mtu
+        self.managesBridge = managesBridge
+        self.created = created
+        self.masquerade = masquerade
+        self.isInternal = isInternal
+        self.overlay = overlay
+    }
+
+    /// A single-family network (pipework's implicit one, an adopted bridge, an overlay's share).
+    public init(name: String, subnet: IPNetwork, gateway: IPAddress?, bridge: String, mtu: UInt32?,
+                managesBridge: Bool, created: Int64, masquerade: Bool = true, isInternal: Bool = false,
+                overlay: OverlayMembership? = nil) {
+        self.init(name: name, subnets: [subnet], gateways: gateway.map { [$0] } ?? [], bridge: bridge, mtu: mtu,
+                  managesBridge: managesBridge, created: created, masquerade: masquerade, isInternal: isInternal,
+                  overlay: overlay)
+    }
+
+    public func subnet(_ family: IPFamily) -> IPNetwork? {
+        subnets.first { $0.family == family }
+    }
+
+    public func gateway(_ family: IPFamily) -> IPAddress? {
+        gateways.first { $0.family == family }
+    }
+
+    /// The first subnet: the IPv4 one on a dual-stack network.
+    public var subnet: IPNetwork { subnets[0] }
+
+    /// The gateway of the first subnet.
+    public var gateway: IPAddress? { gateway(subnet.family) }
+
+    public var families: [IPFamily] { subnets.map(\.family) }
+
+    /// The pool of the family's subnet; nil when the network has no subnet of that family.
+    public func pool(_ family: IPFamily) throws(IPAMError) -> AddressPool? {
+        guard let subnet = subnet(family) else { return nil }
+        return try AddressPool(subnet: subnet, gateway: gateway(family))
+    }
+
     public var pool: AddressPool {
         get throws { try AddressPool(subnet: subnet, gateway: gateway) }
     }
 }
 
 extension NetworkDefinition: JSONRepresentable {
+    /// "subnets" and "gateways" list every family; "subnet" and "gateway" repeat the first
+    /// subnet's, as records written before dual stack had them, for older readers and scripts.
     public var json: JSON {
         var object: [String: JSON] = [
             "name": .string(name),
+            "subnets": .array(subnets.map { .string($0.description) }),
             "subnet": .string(subnet.description),
+            "gateways": .array(gateways.map { .string($0.description) }),
             "bridge": .string(bridge),
             "managesBridge": .bool(managesBridge),
             "created": .int(created),
@@ -44,19 +96,27 @@ extension NetworkDefinition: JSONRepresentable {
 
     init(json: JSON) throws(SwnetError) {
         guard let name = json["name"]?.string,
-              let subnet = json["subnet"]?.string.flatMap(IPNetwork.init),
+              let subnets = Self.addresses(json, list: "subnets", single: "subnet", IPNetwork.init),
+              !subnets.isEmpty, Set(subnets.map(\.family)).count == subnets.count,
+              let gateways = Self.addresses(json, list: "gateways", single: "gateway", IPAddress.init),
               let bridge = json["bridge"]?.string
         else { throw SwnetError("network definition is damaged") }
-        self.name = name
-        self.subnet = subnet
-        self.bridge = bridge
-        gateway = json["gateway"]?.string.flatMap(IPAddress.init)
-        mtu = json["mtu"]?.int.map { UInt32(clamping: $0) }
-        managesBridge = json["managesBridge"]?.bool ?? true
-        created = json["created"]?.int ?? 0
-        masquerade = json["masquerade"]?.bool ?? true
-        isInternal = json["internal"]?.bool ?? false
-        overlay = try json["overlay"].map { json throws(SwnetError) in try OverlayMembership(json: json) }
+        self.init(name: name, subnets: subnets, gateways: gateways, bridge: bridge,
+                  mtu: json["mtu"]?.int.map { UInt32(clamping: $0) },
+                  managesBridge: json["managesBridge"]?.bool ?? true, created: json["created"]?.int ?? 0,
+                  masquerade: json["masquerade"]?.bool ?? true, isInternal: json["internal"]?.bool ?? false,
+                  overlay: try json["overlay"].map { json throws(SwnetError) in try OverlayMembership(json: json) })
+    }
+
+    /// The `list` array of a record, or its `single` value in a record written before dual
+    /// stack (absent or null: none); nil when an entry does not parse.
+    static func addresses<Value>(_ json: JSON, list: String, single: String, _ parse: (String) -> Value?) -> [Value]? {
+        if let entries = json[list]?.array {
+            let values = entries.compactMap { $0.string.flatMap(parse) }
+            return values.count == entries.count ? values : nil
+        }
+        guard let text = json[single]?.string else { return [] }
+        return parse(text).map { [$0] }
     }
 }
 

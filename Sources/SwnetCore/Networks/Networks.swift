@@ -8,22 +8,35 @@ import Netlink
 /// What `swnet network create` asks for.
 public struct NetworkRequest: Sendable {
     public var name: String
-    public var subnet: IPNetwork
-    public var gateway: IPAddress?
+    /// At most one per family.
+    public var subnets: [IPNetwork]
+    /// At most one per family, each of the family of one of `subnets`; a subnet without one
+    /// gets its first host address.
+    public var gateways: [IPAddress]
+    /// `--ipv6`: without an IPv6 subnet in `subnets`, add a unique local /64 derived from the name.
+    public var ipv6: Bool
     public var bridge: String?
     public var mtu: UInt32?
     public var masquerade: Bool
     public var isInternal: Bool
 
-    public init(name: String, subnet: IPNetwork, gateway: IPAddress? = nil, bridge: String? = nil, mtu: UInt32? = nil,
-                masquerade: Bool = true, isInternal: Bool = false) {
+    public init(name: String, subnets: [IPNetwork], gateways: [IPAddress] = [], ipv6: Bool = false, bridge: String? = nil,
+                mtu: UInt32? = nil, masquerade: Bool = true, isInternal: Bool = false) {
         self.name = name
-        self.subnet = subnet
-        self.gateway = gateway
+        self.subnets = subnets
+        self.gateways = gateways
+        self.ipv6 = ipv6
         self.bridge = bridge
         self.mtu = mtu
         self.masquerade = masquerade
         self.isInternal = isInternal
+    }
+
+    /// A single-family network.
+    public init(name: String, subnet: IPNetwork, gateway: IPAddress? = nil, bridge: String? = nil, mtu: UInt32? = nil,
+                masquerade: Bool = true, isInternal: Bool = false) {
+        self.init(name: name, subnets: [subnet], gateways: gateway.map { [$0] } ?? [], bridge: bridge, mtu: mtu,
+                  masquerade: masquerade, isInternal: isInternal)
     }
 }
 
@@ -61,6 +74,37 @@ extension Swnet {
         if let mtu, !(68...65535).contains(mtu) { throw SwnetError.invalid("invalid MTU \(mtu): must be between 68 and 65535") }
     }
 
+    /// An RFC 4193 unique local /64 for a network that asks for IPv6 without a subnet: the
+    /// 40-bit global ID is a hash of the name instead of random, so the same name gets the
+    /// same prefix every time (and on every host), and the subnet ID is 0.
+    public static func uniqueLocalSubnet(for network: String) -> IPNetwork {
+        let globalID = UInt128(StableHash.fnv1a("swnet/\(network)") & 0xff_ffff_ffff)
+        let prefix = UInt128(0xfd) << 120 | globalID << 80
+        return IPNetwork(address: .v6(IPv6Address(prefix)), prefixLength: 64)!
+    }
+
+    /// The request's subnets and gateways, checked: one subnet per family at most, a gateway
+    /// per subnet (given, or the subnet's first host address), `--ipv6`'s subnet added.
+    static func addressing(of request: NetworkRequest) throws(SwnetError) -> (subnets: [IPNetwork], gateways: [IPAddress]) {
+        var subnets = request.subnets
+        if request.ipv6 && !subnets.contains(where: { $0.family == .v6 }) { subnets.append(uniqueLocalSubnet(for: request.name)) }
+        guard !subnets.isEmpty else { throw .invalid("network \(request.name) needs a subnet: give --subnet CIDR or --ipv6") }
+        for family in [IPFamily.v4, .v6] {
+            let given = subnets.filter { $0.family == family }
+            if given.count > 1 { throw .invalid("two \(family) subnets given (\(given.map(\.description).joined(separator: ", "))): a network has at most one per family") }
+            let gateways = request.gateways.filter { $0.family == family }
+            if gateways.count > 1 { throw .invalid("two \(family) gateways given (\(gateways.map(\.description).joined(separator: ", ")))") }
+            if let gateway = gateways.first, given.isEmpty { throw .invalid("gateway \(gateway) has no \(family) subnet to belong to") }
+        }
+        var gateways: [IPAddress] = []
+        for subnet in subnets {
+            let gateway = request.gateways.first { $0.family == subnet.family } ?? AddressPool.defaultGateway(for: subnet)
+            do { _ = try AddressPool(subnet: subnet, gateway: gateway) } catch { throw .invalid("\(error)") }
+            if let gateway { gateways.append(gateway) }
+        }
+        return (subnets, gateways)
+    }
+
     /// The bridge's name for a network: the network's own name when the kernel accepts it.
     static func defaultBridgeName(for network: String) -> String {
         InterfaceNames.isValid(network) ? network : "swbr" + String(StableHash.fnv1a(network) & 0xffff_ffff, radix: 16).leftPadded(to: 8)
@@ -72,17 +116,16 @@ extension Swnet {
         try Self.validateMTU(request.mtu)
         let bridge = request.bridge ?? Self.defaultBridgeName(for: request.name)
         try InterfaceNames.validate(bridge, role: "bridge")
-        let gateway = request.gateway ?? AddressPool.defaultGateway(for: request.subnet)
-        do { _ = try AddressPool(subnet: request.subnet, gateway: gateway) } catch { throw SwnetError.invalid("\(error)") }
+        let (subnets, gateways) = try Self.addressing(of: request)
         try requireNetworkPrivileges(for: "network create")
 
         return try store.write { state in
-            try checkNetworkIsNew(name: request.name, bridge: bridge, subnet: request.subnet, in: state)
+            try checkNetworkIsNew(name: request.name, bridge: bridge, subnets: subnets, in: state)
             let netlink = try hostNetlink()
             if try netlink.link(named: bridge) != nil {
                 throw SwnetError("interface \(bridge) already exists; choose another name with --bridge")
             }
-            let network = NetworkDefinition(name: request.name, subnet: request.subnet, gateway: gateway, bridge: bridge,
+            let network = NetworkDefinition(name: request.name, subnets: subnets, gateways: gateways, bridge: bridge,
                                             mtu: request.mtu, managesBridge: true, created: Int64(time(nil)),
                                             masquerade: request.masquerade, isInternal: request.isInternal)
             // The definition is committed first: a crash after it leaves a network whose bridge
@@ -91,24 +134,24 @@ extension Swnet {
             try state.commitPending { state in try state.removeNetwork(named: network.name) }
             try Rollback().run { rollback in
                 _ = try createBridge(for: network, rollback: rollback)
-                Log.debug("network \(network.name): bridge \(bridge) up with \(gateway.map { "gateway \($0)" } ?? "no gateway")")
+                Log.debug("network \(network.name): bridge \(bridge) up with \(gateways.isEmpty ? "no gateway" : "gateway \(gateways.map(\.description).joined(separator: ", "))")")
                 try renderFirewall(in: state)
             }
             return network
         }
     }
 
-    private func checkNetworkIsNew(name: String, bridge: String, subnet: IPNetwork, in state: borrowing StateTransaction) throws {
+    private func checkNetworkIsNew(name: String, bridge: String, subnets: [IPNetwork], in state: borrowing StateTransaction) throws {
         if try state.network(named: name) != nil { throw SwnetError.networkExists(name) }
         if let other = try state.network(bridge: bridge) {
             throw SwnetError("bridge \(bridge) already belongs to network \(other.name)")
         }
-        try checkSubnetIsFree(subnet, in: state)
+        for subnet in subnets { try checkSubnetIsFree(subnet, in: state) }
     }
 
     /// Makes the bridge of a network swnet manages: fixed MAC (a bridge otherwise takes the
     /// lowest port MAC, and the gateway's MAC would change under the containers), up, with
-    /// the gateway address.
+    /// the gateway addresses (IPv6 ones without duplicate address detection: usable at once).
     func createBridge(for network: NetworkDefinition, rollback: Rollback) throws -> Link {
         let netlink = try hostNetlink()
         var spec = LinkSpec(name: network.bridge, kind: .bridge())
@@ -120,8 +163,9 @@ extension Swnet {
         guard let bridge = try netlink.link(named: network.bridge) else {
             throw SwnetError("bridge \(network.bridge) vanished right after it was created")
         }
-        if let gateway = network.gateway {
-            let address = InterfaceAddress(address: gateway, prefixLength: network.subnet.prefixLength)!
+        for subnet in network.subnets {
+            guard let gateway = network.gateway(subnet.family) else { continue }
+            let address = InterfaceAddress(address: gateway, prefixLength: subnet.prefixLength)!
             do { try netlink.addAddress(address, interfaceIndex: bridge.index, noDAD: true) } catch {
                 throw SwnetError.during("add gateway \(address) to \(network.bridge)", error)
             }

@@ -149,15 +149,23 @@ extension StateTransaction {
         return found
     }
 
-    /// The last address handed out automatically: allocation resumes after it, so the next
-    /// free address is normally found on the first try instead of by scanning all leases.
-    func allocationCursor(network: String) throws -> IPAddress? {
+    /// The last address of the family handed out automatically: allocation resumes after it,
+    /// so the next free address is normally found on the first try instead of by scanning all
+    /// leases (a /64 could never be scanned).
+    func allocationCursor(network: String, family: IPFamily) throws -> IPAddress? {
         var cursor: IPAddress?
-        try database.query("SELECT address FROM cursors WHERE network = ?", .text(network)) { cursor = IPAddress($0.text(0)) }
+        try database.query("SELECT address FROM cursors WHERE network = ? AND family = ?",
+                           .text(network), .integer(family.number)) { cursor = IPAddress($0.text(0)) }
         return cursor
     }
 
     func setAllocationCursor(network: String, _ address: IPAddress) throws {
-        try database.run("INSERT OR REPLACE INTO cursors (network, address) VALUES (?, ?)", .text(network), .text(address.description))
+        try database.run("INSERT OR REPLACE INTO cursors (network, family, address) VALUES (?, ?, ?)",
+                         .text(network), .integer(address.family.number), .text(address.description))
     }
+}
+
+extension IPFamily {
+    /// 4 or 6, as the state's tables store it.
+    var number: Int64 { self == .v4 ? 4 : 6 }
 }

@@ -185,7 +185,7 @@ struct StateTransaction: ~Copyable {
 
 /// The tables, created on first use; `user_version` tells a file that has them.
 enum StateSchema {
-    static let version: Int64 = 4
+    static let version: Int64 = 5
 
     /// Whether both files have the current tables and the runtime state is from `boot`.
     static func isCurrent(in database: Database, boot: String) throws -> Bool {
@@ -197,6 +197,7 @@ enum StateSchema {
 
     /// In the caller's write transaction.
     static func create(in database: Database) throws {
+        try migrateCursors(in: database)
         try database.execute("""
             CREATE TABLE IF NOT EXISTS lib.networks (
                 name TEXT PRIMARY KEY, bridge TEXT NOT NULL, record TEXT NOT NULL) WITHOUT ROWID;
@@ -211,7 +212,9 @@ enum StateSchema {
             CREATE TABLE IF NOT EXISTS leases (
                 network TEXT NOT NULL, address TEXT NOT NULL, owner TEXT NOT NULL,
                 PRIMARY KEY (network, address)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS cursors (network TEXT PRIMARY KEY, address TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS cursors (
+                network TEXT NOT NULL, family INTEGER NOT NULL, address TEXT NOT NULL,
+                PRIMARY KEY (network, family)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS released (
                 network TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (network, address)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS publications (
@@ -230,6 +233,25 @@ enum StateSchema {
                 id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, namespace TEXT, record TEXT NOT NULL) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS containers_by_namespace ON containers (namespace);
             PRAGMA main.user_version = \(version);
+            """)
+    }
+
+    /// Version 4 kept one allocation cursor per network; dual stack keeps one per network and
+    /// family (4 or 6). The old cursors carry over, their family read from the address.
+    private static func migrateCursors(in database: Database) throws {
+        var oldShape = false
+        try database.query("""
+            SELECT count(*) FROM main.sqlite_master WHERE name = 'cursors'
+                AND NOT EXISTS (SELECT 1 FROM pragma_table_info('cursors', 'main') WHERE name = 'family')
+            """) { oldShape = $0.integer(0) == 1 }
+        guard oldShape else { return }
+        try database.execute("""
+            ALTER TABLE cursors RENAME TO cursors_v4;
+            CREATE TABLE cursors (
+                network TEXT NOT NULL, family INTEGER NOT NULL, address TEXT NOT NULL,
+                PRIMARY KEY (network, family)) WITHOUT ROWID;
+            INSERT INTO cursors SELECT network, CASE WHEN instr(address, ':') > 0 THEN 6 ELSE 4 END, address FROM cursors_v4;
+            DROP TABLE cursors_v4;
             """)
     }
 
