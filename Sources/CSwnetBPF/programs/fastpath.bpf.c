@@ -344,20 +344,29 @@ static __always_inline int from_container(struct __sk_buff *skb, struct swnet_fp
     return bpf_redirect_peer(endpoint->ifindex, 0);
 }
 
+// The fast-path container an IPv4 packet from another host of the overlay goes to, or NULL for
+// the normal path: only from the overlay's other containers (the forward rules accept exactly
+// those), with TTL left to forward it, and not of a connection the host NATs.
+static __always_inline struct swnet_fp_endpoint *overlay_destination(struct __sk_buff *skb, struct packet *packet,
+                                                                     struct swnet_fp_network *overlay, __u32 network) {
+    packet->key.network = network;
+    struct swnet_fp_endpoint *endpoint = bpf_map_lookup_elem(&swnet_fp_endpoints, &packet->key);
+    struct iphdr *ip = packet->ip;
+    if (!endpoint || (ip->saddr & overlay->cluster_mask) != overlay->cluster_address || ip->ttl <= 1
+        || is_nated(skb, packet))
+        return NULL;
+    return endpoint;
+}
+
 static __always_inline int from_tunnel(struct __sk_buff *skb, struct swnet_fp_port *port) {
     struct packet packet = {};
     if (parse(skb, &packet, 0) != 0 || !packet.ip) return TC_ACT_UNSPEC;
     __u32 network = port->network;
     struct swnet_fp_network *overlay = bpf_map_lookup_elem(&swnet_fp_networks, &network);
     if (!overlay) return TC_ACT_UNSPEC;
-    packet.key.network = network;
-    struct swnet_fp_endpoint *endpoint = bpf_map_lookup_elem(&swnet_fp_endpoints, &packet.key);
-    struct iphdr *ip = packet.ip;
-    // Only from the overlay's other containers (the forward rules accept exactly those).
-    if (!endpoint || (ip->saddr & overlay->cluster_mask) != overlay->cluster_address || ip->ttl <= 1
-        || is_nated(skb, &packet))
-        return pass();
-    decrease_ttl(ip);
+    struct swnet_fp_endpoint *endpoint = overlay_destination(skb, &packet, overlay, network);
+    if (!endpoint) return pass();
+    decrease_ttl(packet.ip);
     __builtin_memcpy(packet.eth->h_dest, endpoint->mac, ETH_ALEN);
     __builtin_memcpy(packet.eth->h_source, overlay->gateway_mac, ETH_ALEN);
     bpf_skb_change_type(skb, PACKET_HOST);
@@ -391,13 +400,8 @@ static __always_inline int from_underlay(struct __sk_buff *skb) {
         return TC_ACT_UNSPEC;
     struct packet packet = {};
     if (parse(skb, &packet, VXLAN_OVERHEAD) != 0 || !packet.ip) return TC_ACT_UNSPEC;
-    packet.key.network = id;
-    struct swnet_fp_endpoint *endpoint = bpf_map_lookup_elem(&swnet_fp_endpoints, &packet.key);
-    struct iphdr *ip = packet.ip;
-    // The same checks as from_tunnel: only from the overlay's other containers.
-    if (!endpoint || (ip->saddr & overlay->cluster_mask) != overlay->cluster_address || ip->ttl <= 1
-        || is_nated(skb, &packet))
-        return TC_ACT_UNSPEC;
+    struct swnet_fp_endpoint *endpoint = overlay_destination(skb, &packet, overlay, id);
+    if (!endpoint) return TC_ACT_UNSPEC;
     __u32 ifindex = endpoint->ifindex;
     __u8 mac[ETH_ALEN];
     __builtin_memcpy(mac, endpoint->mac, ETH_ALEN);
@@ -411,7 +415,7 @@ static __always_inline int from_underlay(struct __sk_buff *skb) {
     data = (void *)(long)skb->data;
     end = (void *)(long)skb->data_end;
     eth = data;
-    ip = (void *)(eth + 1);
+    struct iphdr *ip = (void *)(eth + 1);
     if ((void *)(ip + 1) > end) return TC_ACT_SHOT;
     decrease_ttl(ip);
     __builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
