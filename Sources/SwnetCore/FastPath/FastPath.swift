@@ -120,7 +120,9 @@ extension Swnet {
         guard let tunnel = try netlink.link(named: overlay.tunnel), let gatewayMAC = bridge.mac else { return }
         let network = UInt32(bitPattern: bridge.index)
         let tunnelIndex = UInt32(bitPattern: tunnel.index)
-        let vxlan = Self.fastPathVXLAN(tunnel)
+        // A device with transmit checksum offload turned off (--no-tx-csum-offload, flannel#1279)
+        // keeps encapsulating itself: the program would leave the inner checksums to the NIC.
+        let vxlan = try netlink.transmitChecksumOffload(named: tunnel.name) ? Self.fastPathVXLAN(tunnel) : nil
         let entry = FastPathOverlay(network: network, tunnelInterfaceIndex: tunnelIndex,
                                     clusterSubnet: overlay.clusterSubnet, gatewayMAC: gatewayMAC, vxlan: vxlan)
         try objects.setOverlay(entry)
