@@ -41,16 +41,54 @@ public struct FastPathOverlay: Sendable, Equatable {
     public var tunnelInterfaceIndex: UInt32
     public var clusterSubnet: IPNetwork
     public var gatewayMAC: MACAddress
+    /// vxlan mode: the VXLAN device's settings, so the program encapsulates and decapsulates
+    /// itself; nil (host-gw, or a device it cannot stand in for): the device does it.
+    public var vxlan: FastPathVXLAN?
 
-    public init(network: UInt32, tunnelInterfaceIndex: UInt32, clusterSubnet: IPNetwork, gatewayMAC: MACAddress) {
+    public init(network: UInt32, tunnelInterfaceIndex: UInt32, clusterSubnet: IPNetwork, gatewayMAC: MACAddress,
+                vxlan: FastPathVXLAN? = nil) {
         self.network = network
         self.tunnelInterfaceIndex = tunnelInterfaceIndex
         self.clusterSubnet = clusterSubnet
         self.gatewayMAC = gatewayMAC
+        self.vxlan = vxlan
     }
 }
 
-/// swnet's fast path objects in the kernel: the program (`swnet_fastpath`) and its maps (`swnet_fp_ports`, `swnet_fp_networks`, `swnet_fp_endpoints`, `swnet_fp_counters`).
+/// What the program needs to write and read the VXLAN device's packets: its VNI, UDP port,
+/// local (IPv4) address, underlay interface and MAC.
+public struct FastPathVXLAN: Sendable, Equatable {
+    public var vni: UInt32
+    public var port: UInt16
+    public var localAddress: IPAddress
+    public var underlayInterfaceIndex: UInt32
+    public var vtepMAC: MACAddress
+
+    public init(vni: UInt32, port: UInt16, localAddress: IPAddress, underlayInterfaceIndex: UInt32, vtepMAC: MACAddress) {
+        self.vni = vni
+        self.port = port
+        self.localAddress = localAddress
+        self.underlayInterfaceIndex = underlayInterfaceIndex
+        self.vtepMAC = vtepMAC
+    }
+}
+
+/// Another host's VTEP as a VXLAN device's FDB has it: the program encapsulates packets for
+/// `mac` (the neighbour entry of the peer's gateway) to `underlayAddress`.
+public struct FastPathPeer: Sendable, Hashable {
+    public var tunnelInterfaceIndex: UInt32
+    public var mac: MACAddress
+    public var underlayAddress: IPAddress
+
+    public init(tunnelInterfaceIndex: UInt32, mac: MACAddress, underlayAddress: IPAddress) {
+        self.tunnelInterfaceIndex = tunnelInterfaceIndex
+        self.mac = mac
+        self.underlayAddress = underlayAddress
+    }
+}
+
+/// swnet's fast path objects in the kernel: the program (`swnet_fastpath`) and its maps (`swnet_fp_ports`,
+/// `swnet_fp_networks`, `swnet_fp_endpoints`, `swnet_fp_counters`, `swnet_fp_peers`, `swnet_fp_vxlan`).
 /// Nothing is pinned: the program attached to devices keeps itself and their maps alive in any
 /// mount namespace, and later processes find them by the ids kept in `idFile` (runtime state).
 /// When the last device with a program goes, the kernel frees everything.
@@ -70,6 +108,8 @@ public final class FastPathObjects {
     private var networksFD: Int32 { fds[Int(SWNET_FP_NETWORKS)] }
     private var endpointsFD: Int32 { fds[Int(SWNET_FP_ENDPOINTS)] }
     private var countersFD: Int32 { fds[Int(SWNET_FP_COUNTER_MAP)] }
+    private var peersFD: Int32 { fds[Int(SWNET_FP_PEERS)] }
+    private var vxlanFD: Int32 { fds[Int(SWNET_FP_VXLAN)] }
 
     /// Opens the objects an earlier swnet loaded, if they still exist; false when there are none.
     /// Ids of objects the kernel freed (the last device with the program went) are forgotten.
@@ -130,11 +170,11 @@ public final class FastPathObjects {
     // MARK: maps
 
     /// Marks a device as a port of `network` (the program acts only on ports): a container's
-    /// host-side veth, or (`tunnel`) an overlay's VXLAN device or underlay interface.
+    /// host-side veth, or (`tunnel`) an overlay's VXLAN device or underlay interface. A device
+    /// that is an underlay interface too stays one.
     public func setPort(interfaceIndex: UInt32, network: UInt32, tunnel: Bool = false) throws(BPFError) {
-        var key = interfaceIndex
-        var value = swnet_fp_port(network: network, flags: tunnel ? UInt32(SWNET_FP_PORT_TUNNEL) : 0)
-        try check("update swnet_fp_ports", swnet_bpf_map_update(portsFD, &key, &value))
+        let underlay = (port(interfaceIndex)?.flags ?? 0) & UInt32(SWNET_FP_PORT_UNDERLAY)
+        try writePort(interfaceIndex, swnet_fp_port(network: network, flags: (tunnel ? UInt32(SWNET_FP_PORT_TUNNEL) : 0) | underlay))
     }
 
     public func removePort(interfaceIndex: UInt32) throws(BPFError) {
@@ -142,14 +182,44 @@ public final class FastPathObjects {
         try check("update swnet_fp_ports", swnet_bpf_map_delete(portsFD, &key))
     }
 
-    /// Ports as (host-side ifindex, network).
-    public func ports() throws(BPFError) -> [(interfaceIndex: UInt32, network: UInt32)] {
-        var result: [(UInt32, UInt32)] = []
-        for var key in try keys(portsFD, as: UInt32.self) {
-            var value = swnet_fp_port()
-            if swnet_bpf_map_lookup(portsFD, &key, &value) == 0 { result.append((key, value.network)) }
+    /// Marks a device as an underlay interface VXLAN packets arrive on (the program takes those
+    /// for containers here off the device's path); a port it already is stays one.
+    public func addUnderlay(interfaceIndex: UInt32) throws(BPFError) {
+        var value = port(interfaceIndex) ?? swnet_fp_port(network: 0, flags: 0)
+        value.flags |= UInt32(SWNET_FP_PORT_UNDERLAY)
+        try writePort(interfaceIndex, value)
+    }
+
+    /// The device is no underlay interface any more; true when it is no port at all now (the
+    /// caller detaches the program).
+    public func removeUnderlay(interfaceIndex: UInt32) throws(BPFError) -> Bool {
+        guard var value = port(interfaceIndex) else { return true }
+        value.flags &= ~UInt32(SWNET_FP_PORT_UNDERLAY)
+        if value.flags != 0 || value.network != 0 {
+            try writePort(interfaceIndex, value)
+            return false
         }
-        return result
+        try removePort(interfaceIndex: interfaceIndex)
+        return true
+    }
+
+    /// Ports as (host-side ifindex, network, whether it is an underlay interface).
+    public func ports() throws(BPFError) -> [(interfaceIndex: UInt32, network: UInt32, underlay: Bool)] {
+        try keys(portsFD, as: UInt32.self).compactMap { key in
+            port(key).map { (key, $0.network, $0.flags & UInt32(SWNET_FP_PORT_UNDERLAY) != 0) }
+        }
+    }
+
+    private func port(_ interfaceIndex: UInt32) -> swnet_fp_port? {
+        var key = interfaceIndex
+        var value = swnet_fp_port()
+        return swnet_bpf_map_lookup(portsFD, &key, &value) == 0 ? value : nil
+    }
+
+    private func writePort(_ interfaceIndex: UInt32, _ value: swnet_fp_port) throws(BPFError) {
+        var key = interfaceIndex
+        var value = value
+        try check("update swnet_fp_ports", swnet_bpf_map_update(portsFD, &key, &value))
     }
 
     public func setOverlay(_ overlay: FastPathOverlay) throws(BPFError) {
@@ -160,17 +230,98 @@ public final class FastPathObjects {
         let mask = UInt32.max << (32 - UInt32(overlay.clusterSubnet.prefixLength))
         value.cluster_mask = overlay.clusterSubnet.prefixLength == 0 ? 0 : mask.bigEndian
         withUnsafeMutableBytes(of: &value.gateway_mac) { $0.copyBytes(from: overlay.gatewayMAC.bytes) }
+        let previous = self.overlay(network: overlay.network)?.vxlan
+        if let vxlan = overlay.vxlan {
+            value.vxlan_port = vxlan.port.bigEndian
+            value.vxlan_vni = (vxlan.vni << 8).bigEndian
+            withUnsafeMutableBytes(of: &value.local_address) { $0.copyBytes(from: vxlan.localAddress.bytes) }
+            value.underlay_ifindex = vxlan.underlayInterfaceIndex
+            withUnsafeMutableBytes(of: &value.vtep_mac) { $0.copyBytes(from: vxlan.vtepMAC.bytes) }
+            var vxlanKey = Self.vxlanKey(vxlan)
+            var network = overlay.network
+            try check("update swnet_fp_vxlan", swnet_bpf_map_update(vxlanFD, &vxlanKey, &network))
+        }
         try check("update swnet_fp_networks", swnet_bpf_map_update(networksFD, &key, &value))
+        if let previous, previous.vni != overlay.vxlan?.vni || previous.port != overlay.vxlan?.port {
+            var vxlanKey = Self.vxlanKey(previous)
+            try check("update swnet_fp_vxlan", swnet_bpf_map_delete(vxlanFD, &vxlanKey))
+        }
     }
 
     public func removeOverlay(network: UInt32) throws(BPFError) {
         var key = network
+        let vxlan = overlay(network: network)?.vxlan
         try check("update swnet_fp_networks", swnet_bpf_map_delete(networksFD, &key))
+        if let vxlan {
+            var vxlanKey = Self.vxlanKey(vxlan)
+            try check("update swnet_fp_vxlan", swnet_bpf_map_delete(vxlanFD, &vxlanKey))
+        }
+    }
+
+    public func overlay(network: UInt32) -> FastPathOverlay? {
+        var key = network
+        var value = swnet_fp_network()
+        guard swnet_bpf_map_lookup(networksFD, &key, &value) == 0,
+              let gatewayMAC = MACAddress(bytes: withUnsafeBytes(of: value.gateway_mac) { Array($0) }) else { return nil }
+        let prefix = UInt32(bigEndian: value.cluster_mask).nonzeroBitCount
+        guard let address = IPAddress(bytes: withUnsafeBytes(of: value.cluster_address) { Array($0) }),
+              let subnet = IPNetwork(address: address, prefixLength: prefix) else { return nil }
+        var vxlan: FastPathVXLAN?
+        if value.vxlan_port != 0, let local = IPAddress(bytes: withUnsafeBytes(of: value.local_address) { Array($0) }),
+           let vtepMAC = MACAddress(bytes: withUnsafeBytes(of: value.vtep_mac) { Array($0) }) {
+            vxlan = FastPathVXLAN(vni: UInt32(bigEndian: value.vxlan_vni) >> 8, port: UInt16(bigEndian: value.vxlan_port),
+                                  localAddress: local, underlayInterfaceIndex: value.underlay_ifindex, vtepMAC: vtepMAC)
+        }
+        return FastPathOverlay(network: network, tunnelInterfaceIndex: value.tunnel_ifindex, clusterSubnet: subnet,
+                               gatewayMAC: gatewayMAC, vxlan: vxlan)
     }
 
     /// Networks with an overlay entry.
     public func overlayNetworks() throws(BPFError) -> [UInt32] {
         try keys(networksFD, as: UInt32.self)
+    }
+
+    private static func vxlanKey(_ vxlan: FastPathVXLAN) -> swnet_fp_vxlan_key {
+        swnet_fp_vxlan_key(vni: (vxlan.vni << 8).bigEndian, port: vxlan.port.bigEndian, pad: 0)
+    }
+
+    /// Makes the peers of the VXLAN device `tunnelInterfaceIndex` exactly `peers`; returns how
+    /// many entries it changed.
+    @discardableResult
+    public func setPeers(tunnelInterfaceIndex: UInt32, _ peers: [FastPathPeer]) throws(BPFError) -> Int {
+        let current = Set(try self.peers().filter { $0.tunnelInterfaceIndex == tunnelInterfaceIndex })
+        let wanted = Set(peers)
+        for peer in current.subtracting(wanted) { try removePeer(peer) }
+        for peer in wanted.subtracting(current) {
+            var key = Self.peerKey(peer)
+            var value = swnet_fp_peer()
+            withUnsafeMutableBytes(of: &value.underlay_address) { $0.copyBytes(from: peer.underlayAddress.bytes) }
+            try check("update swnet_fp_peers", swnet_bpf_map_update(peersFD, &key, &value))
+        }
+        return current.symmetricDifference(wanted).count
+    }
+
+    public func removePeer(_ peer: FastPathPeer) throws(BPFError) {
+        var key = Self.peerKey(peer)
+        try check("update swnet_fp_peers", swnet_bpf_map_delete(peersFD, &key))
+    }
+
+    public func peers() throws(BPFError) -> [FastPathPeer] {
+        try keys(peersFD, as: swnet_fp_peer_key.self).compactMap { key in
+            var key = key
+            var value = swnet_fp_peer()
+            guard swnet_bpf_map_lookup(peersFD, &key, &value) == 0,
+                  let mac = MACAddress(bytes: withUnsafeBytes(of: key.mac) { Array($0) }),
+                  let address = IPAddress(bytes: withUnsafeBytes(of: value.underlay_address) { Array($0) }) else { return nil }
+            return FastPathPeer(tunnelInterfaceIndex: key.tunnel_ifindex, mac: mac, underlayAddress: address)
+        }
+    }
+
+    private static func peerKey(_ peer: FastPathPeer) -> swnet_fp_peer_key {
+        var key = swnet_fp_peer_key()
+        key.tunnel_ifindex = peer.tunnelInterfaceIndex
+        withUnsafeMutableBytes(of: &key.mac) { $0.copyBytes(from: peer.mac.bytes) }
+        return key
     }
 
     public func setEndpoint(_ endpoint: FastPathEndpoint) throws(BPFError) {
@@ -203,12 +354,16 @@ public final class FastPathObjects {
     }
 
     /// Packets since the programs were loaded: sent straight to a neighbour on this host, to the
-    /// tunnel, from the tunnel into a container, and left to the normal path (counted for the
-    /// IP packets the programs looked up).
+    /// tunnel device, from the tunnel device into a container, encapsulated in VXLAN by the
+    /// program and sent out of the underlay interface, taken out of VXLAN on the underlay
+    /// interface into a container, and left to the normal path (counted for the IP packets the
+    /// programs looked up on containers' ports and tunnel devices).
     public struct Counters: Sendable, Equatable {
         public var redirected: UInt64
         public var toTunnel: UInt64
         public var fromTunnel: UInt64
+        public var encapsulated: UInt64
+        public var decapsulated: UInt64
         public var passed: UInt64
     }
 
@@ -219,7 +374,8 @@ public final class FastPathObjects {
             return sum
         }
         return Counters(redirected: try read(Int(SWNET_FP_REDIRECTED)), toTunnel: try read(Int(SWNET_FP_TO_TUNNEL)),
-                        fromTunnel: try read(Int(SWNET_FP_FROM_TUNNEL)), passed: try read(Int(SWNET_FP_PASSED)))
+                        fromTunnel: try read(Int(SWNET_FP_FROM_TUNNEL)), encapsulated: try read(Int(SWNET_FP_ENCAPSULATED)),
+                        decapsulated: try read(Int(SWNET_FP_DECAPSULATED)), passed: try read(Int(SWNET_FP_PASSED)))
     }
 
     static func key(network: UInt32, address: IPAddress) -> swnet_fp_endpoint_key {

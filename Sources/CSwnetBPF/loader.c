@@ -18,6 +18,7 @@
 // Object names as the kernel keeps them (BPF_OBJ_NAME_LEN: 15 characters).
 static const char *const object_names[SWNET_FP_OBJECTS] = {
     "swnet_fastpath", "swnet_fp_ports", "swnet_fp_networks", "swnet_fp_endpoints", "swnet_fp_counters",
+    "swnet_fp_peers", "swnet_fp_vxlan",
 };
 
 static int is_program(int index) { return index == SWNET_FP_PROGRAM; }

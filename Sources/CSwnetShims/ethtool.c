@@ -21,6 +21,12 @@ int swnet_ethtool_get_link(int socket_fd, const char *name) {
     return result < 0 ? result : (value.data ? 1 : 0);
 }
 
+int swnet_ethtool_get_tx_checksum(int socket_fd, const char *name) {
+    struct ethtool_value value = { .cmd = ETHTOOL_GTXCSUM };
+    int result = ethtool_request(socket_fd, name, &value);
+    return result < 0 ? result : (value.data ? 1 : 0);
+}
+
 int swnet_ethtool_set_tx_checksum(int socket_fd, const char *name, int enabled) {
     struct ethtool_value value = { .cmd = ETHTOOL_STXCSUM, .data = enabled ? 1 : 0 };
     return ethtool_request(socket_fd, name, &value);

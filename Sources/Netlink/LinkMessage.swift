@@ -292,6 +292,13 @@ extension NetlinkHandle {
         return result == 1
     }
 
+    /// Whether transmit checksum offload is on.
+    public func transmitChecksumOffload(named name: String) throws(NetlinkError) -> Bool {
+        let result = swnet_ethtool_get_tx_checksum(ioctlDescriptor, name)
+        guard result >= 0 else { throw NetlinkError(operation: "read tx checksum offload of \(name)", errno: -result) }
+        return result == 1
+    }
+
     /// Transmit checksum offload on or off: off works around NICs and drivers that compute
     /// wrong checksums for VXLAN-encapsulated packets (flannel#1279).
     public func setTransmitChecksumOffload(named name: String, enabled: Bool) throws(NetlinkError) {

@@ -412,6 +412,16 @@ public final class OverlayAgent {
             }
             try body(OverlayDataPlane(mode: configuration.mode, clusterSubnet: configuration.subnet, interfaceIndex: interface.index),
                      netlink)
+            // The fast path encapsulates by itself: its peer map follows the FDB just written.
+            if configuration.mode == .vxlan {
+                do {
+                    try swnet.updateFastPathPeers(tunnel: interface, peers: self.state.peers.values.compactMap { peer in
+                        peer.vtepMAC.map { (mac: $0, underlayIP: peer.underlayIP) }
+                    })
+                } catch {
+                    log(.error, "\(error); the fast path sends through the VXLAN device until the next check")
+                }
+            }
         }
     }
 

@@ -100,8 +100,10 @@ extension Swnet {
                               transmitChecksumOffload: Bool) throws {
         let netlink = try hostNetlink()
         let name = configuration.tunnelDevice
+        // No outer UDP checksum (RFC 7348's advice for IPv4; this kernel's default is on): what
+        // the fast path's program writes too, and what it can take apart without verifying one.
         let options = VXLANOptions(vni: configuration.vni, port: configuration.port, local: underlay.address,
-                                   parentIndex: underlay.interface.index, learning: false)
+                                   parentIndex: underlay.interface.index, learning: false, udpChecksum: false)
         if let existing = try netlink.link(named: name) {
             let same = existing.kind == "vxlan" && existing.mac == mac && existing.mtu == mtu
                 && existing.vxlan?.vni == options.vni && existing.vxlan?.port == options.port

@@ -105,4 +105,43 @@ struct FastPathKernelTests {
         #expect(try !b.ping(a.address))
         #expect(!FastPathObjects(idFile: ids.path).open())
     }
+
+    /// The maps behind VXLAN in the program: an overlay entry keeps the VXLAN settings, the
+    /// peers follow a list exactly, and an underlay interface keeps a host-gw port's role.
+    @Test func keepsVXLANSettingsPeersAndUnderlayRoles() throws {
+        let hostNamespace = try NetworkNamespace.create()
+        let ids = try IDFile()
+        let objects = FastPathObjects(idFile: ids.path)
+        try objects.load()
+        defer { try? objects.unload(namespace: hostNamespace) }
+
+        let vxlan = FastPathVXLAN(vni: 42, port: 4789, localAddress: try #require(IPAddress("192.168.200.1")),
+                                  underlayInterfaceIndex: 3, vtepMAC: try #require(MACAddress("02:00:00:00:01:01")))
+        let overlay = FastPathOverlay(network: 9, tunnelInterfaceIndex: 5, clusterSubnet: try #require(IPNetwork("10.171.0.0/16")),
+                                      gatewayMAC: try #require(MACAddress("02:00:00:00:01:02")), vxlan: vxlan)
+        try objects.setOverlay(overlay)
+        #expect(objects.overlay(network: 9) == overlay)
+
+        let peer = { (mac: String, address: String) throws -> FastPathPeer in
+            FastPathPeer(tunnelInterfaceIndex: 5, mac: try #require(MACAddress(mac)), underlayAddress: try #require(IPAddress(address)))
+        }
+        let first = try peer("02:00:00:00:02:01", "192.168.200.2"), second = try peer("02:00:00:00:02:02", "192.168.200.3")
+        #expect(try objects.setPeers(tunnelInterfaceIndex: 5, [first, second]) == 2)
+        #expect(try objects.setPeers(tunnelInterfaceIndex: 5, [first, second]) == 0, "nothing changes twice")
+        let moved = try peer("02:00:00:00:02:02", "192.168.200.4")
+        #expect(try objects.setPeers(tunnelInterfaceIndex: 5, [first, moved]) == 2, "a moved peer: old entry out, new in")
+        #expect(try Set(objects.peers()) == [first, moved])
+
+        // A host-gw overlay's tunnel port on the same interface: both roles, either can go.
+        try objects.addUnderlay(interfaceIndex: 3)
+        try objects.setPort(interfaceIndex: 3, network: 11, tunnel: true)
+        #expect(try objects.ports().filter { $0.interfaceIndex == 3 }.map(\.underlay) == [true])
+        #expect(try !objects.removeUnderlay(interfaceIndex: 3), "still the host-gw overlay's port")
+        #expect(try objects.ports().filter { $0.interfaceIndex == 3 }.map(\.network) == [11])
+
+        try objects.removeOverlay(network: 9)
+        #expect(objects.overlay(network: 9) == nil)
+        try objects.setPeers(tunnelInterfaceIndex: 5, [])
+        #expect(try objects.peers().isEmpty)
+    }
 }

@@ -12,9 +12,10 @@
 #include "fastpath_maps.h"
 
 // The fast path's objects, in this order: the program swnet_fastpath, then the maps
-// swnet_fp_ports, swnet_fp_networks, swnet_fp_endpoints and swnet_fp_counters.
+// swnet_fp_ports, swnet_fp_networks, swnet_fp_endpoints, swnet_fp_counters, swnet_fp_peers and
+// swnet_fp_vxlan.
 enum { SWNET_FP_PROGRAM = 0, SWNET_FP_PORTS = 1, SWNET_FP_NETWORKS = 2, SWNET_FP_ENDPOINTS = 3,
-       SWNET_FP_COUNTER_MAP = 4, SWNET_FP_OBJECTS = 5 };
+       SWNET_FP_COUNTER_MAP = 4, SWNET_FP_PEERS = 5, SWNET_FP_VXLAN = 6, SWNET_FP_OBJECTS = 7 };
 
 // Opens the objects with these ids, checking each is what it should be (type and name): fds
 // gets an O_CLOEXEC descriptor for each. -ENOENT when any is gone (or its id was reused).

@@ -11,6 +11,13 @@
 //   the underlay interface) with bpf_redirect, skipping the bridge and the forward path.
 // On an overlay's VXLAN device (or underlay interface), from_tunnel delivers packets from
 // other hosts of the overlay straight into the destination container (bpf_redirect_peer).
+// In vxlan mode the program does the VXLAN device's work itself where it can: it encapsulates
+// a container's packet for another host (outer IPv4/UDP/VXLAN headers, the same bytes the
+// kernel's VXLAN device writes) and sends it out of the underlay interface with
+// bpf_redirect_neigh; on the underlay interface, from_underlay takes the headers off a VXLAN
+// packet for a container here and delivers it. The outer packets never cross the host's IP
+// stack (route lookup, netfilter, UDP socket, the VXLAN device). Anything it does not
+// recognise (another VNI, an unknown peer, options, checksums) goes through the device as before.
 //
 // Everything else (ARP, broadcast, the gateway itself, other networks, the way out) continues
 // on the normal path, so NAT, isolation and --internal behave exactly as without the programs.
@@ -27,6 +34,7 @@
 #include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <linux/tcp.h>
+#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -51,6 +59,26 @@ extern void bpf_ct_release(struct nf_conn *) __ksym;
 #define IPS_NAT_MASK ((1 << 4) | (1 << 5))   // IPS_SRC_NAT | IPS_DST_NAT
 #define IP_FRAGMENTED 0x3fff                 // IP_MF | IP_OFFSET
 #define PACKET_HOST 0
+#define AF_INET 2
+// Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14): what VXLAN adds to a frame.
+#define VXLAN_OVERHEAD 50
+#define VXLAN_FLAG_VNI 0x08000000        // the "I" flag: the VNI is valid
+// The source port range the kernel's VXLAN device picks from by default (the local port range).
+#define VXLAN_SOURCE_PORT_MIN 32768
+#define VXLAN_SOURCE_PORT_MAX 60999
+#define IPTOS_ECN_MASK 3
+#define IPTOS_ECN_CE 3
+#define IPTOS_ECN_ECT0 2
+#define IP_DEFAULT_TTL 64
+
+// The headers VXLAN puts in front of a frame, as one block.
+struct vxlan_headers {
+    struct iphdr ip;
+    struct udphdr udp;
+    __be32 flags;
+    __be32 vni;
+    struct ethhdr inner;
+} __attribute__((packed));
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -72,6 +100,20 @@ struct {
     __type(key, struct swnet_fp_endpoint_key);
     __type(value, struct swnet_fp_endpoint);
 } swnet_fp_endpoints SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SWNET_FP_MAX_PEERS);
+    __type(key, struct swnet_fp_peer_key);
+    __type(value, struct swnet_fp_peer);
+} swnet_fp_peers SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SWNET_FP_MAX_NETWORKS);
+    __type(key, struct swnet_fp_vxlan_key);
+    __type(value, __u32);                       // network
+} swnet_fp_vxlan SEC(".maps");
 
 // Packets per outcome, per CPU: what `network inspect` shows as proof the fast path carries traffic.
 struct {
@@ -101,11 +143,12 @@ struct packet {
     __u8 protocol;
 };
 
-// 0 when the packet is unicast IPv4/IPv6 TCP, UDP or ICMP, unfragmented, headers in reach.
-static __always_inline int parse(struct __sk_buff *skb, struct packet *packet) {
+// 0 when the frame at `offset` (0, or VXLAN_OVERHEAD for the one inside a VXLAN packet) is
+// unicast IPv4/IPv6 TCP, UDP or ICMP, unfragmented, headers in reach.
+static __always_inline int parse(struct __sk_buff *skb, struct packet *packet, __u32 offset) {
     void *data = (void *)(long)skb->data;
     void *end = (void *)(long)skb->data_end;
-    struct ethhdr *eth = data;
+    struct ethhdr *eth = data + offset;
     if ((void *)(eth + 1) > end) return -1;
     packet->eth = eth;
     packet->end = end;
@@ -179,6 +222,58 @@ static __always_inline int pass(void) {
     return TC_ACT_UNSPEC;
 }
 
+// A ones' complement sum of an IPv4 header (20 bytes), folded: 0xffff over a valid header.
+static __always_inline __u16 ip_header_sum(const __u16 *words) {
+    __u32 sum = 0;
+#pragma unroll
+    for (int i = 0; i < 10; i++) sum += words[i];
+    sum = (sum & 0xffff) + (sum >> 16);
+    return (sum & 0xffff) + (sum >> 16);
+}
+
+// Puts the frame (IPv4 inside, Ethernet header already the inner one: peer VTEP MAC, ours)
+// into VXLAN exactly as the kernel's VXLAN device would: outer IPv4 from our local address to
+// the peer's, TTL 64, ECN copied (CE as ECT(0)), no DF, UDP to the overlay's port from a port
+// picked by the flow hash, no UDP checksum, the VNI. bpf_skb_adjust_room keeps a GSO packet
+// one GSO packet (UDP tunnel GSO, segmented by the underlay device or its NIC) and marks the
+// inner headers, so checksum offload still works for the inner TCP/UDP.
+// Returns 0 when done, 1 when the packet was left as it was, -1 when it is half-built.
+static __always_inline int encapsulate(struct __sk_buff *skb, struct swnet_fp_network *overlay, __u8 inner_tos,
+                                       __be32 remote, struct bpf_fib_lookup *fib) {
+    __u32 length = skb->len - ETH_HLEN + VXLAN_OVERHEAD;
+    if (length > 0xffff) return 1;
+    struct vxlan_headers headers = {};
+    __u8 ecn = inner_tos & IPTOS_ECN_MASK;
+    struct iphdr ip = {
+        .version = 4,
+        .ihl = 5,
+        .tos = ecn == IPTOS_ECN_CE ? IPTOS_ECN_ECT0 : ecn,
+        .tot_len = bpf_htons(length),
+        .id = bpf_htons(bpf_get_prandom_u32() & 0xffff),
+        .ttl = IP_DEFAULT_TTL,
+        .protocol = IPPROTO_UDP,
+        .saddr = overlay->local_address,
+        .daddr = remote,
+    };
+    ip.check = ~ip_header_sum((const __u16 *)&ip);
+    headers.ip = ip;
+    __u32 hash = bpf_get_hash_recalc(skb);
+    headers.udp.source = bpf_htons((__u16)(((__u64)hash * (VXLAN_SOURCE_PORT_MAX - VXLAN_SOURCE_PORT_MIN)) >> 32)
+                                   + VXLAN_SOURCE_PORT_MIN);
+    headers.udp.dest = overlay->vxlan_port;
+    headers.udp.len = bpf_htons(length - sizeof(struct iphdr));
+    headers.flags = bpf_htonl(VXLAN_FLAG_VNI);
+    headers.vni = overlay->vxlan_vni;
+    __builtin_memcpy(headers.inner.h_dest, fib->dmac, ETH_ALEN);
+    __builtin_memcpy(headers.inner.h_source, fib->smac, ETH_ALEN);
+    headers.inner.h_proto = bpf_htons(ETH_P_IP);
+    __u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP
+        | BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
+    // Refused (a UDP GSO packet, say): the packet is unchanged and the device encapsulates it.
+    if (bpf_skb_adjust_room(skb, VXLAN_OVERHEAD, BPF_ADJ_ROOM_MAC, flags) != 0) return 1;
+    return bpf_skb_store_bytes(skb, ETH_HLEN, &headers, sizeof headers, 0) == 0 ? 0 : -1;
+}
+
 // An overlay packet for a container on another host: route it here and hand it to the tunnel.
 static __always_inline int to_other_host(struct __sk_buff *skb, struct packet *packet, __u32 network) {
     struct swnet_fp_network *overlay = bpf_map_lookup_elem(&swnet_fp_networks, &network);
@@ -214,6 +309,19 @@ static __always_inline int to_other_host(struct __sk_buff *skb, struct packet *p
     decrease_ttl(ip);
     __builtin_memcpy(packet->eth->h_dest, fib.dmac, ETH_ALEN);
     __builtin_memcpy(packet->eth->h_source, fib.smac, ETH_ALEN);
+    // The neighbour entry gave the peer's VTEP MAC; the peers map, its underlay address.
+    struct swnet_fp_peer_key peer_key = { .tunnel_ifindex = fib.ifindex };
+    __builtin_memcpy(peer_key.mac, fib.dmac, ETH_ALEN);
+    struct swnet_fp_peer *peer = overlay->vxlan_port ? bpf_map_lookup_elem(&swnet_fp_peers, &peer_key) : NULL;
+    if (peer) {
+        int encapsulated = encapsulate(skb, overlay, ip->tos, peer->underlay_address, &fib);
+        if (encapsulated == 0) {
+            count(SWNET_FP_ENCAPSULATED);
+            // The underlay's route and neighbour give the outer Ethernet header.
+            return bpf_redirect_neigh(overlay->underlay_ifindex, NULL, 0, 0);
+        }
+        if (encapsulated < 0) return TC_ACT_SHOT;
+    }
     count(SWNET_FP_TO_TUNNEL);
     return bpf_redirect(fib.ifindex, 0);
 }
@@ -221,7 +329,7 @@ static __always_inline int to_other_host(struct __sk_buff *skb, struct packet *p
 static __always_inline int from_container(struct __sk_buff *skb, struct swnet_fp_port *port) {
     __u32 ingress = skb->ingress_ifindex;
     struct packet packet = {};
-    if (parse(skb, &packet) != 0) return TC_ACT_UNSPEC;
+    if (parse(skb, &packet, 0) != 0) return TC_ACT_UNSPEC;
     packet.key.network = port->network;
     struct swnet_fp_endpoint *endpoint = bpf_map_lookup_elem(&swnet_fp_endpoints, &packet.key);
     if (!endpoint) return to_other_host(skb, &packet, port->network);
@@ -236,25 +344,85 @@ static __always_inline int from_container(struct __sk_buff *skb, struct swnet_fp
     return bpf_redirect_peer(endpoint->ifindex, 0);
 }
 
+// The fast-path container an IPv4 packet from another host of the overlay goes to, or NULL for
+// the normal path: only from the overlay's other containers (the forward rules accept exactly
+// those), with TTL left to forward it, and not of a connection the host NATs.
+static __always_inline struct swnet_fp_endpoint *overlay_destination(struct __sk_buff *skb, struct packet *packet,
+                                                                     struct swnet_fp_network *overlay, __u32 network) {
+    packet->key.network = network;
+    struct swnet_fp_endpoint *endpoint = bpf_map_lookup_elem(&swnet_fp_endpoints, &packet->key);
+    struct iphdr *ip = packet->ip;
+    if (!endpoint || (ip->saddr & overlay->cluster_mask) != overlay->cluster_address || ip->ttl <= 1
+        || is_nated(skb, packet))
+        return NULL;
+    return endpoint;
+}
+
 static __always_inline int from_tunnel(struct __sk_buff *skb, struct swnet_fp_port *port) {
     struct packet packet = {};
-    if (parse(skb, &packet) != 0 || !packet.ip) return TC_ACT_UNSPEC;
+    if (parse(skb, &packet, 0) != 0 || !packet.ip) return TC_ACT_UNSPEC;
     __u32 network = port->network;
     struct swnet_fp_network *overlay = bpf_map_lookup_elem(&swnet_fp_networks, &network);
     if (!overlay) return TC_ACT_UNSPEC;
-    packet.key.network = network;
-    struct swnet_fp_endpoint *endpoint = bpf_map_lookup_elem(&swnet_fp_endpoints, &packet.key);
-    struct iphdr *ip = packet.ip;
-    // Only from the overlay's other containers (the forward rules accept exactly those).
-    if (!endpoint || (ip->saddr & overlay->cluster_mask) != overlay->cluster_address || ip->ttl <= 1
-        || is_nated(skb, &packet))
-        return pass();
-    decrease_ttl(ip);
+    struct swnet_fp_endpoint *endpoint = overlay_destination(skb, &packet, overlay, network);
+    if (!endpoint) return pass();
+    decrease_ttl(packet.ip);
     __builtin_memcpy(packet.eth->h_dest, endpoint->mac, ETH_ALEN);
     __builtin_memcpy(packet.eth->h_source, overlay->gateway_mac, ETH_ALEN);
     bpf_skb_change_type(skb, PACKET_HOST);
     count(SWNET_FP_FROM_TUNNEL);
     return bpf_redirect_peer(endpoint->ifindex, 0);
+}
+
+// A VXLAN packet on an underlay interface for a container here, from another container of
+// its overlay: the VXLAN headers come off and the frame goes straight into the container.
+// Everything else (not ours, not to a fast-path container, a UDP checksum nobody verified,
+// an outer header the kernel would reject) is left to the stack and the VXLAN device.
+static __always_inline int from_underlay(struct __sk_buff *skb) {
+    void *data = (void *)(long)skb->data;
+    void *end = (void *)(long)skb->data_end;
+    struct ethhdr *eth = data;
+    struct vxlan_headers *outer = (void *)(eth + 1);
+    if ((void *)(outer + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) || skb->pkt_type != PACKET_HOST
+        || outer->ip.version != 4 || outer->ip.ihl != 5 || outer->ip.protocol != IPPROTO_UDP
+        || (outer->ip.frag_off & bpf_htons(IP_FRAGMENTED))
+        // A UDP checksum is left to the stack unless the NIC verified it already.
+        || (outer->udp.check != 0 && bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY) < 0)
+        || outer->flags != bpf_htonl(VXLAN_FLAG_VNI) || outer->inner.h_proto != bpf_htons(ETH_P_IP))
+        return TC_ACT_UNSPEC;
+    struct swnet_fp_vxlan_key key = { .vni = outer->vni, .port = outer->udp.dest };
+    __u32 *network = bpf_map_lookup_elem(&swnet_fp_vxlan, &key);
+    if (!network) return TC_ACT_UNSPEC;
+    __u32 id = *network;
+    struct swnet_fp_network *overlay = bpf_map_lookup_elem(&swnet_fp_networks, &id);
+    if (!overlay || overlay->local_address != outer->ip.daddr || !same_mac(outer->inner.h_dest, overlay->vtep_mac)
+        || ip_header_sum((const __u16 *)(eth + 1)) != 0xffff)
+        return TC_ACT_UNSPEC;
+    struct packet packet = {};
+    if (parse(skb, &packet, VXLAN_OVERHEAD) != 0 || !packet.ip) return TC_ACT_UNSPEC;
+    struct swnet_fp_endpoint *endpoint = overlay_destination(skb, &packet, overlay, id);
+    if (!endpoint) return TC_ACT_UNSPEC;
+    __u32 ifindex = endpoint->ifindex;
+    __u8 mac[ETH_ALEN];
+    __builtin_memcpy(mac, endpoint->mac, ETH_ALEN);
+    // Takes the outer IPv4/UDP/VXLAN headers and the inner Ethernet header off; the GSO size
+    // (the inner segments') stays. A GSO packet keeps its UDP tunnel GSO type and
+    // skb->encapsulation: this kernel (6.18) has no flag to clear them (bpf-next adds
+    // BPF_F_ADJ_ROOM_DECAP_L4_UDP). Harmless for the container's own sockets; a container that
+    // routes such packets on sends them slower (docs/fastpath.md, Limits).
+    if (bpf_skb_adjust_room(skb, -VXLAN_OVERHEAD, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO) != 0)
+        return TC_ACT_UNSPEC;
+    data = (void *)(long)skb->data;
+    end = (void *)(long)skb->data_end;
+    eth = data;
+    struct iphdr *ip = (void *)(eth + 1);
+    if ((void *)(ip + 1) > end) return TC_ACT_SHOT;
+    decrease_ttl(ip);
+    __builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, overlay->gateway_mac, ETH_ALEN);
+    bpf_skb_change_type(skb, PACKET_HOST);
+    count(SWNET_FP_DECAPSULATED);
+    return bpf_redirect_peer(ifindex, 0);
 }
 
 // One program for both kinds of devices: a program attached nowhere would be freed by the kernel
@@ -264,7 +432,13 @@ int swnet_fastpath(struct __sk_buff *skb) {
     __u32 ingress = skb->ingress_ifindex;
     struct swnet_fp_port *port = bpf_map_lookup_elem(&swnet_fp_ports, &ingress);
     if (!port) return TC_ACT_UNSPEC;
-    return port->flags & SWNET_FP_PORT_TUNNEL ? from_tunnel(skb, port) : from_container(skb, port);
+    __u32 flags = port->flags;
+    if (flags & SWNET_FP_PORT_UNDERLAY) {
+        int verdict = from_underlay(skb);
+        if (verdict != TC_ACT_UNSPEC) return verdict;
+    }
+    if (flags & SWNET_FP_PORT_TUNNEL) return from_tunnel(skb, port);
+    return flags & SWNET_FP_PORT_UNDERLAY ? TC_ACT_UNSPEC : from_container(skb, port);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -7,6 +7,9 @@
 // bridge port is forwarding when this returns. Returns 1 (link up), 0 (down) or -errno.
 int swnet_ethtool_get_link(int socket_fd, const char *name);
 
+// Whether transmit checksum offload of interface `name` is on (ETHTOOL_GTXCSUM): 1, 0 or -errno.
+int swnet_ethtool_get_tx_checksum(int socket_fd, const char *name);
+
 // Turns transmit checksum offload of interface `name` on or off (ETHTOOL_STXCSUM). Returns 0 or -errno.
 int swnet_ethtool_set_tx_checksum(int socket_fd, const char *name, int enabled);
 

@@ -42,7 +42,8 @@ public struct FastPathStatus: Sendable, JSONRepresentable {
     public var loaded: Bool
     /// Packets since the programs were loaded: container to container on this host, to
     /// containers on other hosts through the overlay device, from the overlay device into
-    /// containers, and left to the normal path.
+    /// containers, VXLAN-encapsulated by the program straight out of the underlay interface,
+    /// decapsulated by it on the underlay interface into containers, and left to the normal path.
     public var counters: FastPathObjects.Counters?
 
     public var json: JSON {
@@ -50,6 +51,8 @@ public struct FastPathStatus: Sendable, JSONRepresentable {
         return ["loaded": .bool(loaded), "redirectedPackets": .int(Int64(clamping: counters.redirected)),
                 "toTunnelPackets": .int(Int64(clamping: counters.toTunnel)),
                 "fromTunnelPackets": .int(Int64(clamping: counters.fromTunnel)),
+                "encapsulatedPackets": .int(Int64(clamping: counters.encapsulated)),
+                "decapsulatedPackets": .int(Int64(clamping: counters.decapsulated)),
                 "passedPackets": .int(Int64(clamping: counters.passed))]
     }
 }
@@ -106,21 +109,68 @@ extension Swnet {
 
     /// An overlay's containers reach the other hosts through the overlay's device directly, and
     /// packets from there come straight in: the network's entry (device, cluster subnet, gateway
-    /// MAC) and the program on the device, as a tunnel port. Refreshed at every attach and when
+    /// MAC) and the program on the device, as a tunnel port. In vxlan mode the program also
+    /// stands in for the VXLAN device: the entry carries the device's settings, the peers map
+    /// its FDB (the agent keeps it in step from then on), and the program sits on the underlay
+    /// interface to take VXLAN packets for containers here. Refreshed at every attach and when
     /// the agent sets up the devices again; a device that changed meanwhile leaves the traffic
     /// on the normal path, which always works.
     private func enableFastPath(_ overlay: OverlayMembership, bridge: Link, objects: FastPathObjects, rollback: Rollback) throws {
-        guard let tunnel = try hostNetlink().link(named: overlay.tunnel), let gatewayMAC = bridge.mac else { return }
+        let netlink = try hostNetlink()
+        guard let tunnel = try netlink.link(named: overlay.tunnel), let gatewayMAC = bridge.mac else { return }
         let network = UInt32(bitPattern: bridge.index)
         let tunnelIndex = UInt32(bitPattern: tunnel.index)
+        // A device with transmit checksum offload turned off (--no-tx-csum-offload, flannel#1279)
+        // keeps encapsulating itself: the program would leave the inner checksums to the NIC.
+        let vxlan = try netlink.transmitChecksumOffload(named: tunnel.name) ? Self.fastPathVXLAN(tunnel) : nil
         let entry = FastPathOverlay(network: network, tunnelInterfaceIndex: tunnelIndex,
-                                    clusterSubnet: overlay.clusterSubnet, gatewayMAC: gatewayMAC)
+                                    clusterSubnet: overlay.clusterSubnet, gatewayMAC: gatewayMAC, vxlan: vxlan)
         try objects.setOverlay(entry)
         if try objects.ports().contains(where: { $0.interfaceIndex == tunnelIndex && $0.network == network }) { return }
+        if let vxlan {
+            let peers = try netlink.fdb(interfaceIndex: tunnel.index).compactMap { entry in
+                entry.destination.map { FastPathPeer(tunnelInterfaceIndex: tunnelIndex, mac: entry.mac, underlayAddress: $0) }
+            }
+            try objects.setPeers(tunnelInterfaceIndex: tunnelIndex, peers.filter { $0.underlayAddress.family == .v4 })
+            rollback.onFailure { _ = try? objects.setPeers(tunnelInterfaceIndex: tunnelIndex, []) }
+            let underlay = vxlan.underlayInterfaceIndex
+            try objects.addUnderlay(interfaceIndex: underlay)
+            rollback.onFailure { [hostNamespace] in
+                if (try? objects.removeUnderlay(interfaceIndex: underlay)) == true {
+                    try? objects.detach(index: Int32(bitPattern: underlay), namespace: hostNamespace)
+                }
+            }
+            try objects.attach(interface: "underlay interface \(underlay)", index: Int32(bitPattern: underlay), namespace: hostNamespace)
+        }
         try objects.setPort(interfaceIndex: tunnelIndex, network: network, tunnel: true)
         rollback.onFailure { try? objects.removePort(interfaceIndex: tunnelIndex) }
         try objects.attach(interface: tunnel.name, index: tunnel.index, namespace: hostNamespace)
         rollback.onFailure { [hostNamespace] in try? objects.detach(index: tunnel.index, namespace: hostNamespace) }
+    }
+
+    /// The settings the program needs to do a VXLAN device's work, when it can: unicast peers
+    /// from the FDB, an IPv4 local address and underlay interface.
+    static func fastPathVXLAN(_ tunnel: Link) -> FastPathVXLAN? {
+        guard tunnel.kind == "vxlan", let options = tunnel.vxlan, options.remote == nil,
+              let local = options.local, local.family == .v4, let parent = options.parentIndex, parent > 0,
+              let mac = tunnel.mac else { return nil }
+        return FastPathVXLAN(vni: options.vni, port: options.port, localAddress: local,
+                             underlayInterfaceIndex: UInt32(bitPattern: parent), vtepMAC: mac)
+    }
+
+    /// The agent changed a VXLAN device's peers (its FDB): the program's copy follows, when
+    /// the fast path is loaded and the device is one of its ports. `peers` are VTEP MAC and
+    /// underlay address, as in the FDB entries.
+    public func updateFastPathPeers(tunnel: Link, peers: [(mac: MACAddress, underlayIP: IPAddress)]) throws {
+        let objects = fastPathObjects
+        let tunnelIndex = UInt32(bitPattern: tunnel.index)
+        guard objects.open(), try objects.ports().contains(where: { $0.interfaceIndex == tunnelIndex }) else { return }
+        let entries = peers.filter { $0.underlayIP.family == .v4 }.map {
+            FastPathPeer(tunnelInterfaceIndex: tunnelIndex, mac: $0.mac, underlayAddress: $0.underlayIP)
+        }
+        do { try objects.setPeers(tunnelInterfaceIndex: tunnelIndex, entries) } catch {
+            throw SwnetError.during("update the fast path's peers of \(tunnel.name)", error)
+        }
     }
 
     /// The agent (re)made an overlay's devices (a changed underlay replaces the VXLAN device):
@@ -146,11 +196,29 @@ extension Swnet {
             guard network.overlay != nil else { return }
             try objects.removeOverlay(network: id)
             for port in try objects.ports() where port.network == id {
+                try objects.setPeers(tunnelInterfaceIndex: port.interfaceIndex, [])
+                if port.underlay {
+                    // Still the underlay of another overlay: only the tunnel port goes.
+                    try objects.setPort(interfaceIndex: port.interfaceIndex, network: 0)
+                    continue
+                }
                 try objects.detach(index: Int32(bitPattern: port.interfaceIndex), namespace: hostNamespace)
                 try objects.removePort(interfaceIndex: port.interfaceIndex)
             }
+            try releaseUnderlays(objects)
         } catch {
             throw SwnetError.during("take network \(network.name) off the fast path", error)
+        }
+    }
+
+    /// Underlay interfaces no overlay entry names any more lose that role (and the program,
+    /// when they are no other port).
+    private func releaseUnderlays(_ objects: FastPathObjects) throws {
+        let used = Set(try objects.overlayNetworks().compactMap { objects.overlay(network: $0)?.vxlan?.underlayInterfaceIndex })
+        for port in try objects.ports() where port.underlay && !used.contains(port.interfaceIndex) {
+            if try objects.removeUnderlay(interfaceIndex: port.interfaceIndex) {
+                try objects.detach(index: Int32(bitPattern: port.interfaceIndex), namespace: hostNamespace)
+            }
         }
     }
 
@@ -200,6 +268,9 @@ extension Swnet {
                 }
             }
         }
+        let ownedTunnels = Set(owned.filter { ownedOverlays.contains($0.value.network) }.map(\.value.hostInterfaceIndex))
+        // The underlay interfaces of the overlays kept: their entries name them.
+        let ownedUnderlays = Set(ownedOverlays.compactMap { objects.overlay(network: $0)?.vxlan?.underlayInterfaceIndex })
         let ownedIndexes = Set(owned.values.map(\.hostInterfaceIndex))
         do {
             for endpoint in try objects.endpoints()
@@ -208,9 +279,20 @@ extension Swnet {
                 report.fastPathEntries.append("endpoint \(endpoint.address)")
             }
             for port in try objects.ports() where !ownedIndexes.contains(port.interfaceIndex) {
+                if port.underlay && ownedUnderlays.contains(port.interfaceIndex) {
+                    if port.network != 0 {
+                        try objects.setPort(interfaceIndex: port.interfaceIndex, network: 0)
+                        report.fastPathEntries.append("port \(port.interfaceIndex)")
+                    }
+                    continue
+                }
                 try objects.detach(index: Int32(bitPattern: port.interfaceIndex), namespace: hostNamespace)
                 try objects.removePort(interfaceIndex: port.interfaceIndex)
                 report.fastPathEntries.append("port \(port.interfaceIndex)")
+            }
+            for peer in try objects.peers() where !ownedTunnels.contains(peer.tunnelInterfaceIndex) {
+                try objects.removePeer(peer)
+                report.fastPathEntries.append("peer \(peer.mac)")
             }
             for network in try objects.overlayNetworks() where !ownedOverlays.contains(network) {
                 try objects.removeOverlay(network: network)
