@@ -374,8 +374,7 @@ public final class OverlayAgent {
         guard !changes.isEmpty else { return }
         try withDataPlane { plane, netlink in
             do {
-                let (added, removed) = try plane.update(netlink, changes: changes)
-                logChanges(added: added, removed: removed)
+                logChanges(try plane.update(netlink, changes: changes))
                 return
             } catch {
                 log(.error, "programming the kernel failed: \(error); comparing it with every peer")
@@ -391,9 +390,9 @@ public final class OverlayAgent {
 
     private func reconcile(_ plane: OverlayDataPlane, _ netlink: NetlinkHandle) throws {
         do {
-            let (added, removed) = try plane.reconcile(netlink, peers: Array(state.peers.values))
-            logChanges(added: added, removed: removed)
-            if added.isEmpty && removed.isEmpty { log(.debug, "kernel in step with \(state.peers.count) peer\(state.peers.count == 1 ? "" : "s")") }
+            let changes = try plane.reconcile(netlink, peers: Array(state.peers.values))
+            logChanges(changes)
+            if changes.added.isEmpty && changes.removed.isEmpty { log(.debug, "kernel in step with \(state.peers.count) peer\(state.peers.count == 1 ? "" : "s")") }
         } catch {
             log(.error, "programming the kernel failed: \(error); retrying at the next check")
         }
@@ -428,9 +427,12 @@ public final class OverlayAgent {
         }
     }
 
-    private func logChanges(added: OverlayDataPlane.Entries, removed: OverlayDataPlane.Entries) {
-        if !removed.isEmpty { log(.info, "removed \(Self.summary(removed.descriptions))") }
-        if !added.isEmpty { log(.info, "added \(Self.summary(added.descriptions))") }
+    private func logChanges(_ changes: OverlayDataPlane.Changes) {
+        if !changes.removed.isEmpty { log(.info, "removed \(Self.summary(changes.removed.descriptions))") }
+        if !changes.added.isEmpty { log(.info, "added \(Self.summary(changes.added.descriptions))") }
+        if !changes.blocked.isEmpty {
+            log(.error, "no route to \(Self.summary(changes.blocked.map(\.description))): another program's nexthop holds the id swnet names it by (ip nexthop show); remove that nexthop or give it another id")
+        }
     }
 
     /// The first entries of a change, and how many more: thousands of peers make one line

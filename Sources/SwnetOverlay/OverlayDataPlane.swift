@@ -11,7 +11,9 @@ import SwnetCore
 /// (last, so no packet takes the route before its next hop resolves). host-gw mode: nexthop
 /// `via underlay IP`, route `subnet nhid N`. Routes go through nexthop objects because the
 /// kernel inserts gateway routes in quadratic time (see `Nexthop`); a peer's nexthop id is its
-/// subnet's address, unique on the host since overlays' subnets never overlap.
+/// subnet's address, unique among swnet's since overlays' subnets never overlap. Ids are
+/// per namespace, though: one another program's nexthop holds is left to it (writing ours
+/// would take it over, and its routes with it), and the peer's route is reported as blocked.
 ///
 /// A peer's IPv6 share (dual stack) takes a second nexthop, `via` its IPv6 gateway `onlink`,
 /// id one more than the IPv4 one (shares are /30 or larger: the IPv4 id's low bits are free),
@@ -111,13 +113,14 @@ struct OverlayDataPlane {
         IPAddress(bytes: [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: id >> $0) })!
     }
 
-    func desired(for peers: [OverlayHost]) -> Entries {
+    /// Every peer's entries, but no nexthop or route through the nexthop ids in `blocked`.
+    func desired(for peers: [OverlayHost], blocked: Set<UInt32> = []) -> Entries {
         var entries = Entries()
         for peer in peers {
             let wanted = self.entries(of: peer)
             entries.neighbors.formUnion(wanted.neighbors)
             if let forwarding = wanted.forwarding { entries.forwarding.insert(forwarding) }
-            for path in wanted.paths {
+            for path in wanted.paths where !blocked.contains(path.nexthop.id) {
                 entries.nexthops.insert(path.nexthop)
                 entries.routes.insert(path.route)
             }
@@ -159,10 +162,18 @@ struct OverlayDataPlane {
         return entries
     }
 
+    /// What a pass changed, and the peers' subnets it left unrouted because another program's
+    /// nexthop holds their nexthop id.
+    struct Changes {
+        var added: Entries
+        var removed: Entries
+        var blocked: [IPNetwork]
+    }
+
     /// Removes what should not be there and adds what is missing, in one kernel round trip
     /// per `Batches.limit` changes. Returns what it changed.
     @discardableResult
-    func reconcile(_ netlink: NetlinkHandle, peers: [OverlayHost]) throws(NetlinkError) -> (added: Entries, removed: Entries) {
+    func reconcile(_ netlink: NetlinkHandle, peers: [OverlayHost]) throws(NetlinkError) -> Changes {
         try change(netlink, from: try current(netlink), to: peers)
     }
 
@@ -176,21 +187,34 @@ struct OverlayDataPlane {
     /// Applies changes of peers without reading the kernel: only the entries that differ
     /// between before and after are written or removed. Returns what it changed.
     @discardableResult
-    func update(_ netlink: NetlinkHandle, changes: [PeerChange]) throws(NetlinkError) -> (added: Entries, removed: Entries) {
+    func update(_ netlink: NetlinkHandle, changes: [PeerChange]) throws(NetlinkError) -> Changes {
         try change(netlink, from: desired(for: changes.compactMap(\.before)), to: changes.compactMap(\.after))
     }
 
-    /// Removes what `present` has and `peers` do not want, and adds what they miss.
+    /// Removes what `present` has and `peers` do not want, and adds what they miss. A nexthop
+    /// id `present` lacks is first looked up: another program's nexthop may hold it.
     private func change(_ netlink: NetlinkHandle, from present: Entries, to peers: [OverlayHost]) throws(NetlinkError)
-        -> (added: Entries, removed: Entries) {
-        let wanted = desired(for: peers)
+        -> Changes {
+        var wanted = desired(for: peers)
+        let blocked = try idsHeldByOthers(Set(wanted.nexthops.map(\.id)).subtracting(present.nexthops.map(\.id)), netlink)
+        let blockedSubnets = peers.flatMap { entries(of: $0).paths }.filter { blocked.contains($0.nexthop.id) }.map(\.route.destination)
+        if !blocked.isEmpty { wanted = desired(for: peers, blocked: blocked) }
         let stale = present.subtracting(wanted)
         let missing = wanted.subtracting(present)
         var batches = Batches()
         remove(stale, keeping: wanted, from: &batches)
         add(missing, of: peers, to: &batches)
         try batches.execute(netlink)
-        return (missing, stale)
+        return Changes(added: missing, removed: stale, blocked: blockedSubnets)
+    }
+
+    /// The ids among `ids` that a nexthop of another protocol than ours holds. A few (a watched
+    /// change) are asked for one by one in one write; many (joining, the periodic comparison)
+    /// are found in one dump of every nexthop.
+    private func idsHeldByOthers(_ ids: Set<UInt32>, _ netlink: NetlinkHandle) throws(NetlinkError) -> Set<UInt32> {
+        guard !ids.isEmpty else { return [] }
+        let existing = ids.count <= Batches.limit ? try netlink.nexthops(ids: ids.sorted()) : try netlink.nexthops().filter { ids.contains($0.id) }
+        return Set(existing.filter { $0.protocol != Self.routeProtocol }.map(\.id))
     }
 
     /// Removes every entry of this overlay (leaving; in vxlan mode deleting the device does it too).

@@ -110,6 +110,27 @@ struct OverlayDataPlaneTests {
         #expect(try plane.current(netlink).isEmpty)
     }
 
+    @Test func aNexthopIdHeldByAnotherProgramIsLeftToItAndThePeerReportedBlocked() throws {
+        let sandbox = try Sandbox()
+        let netlink = try sandbox.hostNetlink()
+        let (device, plane) = try vxlanPlane(netlink, vni: 10, clusterSubnets: "10.56.0.0/16")
+        let taken = peer("10.56.1.0/24", "192.0.2.1", "02:00:00:00:00:01")
+        let free = peer("10.56.2.0/24", "192.0.2.2", "02:00:00:00:00:02")
+        let foreign = Nexthop(id: OverlayDataPlane.nexthopID(of: taken.subnet), gateway: IPAddress("10.99.0.1"),
+                              interfaceIndex: device.index, onLink: true)
+        try netlink.replaceNexthop(foreign)
+
+        // The incremental path (the id looked up) and the full comparison (found in a dump) alike.
+        let update = try plane.update(netlink, changes: [.init(before: nil, after: taken), .init(before: nil, after: free)])
+        #expect(update.blocked == [taken.subnet])
+        let reconcile = try plane.reconcile(netlink, peers: [taken, free])
+        #expect(reconcile.blocked == [taken.subnet] && reconcile.added.isEmpty && reconcile.removed.isEmpty)
+        #expect(try netlink.nexthops(ids: [foreign.id]) == [foreign])
+        let routes = try netlink.routes(family: .v4).filter { IPNetwork("10.56.0.0/16")!.contains($0.destination) }
+        #expect(routes.map(\.destination) == [free.subnet])
+        #expect(try plane.current(netlink) == plane.desired(for: [taken, free], blocked: [foreign.id]))
+    }
+
     @Test func hostGatewayRoutesGoThroughTheUnderlay() throws {
         let sandbox = try Sandbox()
         let (netlink, underlay, plane) = try hostGatewayPlane(sandbox, address: "192.0.2.10/24", clusterSubnets: ["10.51.0.0/16"])
