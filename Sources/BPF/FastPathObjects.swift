@@ -40,16 +40,20 @@ public struct FastPathOverlay: Sendable, Equatable {
     public var network: UInt32
     public var tunnelInterfaceIndex: UInt32
     public var clusterSubnet: IPNetwork
+    /// The IPv6 subnet of a dual-stack overlay: IPv6 across hosts on the fast path too when it
+    /// is /64 or shorter (the program compares the first 64 bits).
+    public var clusterSubnet6: IPNetwork?
     public var gatewayMAC: MACAddress
     /// vxlan mode: the VXLAN device's settings, so the program encapsulates and decapsulates
     /// itself; nil (host-gw, or a device it cannot stand in for): the device does it.
     public var vxlan: FastPathVXLAN?
 
-    public init(network: UInt32, tunnelInterfaceIndex: UInt32, clusterSubnet: IPNetwork, gatewayMAC: MACAddress,
-                vxlan: FastPathVXLAN? = nil) {
+    public init(network: UInt32, tunnelInterfaceIndex: UInt32, clusterSubnet: IPNetwork, clusterSubnet6: IPNetwork? = nil,
+                gatewayMAC: MACAddress, vxlan: FastPathVXLAN? = nil) {
         self.network = network
         self.tunnelInterfaceIndex = tunnelInterfaceIndex
         self.clusterSubnet = clusterSubnet
+        self.clusterSubnet6 = clusterSubnet6.flatMap { (1...64).contains($0.prefixLength) ? $0 : nil }
         self.gatewayMAC = gatewayMAC
         self.vxlan = vxlan
     }
@@ -230,6 +234,10 @@ public final class FastPathObjects {
         let mask = UInt32.max << (32 - UInt32(overlay.clusterSubnet.prefixLength))
         value.cluster_mask = overlay.clusterSubnet.prefixLength == 0 ? 0 : mask.bigEndian
         withUnsafeMutableBytes(of: &value.gateway_mac) { $0.copyBytes(from: overlay.gatewayMAC.bytes) }
+        if let subnet6 = overlay.clusterSubnet6 {
+            withUnsafeMutableBytes(of: &value.cluster6_address) { $0.copyBytes(from: subnet6.address.bytes.prefix(8)) }
+            value.cluster6_mask = (UInt64.max << (64 - UInt64(subnet6.prefixLength))).bigEndian
+        }
         let previous = self.overlay(network: overlay.network)?.vxlan
         if let vxlan = overlay.vxlan {
             value.vxlan_port = vxlan.port.bigEndian
@@ -266,6 +274,9 @@ public final class FastPathObjects {
         let prefix = UInt32(bigEndian: value.cluster_mask).nonzeroBitCount
         guard let address = IPAddress(bytes: withUnsafeBytes(of: value.cluster_address) { Array($0) }),
               let subnet = IPNetwork(address: address, prefixLength: prefix) else { return nil }
+        let prefix6 = UInt64(bigEndian: value.cluster6_mask).nonzeroBitCount
+        let subnet6 = prefix6 == 0 ? nil : IPAddress(bytes: withUnsafeBytes(of: value.cluster6_address) { Array($0) } + Array(repeating: 0, count: 8))
+            .flatMap { IPNetwork(address: $0, prefixLength: prefix6) }
         var vxlan: FastPathVXLAN?
         if value.vxlan_port != 0, let local = IPAddress(bytes: withUnsafeBytes(of: value.local_address) { Array($0) }),
            let vtepMAC = MACAddress(bytes: withUnsafeBytes(of: value.vtep_mac) { Array($0) }) {
@@ -273,7 +284,7 @@ public final class FastPathObjects {
                                   localAddress: local, underlayInterfaceIndex: value.underlay_ifindex, vtepMAC: vtepMAC)
         }
         return FastPathOverlay(network: network, tunnelInterfaceIndex: value.tunnel_ifindex, clusterSubnet: subnet,
-                               gatewayMAC: gatewayMAC, vxlan: vxlan)
+                               clusterSubnet6: subnet6, gatewayMAC: gatewayMAC, vxlan: vxlan)
     }
 
     /// Networks with an overlay entry.

@@ -121,6 +121,16 @@ struct FastPathKernelTests {
                                       gatewayMAC: try #require(MACAddress("02:00:00:00:01:02")), vxlan: vxlan)
         try objects.setOverlay(overlay)
         #expect(objects.overlay(network: 9) == overlay)
+        // Dual stack: the IPv6 subnet goes with it, up to /64 (the program compares 64 bits).
+        var dual = overlay
+        dual.clusterSubnet6 = IPNetwork("fd61::/48")
+        try objects.setOverlay(dual)
+        #expect(objects.overlay(network: 9) == dual)
+        let tooLong = FastPathOverlay(network: 9, tunnelInterfaceIndex: 5, clusterSubnet: overlay.clusterSubnet,
+                                      clusterSubnet6: IPNetwork("fd61::/96"), gatewayMAC: overlay.gatewayMAC, vxlan: vxlan)
+        #expect(tooLong.clusterSubnet6 == nil)
+        try objects.setOverlay(overlay)
+        #expect(objects.overlay(network: 9)?.clusterSubnet6 == nil)
 
         let peer = { (mac: String, address: String) throws -> FastPathPeer in
             FastPathPeer(tunnelInterfaceIndex: 5, mac: try #require(MACAddress(mac)), underlayAddress: try #require(IPAddress(address)))

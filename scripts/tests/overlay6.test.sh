@@ -1,9 +1,11 @@
 # Dual-stack overlays (issue 10): each host leases an IPv6 share of the overlay's IPv6 range with
 # its IPv4 one, containers get an address and a default route of each family, and IPv6 crosses
-# hosts like IPv4 (real HTTP over TCP, pings) in vxlan and host-gw mode, on the fast path and with
-# SWNET_FAST_PATH=off. A host leaving takes its IPv6 routes with it everywhere; an agent restart
-# keeps the shares and changes nothing; gc releases a dead container's addresses of both families;
-# the one overlap rule covers the IPv6 range; inspect and ls show it (text and --json).
+# hosts like IPv4 (real HTTP over TCP, pings) in vxlan and host-gw mode, on the fast path (the
+# programs encapsulate IPv6 themselves: their counters move, the VXLAN devices' do not) and with
+# SWNET_FAST_PATH=off, and between the two; an IPv6 underlay in both modes. A host leaving takes
+# its IPv6 routes with it everywhere; an agent restart keeps the shares and changes nothing; gc
+# releases a dead container's addresses of both families; the one overlap rule covers the IPv6
+# range; inspect and ls show it (text and --json).
 # Hosts are namespaces on one underlay bridge with etcd here (overlay-lab.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/overlay-lab.sh"
 
@@ -90,20 +92,32 @@ for path in fast slow; do
     wait "${requests[@]}"
     eq "$path: 20 IPv6 and 20 IPv4 requests at once" "$(cat "$out".6.* | sort | uniq -c | awk '{ print $1 }') $(cat "$out".4.* | sort | uniq -c | awk '{ print $1 }')" "20 20"
 done
-fast_v4=$(lab_swnet 1 network inspect ov6 --json | json 'd["fastPath"]["encapsulatedPackets"]')
-devices_before=$(ip -n host1 -s -j link show swvx1 | json 'd[0]["stats64"]["tx"]["packets"]')
+# Which path IPv6 takes: the programs' counters and the VXLAN devices' packet counters.
+fp() { lab_swnet "$1" network inspect ov6 --json | json "d['fastPath']['$2']"; }
+device_packets() { ip -n "host$1" -s -j link show swvx1 | json 'd[0]["stats64"]["tx"]["packets"] + d[0]["stats64"]["rx"]["packets"]'; }
+encapsulated=$(fp 1 encapsulatedPackets) decapsulated=$(fp 2 decapsulatedPackets) devices="$(device_packets 1) $(device_packets 2)"
 ok "fast: ping6 across hosts 20 times" ip netns exec fast1 ping -n -q -c 20 -i 0.01 -W 2 "$(v6_of fast2)"
-eq "IPv6 takes the kernel's VXLAN device (the fast path encapsulates IPv4 inner packets only)" \
-    "$(($(ip -n host1 -s -j link show swvx1 | json 'd[0]["stats64"]["tx"]["packets"]') - devices_before >= 20))" "1"
-ok "fast: ping over IPv4 across hosts" ip netns exec fast1 ping -n -q -c 5 -i 0.01 -W 2 "$(lab_addr fast2)"
-eq "while IPv4 is encapsulated by the program" "$(($(lab_swnet 1 network inspect ov6 --json | json 'd["fastPath"]["encapsulatedPackets"]') - fast_v4 >= 5))" "1"
+eq "host1's program encapsulated the IPv6 packets itself" "$(($(fp 1 encapsulatedPackets) - encapsulated >= 20))" "1"
+eq "host2's program decapsulated them" "$(($(fp 2 decapsulatedPackets) - decapsulated >= 20))" "1"
+eq "neither VXLAN device saw them" "$(device_packets 1) $(device_packets 2)" "$devices"
+devices=$(device_packets 1)
+ok "slow: ping6 across hosts 20 times" ip netns exec slow1 ping -n -q -c 20 -i 0.01 -W 2 "$(v6_of slow2)"
+eq "goes through host1's VXLAN device" "$(($(device_packets 1) - devices >= 40))" "1"
+ok "a fast container and a --no-fast-path one on the other host talk over IPv6 both ways" \
+    bash -c 'ip netns exec fast1 ping -n -q -c 3 -i 0.2 -W 2 "$1" && ip netns exec slow2 ping -n -q -c 3 -i 0.2 -W 2 "$2"' _ "$(v6_of slow2)" "$(v6_of fast1)"
+eq "TCP over IPv6 from a fast container to a --no-fast-path one" "$(get fast1 "$(bracket "$(v6_of slow2)")")" "hello from slow2, you are $(v6_of fast1)"
+# A full-size TCP transfer (GSO packets) over IPv6 through the program.
+eq "1 MB over IPv6 HTTP across hosts on the fast path" \
+    "$(ip netns exec fast1 curl -sS -g --max-time 10 "http://$(bracket "$(v6_of fast2)"):8080/bytes/1000000" | wc -c)" "1000000"
 
 echo "# --- gc, restart, leave"
 ip netns del slow3
 LAB_NETNS=("${LAB_NETNS[@]/slow3/}")
 ok "gc on host3" lab_swnet 3 gc
-eq "released the dead container's addresses of both families" \
-    "$(lab_swnet 3 network inspect ov6 --json | json 'd["attachments"] if isinstance(d["attachments"], int) else len(d["attachments"])')" "1"
+attachments() { lab_swnet 3 network inspect ov6 --json | json 'd["attachments"] if isinstance(d["attachments"], int) else len(d["attachments"])'; }
+# The kernel tears a namespace down asynchronously: gc again until it has seen it go.
+collected() { lab_swnet 3 gc >/dev/null && [[ $(attachments) == 1 ]]; }
+ok_here "gc released the dead container's addresses of both families" until_true 10 collected
 before=$(v6_routes 1 fd61::/48)
 ok_here "agent on host2 stops" lab_agent_stop 2
 ok_here "and starts again" lab_agent 2 ov6

@@ -36,6 +36,10 @@ struct swnet_fp_network {
     __u32 underlay_ifindex;      // the device's underlay interface
     __u8 vtep_mac[6];            // the device's MAC: inner destination of frames for this host
     __u8 pad[2];
+    // The overlay's IPv6 subnet (dual stack), its first 64 bits: mask 0 when there is none (or
+    // it is longer than /64), and IPv6 across hosts takes the normal path.
+    __be64 cluster6_address;
+    __be64 cluster6_mask;
 };
 
 // A peer's VTEP (what the VXLAN device's FDB says): tunnel device, VTEP MAC → underlay address.

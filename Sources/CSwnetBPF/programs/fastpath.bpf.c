@@ -60,6 +60,7 @@ extern void bpf_ct_release(struct nf_conn *) __ksym;
 #define IP_FRAGMENTED 0x3fff                 // IP_MF | IP_OFFSET
 #define PACKET_HOST 0
 #define AF_INET 2
+#define AF_INET6 10
 // Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14): what VXLAN adds to a frame.
 #define VXLAN_OVERHEAD 50
 #define VXLAN_FLAG_VNI 0x08000000        // the "I" flag: the VNI is valid
@@ -70,6 +71,10 @@ extern void bpf_ct_release(struct nf_conn *) __ksym;
 #define IPTOS_ECN_CE 3
 #define IPTOS_ECN_ECT0 2
 #define IP_DEFAULT_TTL 64
+// Linux 6.3; the system's uapi header predates it.
+#ifndef BPF_F_ADJ_ROOM_DECAP_L3_IPV6
+#define BPF_F_ADJ_ROOM_DECAP_L3_IPV6 (1ULL << 8)
+#endif
 
 // The headers VXLAN puts in front of a frame, as one block.
 struct vxlan_headers {
@@ -137,6 +142,7 @@ static __always_inline int same_mac(const unsigned char *a, const unsigned char 
 struct packet {
     struct ethhdr *eth;
     struct iphdr *ip;                 // NULL for IPv6
+    struct ipv6hdr *ip6;              // NULL for IPv4
     struct swnet_fp_endpoint_key key; // its destination, network still to fill in
     struct bpf_sock_tuple tuple;
     void *l4, *end;
@@ -172,6 +178,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct packet *packet, _
         struct ipv6hdr *ip6 = (void *)(eth + 1);
         if ((void *)(ip6 + 1) > end) return -1;
         packet->ip = NULL;
+        packet->ip6 = ip6;
         __builtin_memcpy(packet->key.address, &ip6->daddr, 16);
         __builtin_memcpy(packet->tuple.ipv6.saddr, &ip6->saddr, 16);
         __builtin_memcpy(packet->tuple.ipv6.daddr, &ip6->daddr, 16);
@@ -217,6 +224,27 @@ static __always_inline void decrease_ttl(struct iphdr *ip) {
     ip->ttl--;
 }
 
+// What forwarding does to the IP header: TTL and checksum, or the hop limit.
+static __always_inline void forward_hop(struct packet *packet) {
+    // The verifier does not know that one of the two is set: both are checked.
+    if (packet->ip) decrease_ttl(packet->ip);
+    else if (packet->ip6) packet->ip6->hop_limit--;
+}
+
+// Whether an IPv6 address is in the overlay's IPv6 subnet (cluster6_mask 0: it has none).
+static __always_inline int in_cluster6(const struct swnet_fp_network *overlay, const struct in6_addr *address) {
+    __be64 high;
+    __builtin_memcpy(&high, address, sizeof high);
+    return overlay->cluster6_mask != 0 && (high & overlay->cluster6_mask) == overlay->cluster6_address;
+}
+
+// A packet from the overlay's range (either family) with TTL or hop limit left to forward it.
+static __always_inline int from_cluster(const struct swnet_fp_network *overlay, const struct packet *packet) {
+    if (packet->ip)
+        return (packet->ip->saddr & overlay->cluster_mask) == overlay->cluster_address && packet->ip->ttl > 1;
+    return packet->ip6 && in_cluster6(overlay, &packet->ip6->saddr) && packet->ip6->hop_limit > 1;
+}
+
 static __always_inline int pass(void) {
     count(SWNET_FP_PASSED);
     return TC_ACT_UNSPEC;
@@ -231,7 +259,7 @@ static __always_inline __u16 ip_header_sum(const __u16 *words) {
     return (sum & 0xffff) + (sum >> 16);
 }
 
-// Puts the frame (IPv4 inside, Ethernet header already the inner one: peer VTEP MAC, ours)
+// Puts the frame (IPv4 or IPv6 inside, Ethernet header already the inner one: peer VTEP MAC, ours)
 // into VXLAN exactly as the kernel's VXLAN device would: outer IPv4 from our local address to
 // the peer's, TTL 64, ECN copied (CE as ECT(0)), no DF, UDP to the overlay's port from a port
 // picked by the flow hash, no UDP checksum, the VNI. bpf_skb_adjust_room keeps a GSO packet
@@ -239,7 +267,7 @@ static __always_inline __u16 ip_header_sum(const __u16 *words) {
 // inner headers, so checksum offload still works for the inner TCP/UDP.
 // Returns 0 when done, 1 when the packet was left as it was, -1 when it is half-built.
 static __always_inline int encapsulate(struct __sk_buff *skb, struct swnet_fp_network *overlay, __u8 inner_tos,
-                                       __be32 remote, struct bpf_fib_lookup *fib) {
+                                       __be16 inner_protocol, __be32 remote, struct bpf_fib_lookup *fib) {
     __u32 length = skb->len - ETH_HLEN + VXLAN_OVERHEAD;
     if (length > 0xffff) return 1;
     struct vxlan_headers headers = {};
@@ -266,7 +294,7 @@ static __always_inline int encapsulate(struct __sk_buff *skb, struct swnet_fp_ne
     headers.vni = overlay->vxlan_vni;
     __builtin_memcpy(headers.inner.h_dest, fib->dmac, ETH_ALEN);
     __builtin_memcpy(headers.inner.h_source, fib->smac, ETH_ALEN);
-    headers.inner.h_proto = bpf_htons(ETH_P_IP);
+    headers.inner.h_proto = inner_protocol;
     __u64 flags = BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP
         | BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(ETH_HLEN);
     // Refused (a UDP GSO packet, say): the packet is unchanged and the device encapsulates it.
@@ -278,35 +306,49 @@ static __always_inline int encapsulate(struct __sk_buff *skb, struct swnet_fp_ne
 static __always_inline int to_other_host(struct __sk_buff *skb, struct packet *packet, __u32 network) {
     struct swnet_fp_network *overlay = bpf_map_lookup_elem(&swnet_fp_networks, &network);
     struct iphdr *ip = packet->ip;
-    if (!overlay || !ip || (ip->daddr & overlay->cluster_mask) != overlay->cluster_address
-        || !same_mac(packet->eth->h_dest, overlay->gateway_mac) || ip->ttl <= 1 || is_nated(skb, packet))
-        return pass();
-    struct bpf_fib_lookup fib = {
-        .family = 2 /* AF_INET */,
-        .l4_protocol = ip->protocol,
-        // tot_len 0: the kernel checks the packet against the device's MTU itself, GSO aware.
-        .tos = ip->tos,
-        .ifindex = skb->ingress_ifindex,
-        .ipv4_src = ip->saddr,
-        .ipv4_dst = ip->daddr,
-    };
+    struct ipv6hdr *ip6 = packet->ip6;
+    if (!overlay || !same_mac(packet->eth->h_dest, overlay->gateway_mac)) return pass();
+    // tot_len 0: the kernel checks the packet against the device's MTU itself, GSO aware.
+    struct bpf_fib_lookup fib = { .l4_protocol = packet->protocol, .ifindex = skb->ingress_ifindex };
+    __u8 tos;
+    __u32 header_length, length;
+    if (ip) {
+        if ((ip->daddr & overlay->cluster_mask) != overlay->cluster_address || ip->ttl <= 1) return pass();
+        fib.family = AF_INET;
+        fib.tos = tos = ip->tos;
+        fib.ipv4_src = ip->saddr;
+        fib.ipv4_dst = ip->daddr;
+        header_length = ip->ihl * 4;
+        length = bpf_ntohs(ip->tot_len);
+    } else {
+        if (!ip6 || !in_cluster6(overlay, &ip6->daddr) || ip6->hop_limit <= 1) return pass();
+        fib.family = AF_INET6;
+        // The traffic class sits across the first two bytes, after the version.
+        tos = (bpf_ntohs(*(__be16 *)ip6) >> 4) & 0xff;
+        fib.flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff);
+        __builtin_memcpy(fib.ipv6_src, &ip6->saddr, sizeof fib.ipv6_src);
+        __builtin_memcpy(fib.ipv6_dst, &ip6->daddr, sizeof fib.ipv6_dst);
+        header_length = sizeof(struct ipv6hdr);
+        length = sizeof(struct ipv6hdr) + bpf_ntohs(ip6->payload_len);
+    }
+    if (is_nated(skb, packet)) return pass();
     // Anything but a resolved route through the overlay's own device (an unresolved neighbour,
     // a route elsewhere) is the normal path's to handle.
     if (bpf_fib_lookup(skb, &fib, sizeof fib, 0) != BPF_FIB_LKUP_RET_SUCCESS || fib.ifindex != overlay->tunnel_ifindex)
         return pass();
     // Too big for the device: the normal path fragments it, or answers "fragmentation needed"
-    // when DF is set. The kernel's own check leaves 4 bytes of slack, so the size is checked
-    // here: the packet itself, or each segment of a TCP GSO packet.
+    // ("packet too big" for IPv6) when it may not. The kernel's own check leaves 4 bytes of
+    // slack, so the size is checked here: the packet itself, or each segment of a TCP GSO packet.
     __u32 mtu = fib.mtu_result;
     if (skb->gso_size) {
         struct tcphdr *tcp = packet->l4;
-        if (ip->protocol != IPPROTO_TCP || (void *)(tcp + 1) > packet->end
-            || ip->ihl * 4 + tcp->doff * 4 + skb->gso_size > mtu)
+        if (packet->protocol != IPPROTO_TCP || !tcp || (void *)(tcp + 1) > packet->end
+            || header_length + tcp->doff * 4 + skb->gso_size > mtu)
             return pass();
-    } else if (bpf_ntohs(ip->tot_len) > mtu) {
+    } else if (length > mtu) {
         return pass();
     }
-    decrease_ttl(ip);
+    forward_hop(packet);
     __builtin_memcpy(packet->eth->h_dest, fib.dmac, ETH_ALEN);
     __builtin_memcpy(packet->eth->h_source, fib.smac, ETH_ALEN);
     // The neighbour entry gave the peer's VTEP MAC; the peers map, its underlay address.
@@ -314,7 +356,7 @@ static __always_inline int to_other_host(struct __sk_buff *skb, struct packet *p
     __builtin_memcpy(peer_key.mac, fib.dmac, ETH_ALEN);
     struct swnet_fp_peer *peer = overlay->vxlan_port ? bpf_map_lookup_elem(&swnet_fp_peers, &peer_key) : NULL;
     if (peer) {
-        int encapsulated = encapsulate(skb, overlay, ip->tos, peer->underlay_address, &fib);
+        int encapsulated = encapsulate(skb, overlay, tos, packet->eth->h_proto, peer->underlay_address, &fib);
         if (encapsulated == 0) {
             count(SWNET_FP_ENCAPSULATED);
             // The underlay's route and neighbour give the outer Ethernet header.
@@ -344,29 +386,26 @@ static __always_inline int from_container(struct __sk_buff *skb, struct swnet_fp
     return bpf_redirect_peer(endpoint->ifindex, 0);
 }
 
-// The fast-path container an IPv4 packet from another host of the overlay goes to, or NULL for
+// The fast-path container a packet from another host of the overlay goes to, or NULL for
 // the normal path: only from the overlay's other containers (the forward rules accept exactly
 // those), with TTL left to forward it, and not of a connection the host NATs.
 static __always_inline struct swnet_fp_endpoint *overlay_destination(struct __sk_buff *skb, struct packet *packet,
                                                                      struct swnet_fp_network *overlay, __u32 network) {
     packet->key.network = network;
     struct swnet_fp_endpoint *endpoint = bpf_map_lookup_elem(&swnet_fp_endpoints, &packet->key);
-    struct iphdr *ip = packet->ip;
-    if (!endpoint || (ip->saddr & overlay->cluster_mask) != overlay->cluster_address || ip->ttl <= 1
-        || is_nated(skb, packet))
-        return NULL;
+    if (!endpoint || !from_cluster(overlay, packet) || is_nated(skb, packet)) return NULL;
     return endpoint;
 }
 
 static __always_inline int from_tunnel(struct __sk_buff *skb, struct swnet_fp_port *port) {
     struct packet packet = {};
-    if (parse(skb, &packet, 0) != 0 || !packet.ip) return TC_ACT_UNSPEC;
+    if (parse(skb, &packet, 0) != 0) return TC_ACT_UNSPEC;
     __u32 network = port->network;
     struct swnet_fp_network *overlay = bpf_map_lookup_elem(&swnet_fp_networks, &network);
     if (!overlay) return TC_ACT_UNSPEC;
     struct swnet_fp_endpoint *endpoint = overlay_destination(skb, &packet, overlay, network);
     if (!endpoint) return pass();
-    decrease_ttl(packet.ip);
+    forward_hop(&packet);
     __builtin_memcpy(packet.eth->h_dest, endpoint->mac, ETH_ALEN);
     __builtin_memcpy(packet.eth->h_source, overlay->gateway_mac, ETH_ALEN);
     bpf_skb_change_type(skb, PACKET_HOST);
@@ -388,7 +427,8 @@ static __always_inline int from_underlay(struct __sk_buff *skb) {
         || (outer->ip.frag_off & bpf_htons(IP_FRAGMENTED))
         // A UDP checksum is left to the stack unless the NIC verified it already.
         || (outer->udp.check != 0 && bpf_csum_level(skb, BPF_CSUM_LEVEL_QUERY) < 0)
-        || outer->flags != bpf_htonl(VXLAN_FLAG_VNI) || outer->inner.h_proto != bpf_htons(ETH_P_IP))
+        || outer->flags != bpf_htonl(VXLAN_FLAG_VNI)
+        || (outer->inner.h_proto != bpf_htons(ETH_P_IP) && outer->inner.h_proto != bpf_htons(ETH_P_IPV6)))
         return TC_ACT_UNSPEC;
     struct swnet_fp_vxlan_key key = { .vni = outer->vni, .port = outer->udp.dest };
     __u32 *network = bpf_map_lookup_elem(&swnet_fp_vxlan, &key);
@@ -399,7 +439,8 @@ static __always_inline int from_underlay(struct __sk_buff *skb) {
         || ip_header_sum((const __u16 *)(eth + 1)) != 0xffff)
         return TC_ACT_UNSPEC;
     struct packet packet = {};
-    if (parse(skb, &packet, VXLAN_OVERHEAD) != 0 || !packet.ip) return TC_ACT_UNSPEC;
+    if (parse(skb, &packet, VXLAN_OVERHEAD) != 0) return TC_ACT_UNSPEC;
+    int inner_ipv4 = packet.ip != NULL;
     struct swnet_fp_endpoint *endpoint = overlay_destination(skb, &packet, overlay, id);
     if (!endpoint) return TC_ACT_UNSPEC;
     __u32 ifindex = endpoint->ifindex;
@@ -410,14 +451,24 @@ static __always_inline int from_underlay(struct __sk_buff *skb) {
     // skb->encapsulation: this kernel (6.18) has no flag to clear them (bpf-next adds
     // BPF_F_ADJ_ROOM_DECAP_L4_UDP). Harmless for the container's own sockets; a container that
     // routes such packets on sends them slower (docs/fastpath.md, Limits).
-    if (bpf_skb_adjust_room(skb, -VXLAN_OVERHEAD, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO) != 0)
+    // An IPv6 frame inside: skb->protocol must say so (it said IPv4, the outer header's), or the
+    // container's stack would hand it to IPv4. A kernel without the flag refuses: the VXLAN
+    // device takes the packet, as before.
+    __u64 decap = inner_ipv4 ? 0 : BPF_F_ADJ_ROOM_DECAP_L3_IPV6;
+    if (bpf_skb_adjust_room(skb, -VXLAN_OVERHEAD, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_FIXED_GSO | decap) != 0)
         return TC_ACT_UNSPEC;
     data = (void *)(long)skb->data;
     end = (void *)(long)skb->data_end;
     eth = data;
-    struct iphdr *ip = (void *)(eth + 1);
-    if ((void *)(ip + 1) > end) return TC_ACT_SHOT;
-    decrease_ttl(ip);
+    if (inner_ipv4) {
+        struct iphdr *ip = (void *)(eth + 1);
+        if ((void *)(ip + 1) > end) return TC_ACT_SHOT;
+        decrease_ttl(ip);
+    } else {
+        struct ipv6hdr *ip6 = (void *)(eth + 1);
+        if ((void *)(ip6 + 1) > end) return TC_ACT_SHOT;
+        ip6->hop_limit--;
+    }
     __builtin_memcpy(eth->h_dest, mac, ETH_ALEN);
     __builtin_memcpy(eth->h_source, overlay->gateway_mac, ETH_ALEN);
     bpf_skb_change_type(skb, PACKET_HOST);

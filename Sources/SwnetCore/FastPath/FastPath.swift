@@ -124,7 +124,8 @@ extension Swnet {
         // keeps encapsulating itself: the program would leave the inner checksums to the NIC.
         let vxlan = try netlink.transmitChecksumOffload(named: tunnel.name) ? Self.fastPathVXLAN(tunnel) : nil
         let entry = FastPathOverlay(network: network, tunnelInterfaceIndex: tunnelIndex,
-                                    clusterSubnet: overlay.clusterSubnet, gatewayMAC: gatewayMAC, vxlan: vxlan)
+                                    clusterSubnet: overlay.clusterSubnet, clusterSubnet6: overlay.clusterSubnet(.v6),
+                                    gatewayMAC: gatewayMAC, vxlan: vxlan)
         try objects.setOverlay(entry)
         if try objects.ports().contains(where: { $0.interfaceIndex == tunnelIndex && $0.network == network }) { return }
         if let vxlan {

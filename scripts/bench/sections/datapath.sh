@@ -6,6 +6,7 @@
 # - Across hosts (overlay-lab.sh: host1 and host2 are namespaces on one bridge, etcd here): a
 #   VXLAN and a host-gw overlay, container on host1 to container on host2, with and without the
 #   fast path (two pairs of containers on the same overlay), against the underlay host1 → host2.
+#   DATAPATH_IPV6=1: the VXLAN overlay is dual stack and its pairs are measured over IPv6 too.
 # TCP throughput with iperf3, one stream and four, CONN_SECONDS s per run, DATAPATH_ROUNDS
 # rounds with the paths interleaved in each (the machine is shared and noisy: compare within
 # one run); RTT from 20 pings 20 ms apart.
@@ -105,7 +106,10 @@ datapath_overlays() {
     local mode ov n first tools=(underlay)
     for mode in vxlan host-gw; do
         ov=dp-$mode first=$([[ $mode == vxlan ]] && echo 1 || echo 3)
-        lab_swnet "$first" overlay create "$ov" --subnet "10.$([[ $mode == vxlan ]] && echo 161 || echo 162).0.0/16" --mode "$mode" >/dev/null
+        local ipv6=()
+        [[ $mode == vxlan && ${DATAPATH_IPV6:-} == 1 ]] && ipv6=(--subnet fd16:1::/48)
+        lab_swnet "$first" overlay create "$ov" --subnet "10.$([[ $mode == vxlan ]] && echo 161 || echo 162).0.0/16" --mode "$mode" \
+            "${ipv6[@]}" >/dev/null
         for n in $first $((first + 1)); do lab_agent "$n" "$ov" || return 0; done
         for n in 1 2; do lab_container "dp${mode}f$n"; lab_container "dp${mode}b$n"; done
         for n in 1 2; do
@@ -115,11 +119,21 @@ datapath_overlays() {
         server[$mode-fast-path]=dp${mode}f2 client[$mode-fast-path]=dp${mode}f1 address[$mode-fast-path]=$(lab_addr "dp${mode}f2")
         server[$mode-bridge]=dp${mode}b2 client[$mode-bridge]=dp${mode}b1 address[$mode-bridge]=$(lab_addr "dp${mode}b2")
         tools+=("$mode-fast-path" "$mode-bridge")
+        if ((${#ipv6[@]})); then
+            local kind
+            for kind in fast-path bridge; do
+                server[${mode}6-$kind]=${server[$mode-$kind]} client[${mode}6-$kind]=${client[$mode-$kind]}
+                address[${mode}6-$kind]=$(ip -n "${server[$mode-$kind]}" -6 -o addr show dev eth0 scope global | awk '{ split($4, a, "/"); print a[1]; exit }')
+                tools+=("${mode}6-$kind")
+            done
+        fi
         lab_reach "dp${mode}f1" "${address[$mode-fast-path]}" 10 >/dev/null || log "datapath: $mode: the fast path pair does not reach"
         lab_reach "dp${mode}b1" "${address[$mode-bridge]}" 10 >/dev/null || log "datapath: $mode: the bridge pair does not reach"
     done
     local tool
+    # One server per namespace (an IPv6 pair shares its IPv4 pair's); iperf3 -s takes both families.
     for tool in "${tools[@]}"; do
+        [[ $tool != *6-* ]] || continue
         ip netns exec "${server[$tool]}" iperf3 -s >/dev/null 2>&1 &
         LAB_PIDS+=($!)
     done
@@ -142,6 +156,13 @@ datapath_overlays() {
     target datapath "RTT VXLAN fast path / underlay" overlay_rtt vxlan-fast-path overlay_rtt underlay -
     target datapath "RTT VXLAN without fast path / underlay" overlay_rtt vxlan-bridge overlay_rtt underlay -
     target datapath "RTT host-gw fast path / underlay" overlay_rtt host-gw-fast-path overlay_rtt underlay -
+    if [[ ${DATAPATH_IPV6:-} == 1 ]]; then
+        for streams in 1 4; do
+            target datapath "VXLAN fast path, IPv6 / IPv4 throughput, TCP $streams stream(s)" "overlay_tcp_${streams}stream" vxlan6-fast-path "overlay_tcp_${streams}stream" vxlan-fast-path -
+            target datapath "VXLAN without fast path, IPv6 / IPv4 throughput, TCP $streams stream(s)" "overlay_tcp_${streams}stream" vxlan6-bridge "overlay_tcp_${streams}stream" vxlan-bridge -
+            target datapath "underlay / VXLAN IPv6 fast path, TCP $streams stream(s)" "overlay_tcp_${streams}stream" underlay "overlay_tcp_${streams}stream" vxlan6-fast-path -
+        done
+    fi
 }
 
 datapath_same_host
