@@ -42,13 +42,9 @@ struct PublishMaps {
     var target: [DataType] { [family == .v4 ? .ipv4Address : .ipv6Address, .inetService] }
     var natFamily: NATFamily { family == .v4 ? .ipv4 : .ipv6 }
 
-    /// Where a port on every address applies: any local destination, but for IPv6 not ::1,
-    /// which cannot reach a container (PortSpec refuses it): the host's own [::1]:PORT is
-    /// refused at once instead of hanging.
-    var anyAddressMatches: [Match] {
-        let local = Match.fibDestinationType(.local)
-        return family == .v4 ? [local] : [local, Match.destination(in: IPNetwork("::1/128")!).negated]
-    }
+    /// Where a port on every address applies: any local destination, loopback included (as
+    /// Docker, the host reaches a port on 0.0.0.0 or [::] through 127.0.0.1 and [::1]).
+    static let anyAddressMatches = [Match.fibDestinationType(.local)]
 
     /// The map elements of publications, by map name (in a fixed order).
     static func elements(for publications: [Publication]) -> [(map: String, elements: [SetElement])] {
@@ -82,9 +78,11 @@ extension Swnet {
         var batch = NFTablesBatch()
         batch.deleteIfExists(FirewallLayout.table)
         batch.deleteIfExists(FirewallLayout.bridgeTable)
+        batch.deleteIfExists(FirewallLayout.netdevTable)
         if !networks.isEmpty {
             addRuleset(for: networks, publications: try state.publications(), to: &batch)
             addBridgeRules(for: networks, to: &batch)
+            try addLoopbackReturn(for: networks, to: &batch)
         }
         Log.debug("nftables: table inet swnet for \(networks.count) network\(networks.count == 1 ? "" : "s")")
         do { _ = try firewall().apply(batch) } catch { throw SwnetError.during("update nftables table inet swnet", error) }
@@ -113,7 +111,7 @@ extension Swnet {
 
         // Loopback addresses arriving from anywhere but lo are dropped before NAT: with
         // route_localnet on the bridges, 127.0.0.1-published ports must stay local (moby#45610).
-        // IPv6 needs no such rule: the kernel drops ::1 arriving on any other interface itself.
+        // ::1 has its twin in the bridge table (LoopbackReturn.swift).
         batch.add(Chain(table: table, name: "raw-prerouting", base: BaseChain(type: .filter, hook: .prerouting, priority: -300)))
         batch.add(Rule(table: table, chain: "raw-prerouting",
                        matching: [Match.inboundInterface("lo").negated, Match.destination(in: FirewallLayout.loopback)],
@@ -124,16 +122,18 @@ extension Swnet {
             for maps in PublishMaps.both {
                 batch.add(Rule(table: table, chain: name, matching: [],
                                then: [.dnatThroughMap(maps.onAddress, key: maps.addressKey, family: maps.natFamily)]))
-                batch.add(Rule(table: table, chain: name, matching: maps.anyAddressMatches,
+                batch.add(Rule(table: table, chain: name, matching: PublishMaps.anyAddressMatches,
                                then: [.dnatThroughMap(maps.onAny, key: PublishMaps.anyKey, family: maps.natFamily)]))
             }
         }
 
         batch.add(Chain(table: table, name: "postrouting", base: BaseChain(type: .nat, hook: .postrouting, priority: Priority.srcnat)))
-        // The host reaching a published port through 127.0.0.1: the container must answer a real address.
-        batch.add(Rule(table: table, chain: "postrouting",
-                       matching: [Match.source(in: FirewallLayout.loopback), Match.conntrackStatus(.destinationNAT)],
-                       then: [.masquerade]))
+        // The host reaching a published port through 127.0.0.1 or ::1: the container must answer a real address.
+        for loopback in [FirewallLayout.loopback, FirewallLayout.ipv6Loopback] {
+            batch.add(Rule(table: table, chain: "postrouting",
+                           matching: [Match.source(in: loopback), Match.conntrackStatus(.destinationNAT)],
+                           then: [.masquerade]))
+        }
         batch.add(Chain(table: table, name: "forward", base: BaseChain(type: .filter, hook: .forward, priority: Priority.filter, policy: .accept)))
         for network in networks {
             let bridge = network.bridge
@@ -209,7 +209,8 @@ extension Swnet {
     /// Forwarding on in the host namespace (IPv6 too once a network has an IPv6 subnet: the
     /// namespace then acts as a router, which makes its interfaces ignore router
     /// advertisements unless accept_ra is 2), and route_localnet on each bridge so that the
-    /// host's own 127.0.0.1 connections to published ports can be routed to the containers.
+    /// host's own 127.0.0.1 connections to published ports can be routed to the containers
+    /// (for [::1], a route: addLoopbackRoute).
     private func enableForwarding(for networks: [NetworkDefinition]) throws {
         var settings = ["net.ipv4.ip_forward": "/proc/sys/net/ipv4/ip_forward"]
         if networks.contains(where: { $0.subnet(.v6) != nil }) {
@@ -223,6 +224,7 @@ extension Swnet {
         for network in networks where network.managesBridge {
             guard let bridge = try netlink.link(named: network.bridge) else { continue }
             try netlink.setLink(index: bridge.index, LinkChanges(routeLocalnet: true))
+            if network.subnet(.v6) != nil { try addLoopbackRoute(to: bridge, netlink: netlink) }
         }
     }
 }

@@ -1,0 +1,58 @@
+import IPAM
+import Netlink
+import NFTables
+
+/// The way back for the host's own connections to ports published on [::1] (or on [::]).
+/// The output chain DNATs [::1]:PORT to the container and postrouting masquerades the ::1
+/// source to the bridge's address, as for 127.0.0.1; but IPv6 has no route_localnet, and the
+/// container's answer, translated back to ::1 before routing, dies twice (measured with the
+/// kfree_skb tracepoint in a throwaway namespace, docs/design.md):
+/// - input routing of ::1 is strict about the interface (rt6_need_strict): with no local
+///   route for ::1 on the bridge the answer is discarded as unroutable;
+/// - with br_netfilter calling the IPv6 hooks (the default in every namespace once that module
+///   is loaded) the translation happens inside the bridge, and the IPv6 receive path then drops
+///   a ::1 destination on the bridge: the netdev table sends such answers on to lo instead.
+/// Nobody else may take either way: the bridge table drops frames to ::1 entering any bridge
+/// port before br_netfilter or the netdev table see them (other interfaces: the kernel drops
+/// ::1 arriving there itself), so a ::1 destination on a bridge is always such an answer.
+extension FirewallLayout {
+    static let netdevTable = Table(family: .netdev, name: "swnet")
+    static let ipv6Loopback = IPNetwork("::1/128")!
+    /// lo is interface 1 in every network namespace.
+    static let loopbackIndex: Int32 = 1
+    /// The kernel's table of local routes.
+    static let localRoutes: UInt32 = 255
+}
+
+extension Swnet {
+    func addLoopbackReturn(for networks: [NetworkDefinition], to batch: inout NFTablesBatch) throws {
+        guard networks.contains(where: { $0.subnet(.v6) != nil }) else { return }
+        // addBridgeRules made the bridge table for the same networks. Before br_netfilter (0).
+        let bridgeTable = FirewallLayout.bridgeTable
+        batch.add(Chain(table: bridgeTable, name: "prerouting", base: BaseChain(type: .filter, hook: .prerouting, priority: -200)))
+        batch.add(Rule(table: bridgeTable, chain: "prerouting", matching: [Match.destination(in: FirewallLayout.ipv6Loopback)], then: [.drop]))
+
+        // A netdev chain is bound to its interface: only bridges that exist now (the render
+        // that follows creating a bridge adds its chain; older kernels refuse missing ones).
+        let netdevTable = FirewallLayout.netdevTable
+        batch.add(netdevTable)
+        let netlink = try hostNetlink()
+        for network in networks where network.managesBridge && network.subnet(.v6) != nil {
+            guard try netlink.link(named: network.bridge) != nil else { continue }
+            let chain = "ingress-\(network.bridge)"
+            batch.add(Chain(table: netdevTable, name: chain,
+                            base: BaseChain(type: .filter, hook: .ingress, priority: Priority.filter, device: network.bridge)))
+            batch.add(Rule(table: netdevTable, chain: chain, matching: [Match.destination(in: FirewallLayout.ipv6Loopback)],
+                           then: [.forward(toInterface: FirewallLayout.loopbackIndex, neighbour: FirewallLayout.ipv6Loopback.address)]))
+        }
+    }
+
+    /// `ip -6 route add local ::1 dev BRIDGE table local metric 4294967295`: answers translated
+    /// back to ::1 on the bridge are delivered; past every real metric, so the host's own
+    /// packets to ::1 keep going out through lo's route.
+    func addLoopbackRoute(to bridge: Link, netlink: NetlinkHandle) throws {
+        let route = Route(destination: FirewallLayout.ipv6Loopback, outputInterface: bridge.index, table: FirewallLayout.localRoutes,
+                          metric: .max, isLocal: true)
+        do { try netlink.replaceRoute(route) } catch { throw SwnetError.during("add local ::1 route to \(bridge.name)", error) }
+    }
+}
