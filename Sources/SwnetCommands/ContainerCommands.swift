@@ -13,7 +13,8 @@ struct RunCommand: RunnableCommand {
     static let rootfs = Option<String?>("rootfs", value: "DIR", help: "Root filesystem to pivot into (default: the host's files).", completes: .directories)
     static let workdir = Option<String?>("workdir", short: "w", value: "DIR", help: "Working directory inside.")
     static let networks = Option<[RunRequest.NetworkChoice]>(
-        repeatable: "network", value: "NETWORK[:IP/LEN[,IP/LEN]]", help: "Attach to NETWORK before the command starts (repeatable).",
+        repeatable: "network", value: "NETWORK[:IP/LEN[,IP/LEN]|:dhcp[:OPTIONS]]",
+        help: "Attach to NETWORK before the command starts (repeatable); dhcp: leased from a DHCP server on it, renewed while the container lives.",
         completes: .networks, transform: Parse.networkChoice)
     static let environment = Option<[String]>(repeatable: "env", short: "e", value: "KEY=VALUE", help: "Set an environment variable.") { $0 }
     static let capAdd = Option<[String]>(repeatable: "cap-add", value: "CAP", help: "Add a capability (ALL for all).") { $0 }
@@ -30,7 +31,7 @@ struct RunCommand: RunnableCommand {
 
     static let definition = CommandDefinition(
         "run", abstract: "Run a command in new network, PID, mount, UTS and IPC namespaces.",
-        usage: "swnet run [-d] [--rm] [--name NAME] [--rootfs DIR] [--network N[:IP/LEN]]... [-e K=V]... -- COMMAND [ARG...]",
+        usage: "swnet run [-d] [--rm] [--name NAME] [--rootfs DIR] [--network N[:IP/LEN|:dhcp]]... [-e K=V]... -- COMMAND [ARG...]",
         arguments: [command],
         options: GlobalOptions.declarations + [detach, remove, name, hostname, rootfs, workdir, networks, environment,
                                                capAdd, capDrop, userns, publish, publishAll, expose, exposeFrom,

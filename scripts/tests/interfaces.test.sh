@@ -96,4 +96,7 @@ ok "into the container: 14 to 22 Mbit/s (measured $in)" python3 -c "import sys; 
 fails "a rate without a unit swnet knows" swnet attach c3 net1 --rate 10mbitz
 fails "a bad burst" swnet attach c3 net1 --rate 10mbit/lots
 eq "swnet run --rate limits the container's interface" "$(swnet run --rm --network net1 --rate 5mbit -- tc qdisc show dev eth0 | grep -c 'tbf 1: root .*rate 5Mbit')" "1"
+ok "run -d --rate" swnet run -d --name rated --network net1 --rate 5mbit/40kb -- sleep 600
+eq "... reaches its monitor, which limits the interface too" "$(swnet exec rated -- tc qdisc show dev eth0 | grep -c 'tbf 1: root .*rate 5Mbit burst 40Kb')" "1"
+ok "rm -f rated" swnet rm -f rated
 ok "network rm --force" swnet network rm --force net1
