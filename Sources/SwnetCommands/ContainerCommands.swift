@@ -183,10 +183,12 @@ private func ago(_ since: Int64) -> String {
 let containerTargets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.", completes: .containers)
 
 struct InspectCommand: RunnableCommand {
-    static let targets = containerTargets
+    static let targets = Argument<[String]>(variadic: "TARGET", minimum: 1,
+                                            help: "Containers by name or id prefix, or any TARGET attach takes (PID, namespace, podman:NAME...).",
+                                            completes: .targets)
 
     static let definition = CommandDefinition(
-        "inspect", abstract: "Show containers in detail.",
+        "inspect", abstract: "Show containers, or any target swnet attached, in detail: addresses, interfaces of every kind, ports.",
         arguments: [targets], options: GlobalOptions.declarations + InspectOptions.declarations(example: "{{.name}} {{.pid}} {{json .networks}}"), runs: Self.self)
 
     let global: GlobalOptions
@@ -208,18 +210,25 @@ struct InspectCommand: RunnableCommand {
             return
         }
         for detail in details {
-            let container = detail.container
-            print("id:        \(container.id)")
-            print("name:      \(container.name)")
-            print("command:   \(container.command.joined(separator: " "))")
-            print("status:    \(statusText(container))")
-            print("pid:       \(container.isRunning ? container.pid.map(String.init) ?? "-" : "-")")
-            print("hostname:  \(container.hostname)")
-            print("rootfs:    \(container.rootfs ?? "(host)")")
-            print("networks:  \(container.networks.isEmpty ? "-" : container.networks.joined(separator: ", "))")
+            if let container = detail.container {
+                print("id:        \(container.id)")
+                print("name:      \(container.name)")
+                print("command:   \(container.command.joined(separator: " "))")
+                print("status:    \(statusText(container))")
+                print("pid:       \(container.isRunning ? container.pid.map(String.init) ?? "-" : "-")")
+                print("hostname:  \(container.hostname)")
+                print("rootfs:    \(container.rootfs ?? "(host)")")
+                print("networks:  \(container.networks.isEmpty ? "-" : container.networks.joined(separator: ", "))")
+            } else {
+                print("target:    \(detail.target)")
+            }
             for attachment in detail.attachments {
                 print("address:   \(attachment.addressSummary) on \(attachment.network) (\(attachment.containerInterface), "
                       + "gateway \(attachment.gatewaySummary), MAC \(attachment.mac ?? "-"), data path \(attachment.dataPath))")
+            }
+            for interface in detail.interfaces {
+                print("interface: \(interface.containerInterface) \(interface.addressSummary), \(interface.kind.rawValue) on \(interface.parent)"
+                      + "\(interface.hostInterface.map { " (host side \($0))" } ?? ""), MAC \(interface.mac ?? "-")")
             }
             for publication in detail.publications {
                 print("port:      \(publication.hostDescription) -> \(publication.containerPort)")

@@ -91,6 +91,9 @@ eq "dh got a lease" "$(in_range "$dh_address")" "yes"
 dh_record() { state_sql "SELECT record FROM link_attachments WHERE record LIKE '%\"target\":\"container $1\"%'"; }
 dh_client=$(dh_record dh | json 'd["clientPID"]')
 ok "its client runs" kill -0 "$dh_client"
+eq "inspect dh lists the DHCP interface" \
+    "$(swnet inspect dh --json | json '[(i["kind"], i["parent"], i["containerInterface"], i["dhcp"], i["address"]) for i in d[0]["networkSettings"]["interfaces"]]')" \
+    "[('veth', 'lan', 'eth0', True, '$dh_address')]"
 eq "in dh's namespace" "$(readlink /proc/$(pgrep -P "$dh_client")/ns/net)" "$(readlink /proc/$(swnet inspect dh -f '{{.pid}}')/ns/net)"
 ok "stop dh" swnet stop -t 1 dh
 ok "... stops the client" wait_for bash -c "! kill -0 $dh_client"
