@@ -106,6 +106,10 @@ for brnf in 1 0; do
 done
 brnf6 1
 eq "not on the bridge's address either" "$(refused 'http://[fd00:85::1]:8585/')" "refused"
+ok "another IPv6 network" swnet network create second6 --subnet fd00:88::/64
+eq "each IPv6 bridge keeps its own local ::1 route" "$(ip -6 route show table local | grep -c '^local ::1 dev \(dual\|second6\) ')" "2"
+eq "loop still answers on [::1]" "$(get 'http://[::1]:8585/')" "hello from loop"
+ok "remove it" swnet network rm second6
 ok "unpublish them" swnet unpublish loop '[::1]:8585:80'
 ok "and web's" swnet unpublish web '[::1]:8586:80'
 ok "detach loop" swnet detach loop dual

@@ -47,12 +47,14 @@ extension Swnet {
         }
     }
 
-    /// `ip -6 route add local ::1 dev BRIDGE table local metric 4294967295`: answers translated
-    /// back to ::1 on the bridge are delivered; past every real metric, so the host's own
-    /// packets to ::1 keep going out through lo's route.
+    /// `ip -6 route replace local ::1 dev BRIDGE table local metric 4294967295-INDEX`: answers
+    /// translated back to ::1 on the bridge are delivered. The metric is past every real one, so
+    /// the host's own packets to ::1 keep going out through lo's route (metric 0), and one per
+    /// bridge: IPv6 keeps one route per destination and metric, so a shared metric would let
+    /// each bridge's route replace the last one's.
     func addLoopbackRoute(to bridge: Link, netlink: NetlinkHandle) throws {
         let route = Route(destination: FirewallLayout.ipv6Loopback, outputInterface: bridge.index, table: FirewallLayout.localRoutes,
-                          metric: .max, isLocal: true)
+                          metric: .max - UInt32(bitPattern: bridge.index), isLocal: true)
         do { try netlink.replaceRoute(route) } catch { throw SwnetError.during("add local ::1 route to \(bridge.name)", error) }
     }
 }
