@@ -156,6 +156,9 @@ ask6() {
     echo "$answer"
 }
 eq "a UDP question over IPv6 gets its answer" "$(ask6 5353)" "udp6"
+ok "publish [::1]:5355:53/udp" swnet publish web '[::1]:5355:53/udp'
+eq "the host asks it on [::1]" "$(echo ping | socat -T2 - 'UDP6:[::1]:5355' 2>/dev/null)" "udp6"
+ok "unpublish it" swnet unpublish web '[::1]:5355:53/udp'
 # Re-published to another container, the same client and source port reach the new one at once:
 # the stale IPv6 conntrack entry is forgotten too.
 container other; swnet attach other dual >/dev/null
