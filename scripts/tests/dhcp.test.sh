@@ -85,6 +85,11 @@ lan_address=$(swnet run --rm --network lan:dhcp --network quiet -- ip -4 -o addr
 eq "run --rm --network lan:dhcp --network quiet: eth0 leased" "$(in_range "$(echo "$lan_address" | awk '{print $2}')")" "yes"
 eq "... eth1 on quiet, in the order given" "$(echo "$lan_address" | awk '{print $3, $4}' | cut -d. -f1-3)" "eth1 10.71.0"
 eq "... and nothing is left once it exited" "$(state_sql 'SELECT count(*) FROM link_attachments') $(swnet ps -aq | wc -l)" "1 0"
+macvlan_run=$(swnet run --rm --network dhcpup:dhcp -- sh -c 'ip -d -o link show eth0 | grep -o "macvlan mode bridge"; ip -4 -o addr show dev eth0 | tr -s " " | cut -d" " -f4')
+eq "run --rm --network dhcpup:dhcp: a macvlan of a host interface" "$(echo "$macvlan_run" | head -1)" "macvlan mode bridge"
+eq "... leased from that LAN" "$(echo "$macvlan_run" | tail -1 | cut -d. -f1-3)" "10.72.0"
+ok "... released when the command exited" wait_for grep -q "DHCPRELEASE(dhcpup-peer) $(echo "$macvlan_run" | tail -1 | cut -d/ -f1)" "$SWNET_ROOT/dnsmasq.log"
+eq "... and forgotten" "$(state_sql 'SELECT count(*) FROM link_attachments')" "1"
 ok "run -d --name dh --network lan:dhcp" swnet run -d --name dh --network lan:dhcp -- sleep 600
 dh_address=$(swnet exec dh -- ip -4 -o addr show dev eth0 | awk '{print $4}')
 eq "dh got a lease" "$(in_range "$dh_address")" "yes"

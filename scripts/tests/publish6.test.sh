@@ -114,6 +114,19 @@ ok "unpublish them" swnet unpublish loop '[::1]:8585:80'
 ok "and web's" swnet unpublish web '[::1]:8586:80'
 ok "detach loop" swnet detach loop dual
 
+# A bridge that attach remakes (after a reboot) is ready for loopback publishing at once: attach
+# renders no firewall, so the bridge's own settings come with the bridge.
+ok "a network" swnet network create again --subnet 10.89.0.0/24 --subnet fd00:89::/64
+ip link del again   # as a reboot would
+container back; ok "attach remakes its bridge" swnet attach back again
+eq "with route_localnet and its local ::1 route" \
+    "$(cat /proc/sys/net/ipv4/conf/again/route_localnet) $(ip -6 route show table local | grep -c '^local ::1 dev again ')" "1 1"
+ok "its server runs" http_server6 back 80
+ok "publish on [::1] and 127.0.0.1" swnet publish back '[::1]:8686:80' '127.0.0.1:8687:80'
+eq "[::1] reaches it" "$(get 'http://[::1]:8686/')" "hello from back"
+eq "and 127.0.0.1" "$(get 'http://127.0.0.1:8687/')" "hello from back"
+ok "remove it" swnet network rm --force again
+
 # Errors name the problem in one line and change nothing.
 fails "an unclosed bracket" swnet publish web '[fd00::1:8000:80'
 fails "an IPv4 address in brackets" swnet publish web '[10.0.0.1]:8000:80'
@@ -156,6 +169,9 @@ ask6() {
     echo "$answer"
 }
 eq "a UDP question over IPv6 gets its answer" "$(ask6 5353)" "udp6"
+ok "publish [::1]:5355:53/udp" swnet publish web '[::1]:5355:53/udp'
+eq "the host asks it on [::1]" "$(echo ping | socat -T2 - 'UDP6:[::1]:5355' 2>/dev/null)" "udp6"
+ok "unpublish it" swnet unpublish web '[::1]:5355:53/udp'
 # Re-published to another container, the same client and source port reach the new one at once:
 # the stale IPv6 conntrack entry is forgotten too.
 container other; swnet attach other dual >/dev/null

@@ -210,7 +210,7 @@ extension Swnet {
     /// namespace then acts as a router, which makes its interfaces ignore router
     /// advertisements unless accept_ra is 2), and route_localnet on each bridge so that the
     /// host's own 127.0.0.1 connections to published ports can be routed to the containers
-    /// (for [::1], a route: addLoopbackRoute).
+    /// (for [::1], a route: enableLoopbackReturn).
     private func enableForwarding(for networks: [NetworkDefinition]) throws {
         var settings = ["net.ipv4.ip_forward": "/proc/sys/net/ipv4/ip_forward"]
         if networks.contains(where: { $0.subnet(.v6) != nil }) {
@@ -223,8 +223,7 @@ extension Swnet {
         let netlink = try hostNetlink()
         for network in networks where network.managesBridge {
             guard let bridge = try netlink.link(named: network.bridge) else { continue }
-            try netlink.setLink(index: bridge.index, LinkChanges(routeLocalnet: true))
-            if network.subnet(.v6) != nil { try addLoopbackRoute(to: bridge, netlink: netlink) }
+            try enableLoopbackReturn(on: bridge, of: network, netlink: netlink)
         }
     }
 }

@@ -47,12 +47,20 @@ extension Swnet {
         }
     }
 
+    /// What the host's own connections to 127.0.0.1 and [::1] need of a bridge swnet manages:
+    /// route_localnet, and with IPv6 the local ::1 route. Set when the bridge is made (also when
+    /// an attach remakes it after a reboot, which renders no firewall) and at every render.
+    func enableLoopbackReturn(on bridge: Link, of network: NetworkDefinition, netlink: NetlinkHandle) throws {
+        try netlink.setLink(index: bridge.index, LinkChanges(routeLocalnet: true))
+        if network.subnet(.v6) != nil { try addLoopbackRoute(to: bridge, netlink: netlink) }
+    }
+
     /// `ip -6 route replace local ::1 dev BRIDGE table local metric 4294967295-INDEX`: answers
     /// translated back to ::1 on the bridge are delivered. The metric is past every real one, so
     /// the host's own packets to ::1 keep going out through lo's route (metric 0), and one per
     /// bridge: IPv6 keeps one route per destination and metric, so a shared metric would let
     /// each bridge's route replace the last one's.
-    func addLoopbackRoute(to bridge: Link, netlink: NetlinkHandle) throws {
+    private func addLoopbackRoute(to bridge: Link, netlink: NetlinkHandle) throws {
         let route = Route(destination: FirewallLayout.ipv6Loopback, outputInterface: bridge.index, table: FirewallLayout.localRoutes,
                           metric: .max - UInt32(bitPattern: bridge.index), isLocal: true)
         do { try netlink.replaceRoute(route) } catch { throw SwnetError.during("add local ::1 route to \(bridge.name)", error) }

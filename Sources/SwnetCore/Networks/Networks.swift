@@ -173,6 +173,7 @@ extension Swnet {
                 throw SwnetError.during("add gateway \(address) to \(network.bridge)", error)
             }
         }
+        try enableLoopbackReturn(on: bridge, of: network, netlink: netlink)
         return bridge
     }
 
