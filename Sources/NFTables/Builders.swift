@@ -269,6 +269,19 @@ public struct Statement: Sendable, Hashable {
         ], ipVersion: family)
     }
 
+    /// `fwd ip6 to ::1 device "lo"` (netdev family): out of interface `index`, to the neighbour
+    /// `address`, with the link header that neighbour gets.
+    public static func forward(toInterface index: Int32, neighbour address: IPAddress) -> Statement {
+        let family: NATFamily = address.family == .v4 ? .ipv4 : .ipv6
+        let addressRegister = Register.scratch(0)
+        let deviceRegister = addressRegister.advanced(by: family.addressLength / 4)
+        return Statement(expressions: [
+            .immediateData(address.bytes, into: addressRegister),
+            .immediateData(Value.mark(UInt32(bitPattern: index)).bytes, into: deviceRegister),
+            .forward(device: deviceRegister, neighbour: addressRegister, family: family),
+        ], ipVersion: family)
+    }
+
     /// `ip daddr . th dport vmap @name`: the verdict comes from a verdict map.
     public static func verdictMap(_ map: String, key: [Field]) -> Statement {
         Statement(expressions: Field.loadConcatenation(key) + [.lookup(set: map, source: .scratch(0), destination: .verdict, inverted: false)],

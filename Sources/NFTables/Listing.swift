@@ -50,9 +50,10 @@ private struct SetKey: Hashable {
 }
 
 extension BaseChain {
-    /// `type nat hook prerouting priority -100; policy accept;`
+    /// `type nat hook prerouting priority -100; policy accept;`, `type filter hook ingress device "br0" priority 0;`
     var listing: String {
-        "type \(type.rawValue) hook \(hook.name) priority \(priority);" + (policy.map { " policy \($0 == .accept ? "accept" : "drop");" } ?? "")
+        let attachment = device.map { "ingress device \"\($0)\"" } ?? hook.name
+        return "type \(type.rawValue) hook \(attachment) priority \(priority);" + (policy.map { " policy \($0 == .accept ? "accept" : "drop");" } ?? "")
     }
 }
 
@@ -208,6 +209,10 @@ private struct RuleReader {
             immediates[register.number] = bytes
         case .nat(let type, let family, let registers):
             parts.append("\(type == .destination ? "dnat" : "snat") \(family == .ipv4 ? "ip" : "ip6") to \(natTarget(registers, family: family))")
+        case .forward(let device, let neighbour, let family):
+            let address = immediates[neighbour.number].map { DataType.listing($0, as: [family == .ipv4 ? .ipv4Address : .ipv6Address]) }
+            let index = immediates[device.number].flatMap { $0.count == 4 ? $0.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) } : nil }
+            parts.append("fwd \(family == .ipv4 ? "ip" : "ip6") to \(address ?? "[fwd]") device \(index.map(String.init) ?? "[fwd]")")
         case .masquerade:
             parts.append("masquerade")
         case .counter:

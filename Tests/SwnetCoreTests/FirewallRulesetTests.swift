@@ -18,8 +18,10 @@ import Testing
                     containerPort: containerPort, network: "n", namespaceID: "1-2", target: "t")
     }
 
-    static func listing(_ networks: [NetworkDefinition], _ publications: [Publication] = []) -> String {
-        FirewallRuleset.batch(networks: networks, publications: publications).description
+    /// Every network's bridge exists unless `bridgesPresent` says otherwise.
+    static func listing(_ networks: [NetworkDefinition], _ publications: [Publication] = [], bridgesPresent: Set<String>? = nil) -> String {
+        FirewallRuleset.batch(networks: networks, publications: publications,
+                              bridgesPresent: bridgesPresent ?? Set(networks.map(\.bridge))).description
     }
 
     /// What every ruleset with a network holds before its networks' own rules.
@@ -28,6 +30,8 @@ import Testing
         delete table inet swnet
         add table bridge swnet
         delete table bridge swnet
+        add table netdev swnet
+        delete table netdev swnet
         add table inet swnet
         add map inet swnet publish_address { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
         add map inet swnet publish_any { type inet_proto . inet_service : ipv4_addr . inet_service; }
@@ -43,14 +47,15 @@ import Testing
         add rule inet swnet prerouting meta nfproto ipv4 dnat ip to ip daddr . meta l4proto . th dport map @publish_address
         add rule inet swnet prerouting meta nfproto ipv4 fib daddr type local dnat ip to meta l4proto . th dport map @publish_any
         add rule inet swnet prerouting meta nfproto ipv6 dnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_address6
-        add rule inet swnet prerouting meta nfproto ipv6 fib daddr type local ip6 daddr != ::1 dnat ip6 to meta l4proto . th dport map @publish_any6
+        add rule inet swnet prerouting meta nfproto ipv6 fib daddr type local dnat ip6 to meta l4proto . th dport map @publish_any6
         add chain inet swnet output { type nat hook output priority -100; }
         add rule inet swnet output meta nfproto ipv4 dnat ip to ip daddr . meta l4proto . th dport map @publish_address
         add rule inet swnet output meta nfproto ipv4 fib daddr type local dnat ip to meta l4proto . th dport map @publish_any
         add rule inet swnet output meta nfproto ipv6 dnat ip6 to ip6 daddr . meta l4proto . th dport map @publish_address6
-        add rule inet swnet output meta nfproto ipv6 fib daddr type local ip6 daddr != ::1 dnat ip6 to meta l4proto . th dport map @publish_any6
+        add rule inet swnet output meta nfproto ipv6 fib daddr type local dnat ip6 to meta l4proto . th dport map @publish_any6
         add chain inet swnet postrouting { type nat hook postrouting priority 100; }
         add rule inet swnet postrouting meta nfproto ipv4 ip saddr 127.0.0.0/8 ct status dnat masquerade
+        add rule inet swnet postrouting meta nfproto ipv6 ip6 saddr ::1 ct status dnat masquerade
         add chain inet swnet forward { type filter hook forward priority 0; policy accept; }
         """
 
@@ -60,6 +65,8 @@ import Testing
             delete table inet swnet
             add table bridge swnet
             delete table bridge swnet
+            add table netdev swnet
+            delete table netdev swnet
             """)
     }
 
@@ -83,7 +90,8 @@ import Testing
             Self.publication("127.0.0.1", 5353, .udp, to: "10.89.0.2", 53),
             Self.publication("2001:db8::1", 9443, to: "2001:db8:5::7", 443),
         ]
-        #expect(Self.listing(networks, publications) == """
+        // The bridge of "global" is missing (a reboot): it gets no netdev chain until it is back.
+        #expect(Self.listing(networks, publications, bridgesPresent: ["dual"]) == """
             \(Self.common)
             add element inet swnet bridges { "dual", "global" }
             \(Self.natChains)
@@ -101,6 +109,11 @@ import Testing
             add chain bridge swnet forward { type filter hook forward priority 0; policy accept; }
             add rule bridge swnet forward meta protocol ip6 iifname "sw*" oifname "sw*" meta l4proto icmpv6 icmpv6 type 133 drop
             add rule bridge swnet forward meta protocol ip6 iifname "sw*" oifname "sw*" meta l4proto icmpv6 icmpv6 type 143 drop
+            add chain bridge swnet prerouting { type filter hook prerouting priority -200; }
+            add rule bridge swnet prerouting meta protocol ip6 ip6 daddr ::1 drop
+            add table netdev swnet
+            add chain netdev swnet ingress-dual { type filter hook ingress device "dual" priority 0; }
+            add rule netdev swnet ingress-dual meta protocol ip6 ip6 daddr ::1 fwd ip6 to ::1 device 1
             """)
     }
 

@@ -31,7 +31,8 @@ extension Swnet {
 
     /// Its record is committed (pending) before each kernel object is made, so that gc can
     /// undo what a crash part-way leaves.
-    private func attachInterface(_ request: AttachRequest, target: ResolvedTarget,
+    @discardableResult
+    func attachInterface(_ request: AttachRequest, target: ResolvedTarget,
                                  in state: borrowing StateTransaction) throws -> LinkAttachment {
         try Rollback().run { rollback in
             let netlink = try hostNetlink()

@@ -20,7 +20,8 @@ extension Swnet {
     /// network left, removes it.
     package func renderFirewall(in state: borrowing StateTransaction) throws {
         let networks = try state.networks()
-        let batch = FirewallRuleset.batch(networks: networks, publications: networks.isEmpty ? [] : try state.publications())
+        let batch = FirewallRuleset.batch(networks: networks, publications: networks.isEmpty ? [] : try state.publications(),
+                                          bridgesPresent: try bridgesPresent(of: networks.filter { $0.managesBridge && $0.subnet(.v6) != nil }))
         Log.debug("nftables: table inet swnet for \(networks.count) network\(networks.count == 1 ? "" : "s")")
         do { _ = try firewall().apply(batch) } catch { throw SwnetError.during("update nftables table inet swnet", error) }
         if !networks.isEmpty { try enableForwarding(for: networks) }
@@ -39,7 +40,8 @@ extension Swnet {
     /// Forwarding on in the host namespace (IPv6 too once a network has an IPv6 subnet: the
     /// namespace then acts as a router, which makes its interfaces ignore router
     /// advertisements unless accept_ra is 2), and route_localnet on each bridge so that the
-    /// host's own 127.0.0.1 connections to published ports can be routed to the containers.
+    /// host's own 127.0.0.1 connections to published ports can be routed to the containers
+    /// (for [::1], a route: addLoopbackRoute).
     private func enableForwarding(for networks: [NetworkDefinition]) throws {
         var settings = ["net.ipv4.ip_forward": "/proc/sys/net/ipv4/ip_forward"]
         if networks.contains(where: { $0.subnet(.v6) != nil }) {
@@ -53,7 +55,26 @@ extension Swnet {
         for network in networks where network.managesBridge {
             guard let bridge = try netlink.link(named: network.bridge) else { continue }
             try netlink.setLink(index: bridge.index, LinkChanges(routeLocalnet: true))
+            if network.subnet(.v6) != nil { try addLoopbackRoute(to: bridge, netlink: netlink) }
         }
+    }
+
+    /// Which of these networks' bridges exist now (the ruleset binds a netdev chain to each).
+    private func bridgesPresent(of networks: [NetworkDefinition]) throws -> Set<String> {
+        guard !networks.isEmpty else { return [] }
+        let netlink = try hostNetlink()
+        return Set(try networks.filter { try netlink.link(named: $0.bridge) != nil }.map(\.bridge))
+    }
+
+    /// `ip -6 route replace local ::1 dev BRIDGE table local metric 4294967295-INDEX`: answers
+    /// translated back to ::1 on the bridge are delivered. The metric is past every real one, so
+    /// the host's own packets to ::1 keep going out through lo's route (metric 0), and one per
+    /// bridge: IPv6 keeps one route per destination and metric, so a shared metric would let
+    /// each bridge's route replace the last one's.
+    func addLoopbackRoute(to bridge: Link, netlink: NetlinkHandle) throws {
+        let route = Route(destination: FirewallLayout.ipv6Loopback, outputInterface: bridge.index, table: FirewallLayout.localRoutes,
+                          metric: .max - UInt32(bitPattern: bridge.index), isLocal: true)
+        do { try netlink.replaceRoute(route) } catch { throw SwnetError.during("add local ::1 route to \(bridge.name)", error) }
     }
 }
 

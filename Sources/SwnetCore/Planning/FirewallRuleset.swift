@@ -37,13 +37,9 @@ struct PublishMaps {
     var target: [DataType] { [family == .v4 ? .ipv4Address : .ipv6Address, .inetService] }
     var natFamily: NATFamily { family == .v4 ? .ipv4 : .ipv6 }
 
-    /// Where a port on every address applies: any local destination, but for IPv6 not ::1,
-    /// which cannot reach a container (PortSpec refuses it): the host's own [::1]:PORT is
-    /// refused at once instead of hanging.
-    var anyAddressMatches: [Match] {
-        let local = Match.fibDestinationType(.local)
-        return family == .v4 ? [local] : [local, Match.destination(in: IPNetwork("::1/128")!).negated]
-    }
+    /// Where a port on every address applies: any local destination, loopback included (as
+    /// Docker, the host reaches a port on 0.0.0.0 or [::] through 127.0.0.1 and [::1]).
+    static let anyAddressMatches = [Match.fibDestinationType(.local)]
 
     /// The map elements of publications, by map name (in a fixed order).
     static func elements(for publications: [Publication]) -> [(map: String, elements: [SetElement])] {
@@ -67,14 +63,18 @@ struct PublishMaps {
 /// compare its rendering with golden text without root.
 package enum FirewallRuleset {
     /// Replaces swnet's tables with ones built for `networks` and `publications`, in one
-    /// atomic batch; with no network, only removes them.
-    package static func batch(networks: [NetworkDefinition], publications: [Publication]) -> NFTablesBatch {
+    /// atomic batch; with no network, only removes them. `bridgesPresent` names the networks'
+    /// bridges that exist in the kernel now: only those can have a netdev chain.
+    package static func batch(networks: [NetworkDefinition], publications: [Publication],
+                              bridgesPresent: Set<String>) -> NFTablesBatch {
         var batch = NFTablesBatch()
         batch.deleteIfExists(FirewallLayout.table)
         batch.deleteIfExists(FirewallLayout.bridgeTable)
+        batch.deleteIfExists(FirewallLayout.netdevTable)
         if !networks.isEmpty {
             addRuleset(for: networks, publications: publications, to: &batch)
             addBridgeRules(for: networks, to: &batch)
+            addLoopbackReturn(for: networks, bridgesPresent: bridgesPresent, to: &batch)
         }
         return batch
     }
@@ -91,7 +91,7 @@ package enum FirewallRuleset {
 
         // Loopback addresses arriving from anywhere but lo are dropped before NAT: with
         // route_localnet on the bridges, 127.0.0.1-published ports must stay local (moby#45610).
-        // IPv6 needs no such rule: the kernel drops ::1 arriving on any other interface itself.
+        // ::1 has its twin in the bridge table (LoopbackReturn.swift).
         batch.add(Chain(table: table, name: "raw-prerouting", base: BaseChain(type: .filter, hook: .prerouting, priority: -300)))
         batch.add(Rule(table: table, chain: "raw-prerouting",
                        matching: [Match.inboundInterface("lo").negated, Match.destination(in: FirewallLayout.loopback)],
@@ -102,16 +102,18 @@ package enum FirewallRuleset {
             for maps in PublishMaps.both {
                 batch.add(Rule(table: table, chain: name, matching: [],
                                then: [.dnatThroughMap(maps.onAddress, key: maps.addressKey, family: maps.natFamily)]))
-                batch.add(Rule(table: table, chain: name, matching: maps.anyAddressMatches,
+                batch.add(Rule(table: table, chain: name, matching: PublishMaps.anyAddressMatches,
                                then: [.dnatThroughMap(maps.onAny, key: PublishMaps.anyKey, family: maps.natFamily)]))
             }
         }
 
         batch.add(Chain(table: table, name: "postrouting", base: BaseChain(type: .nat, hook: .postrouting, priority: Priority.srcnat)))
-        // The host reaching a published port through 127.0.0.1: the container must answer a real address.
-        batch.add(Rule(table: table, chain: "postrouting",
-                       matching: [Match.source(in: FirewallLayout.loopback), Match.conntrackStatus(.destinationNAT)],
-                       then: [.masquerade]))
+        // The host reaching a published port through 127.0.0.1 or ::1: the container must answer a real address.
+        for loopback in [FirewallLayout.loopback, FirewallLayout.ipv6Loopback] {
+            batch.add(Rule(table: table, chain: "postrouting",
+                           matching: [Match.source(in: loopback), Match.conntrackStatus(.destinationNAT)],
+                           then: [.masquerade]))
+        }
         batch.add(Chain(table: table, name: "forward", base: BaseChain(type: .filter, hook: .forward, priority: Priority.filter, policy: .accept)))
         for network in networks {
             let bridge = network.bridge
