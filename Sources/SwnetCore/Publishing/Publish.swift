@@ -122,7 +122,7 @@ extension Swnet {
         // elements are gone, which the next removal (gc) handles, never an element without a
         // record, which nothing would find again.
         var batch = NFTablesBatch()
-        deleteElements(for: publications, to: &batch)
+        FirewallRuleset.deleteElements(for: publications, to: &batch)
         let deleted = (try? firewall().apply(batch)) != nil
         for publication in publications { try state.remove(publication) }
         // A table somebody flushed, or elements already gone: rebuild it from what is left.
@@ -208,7 +208,7 @@ extension Swnet {
 
     private func applyElements(adding publications: [Publication], in state: borrowing StateTransaction) throws {
         var batch = NFTablesBatch()
-        addElements(for: publications, to: &batch)
+        FirewallRuleset.addElements(for: publications, to: &batch)
         do { _ = try firewall().apply(batch) } catch {
             // The table is missing (never made, or flushed by a firewall reload): rebuild it
             // from the state, which already holds these publications.

@@ -1,9 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CSwnetShims
 import IPAM
-import Netlink
 import NFTables
 
 /// swnet's nftables rules: one table of its own, `inet swnet`, that it rebuilds from its state
@@ -63,43 +58,28 @@ struct PublishMaps {
     }
 }
 
-extension Swnet {
-    func firewall() throws -> NFTablesHandle {
-        if let cachedFirewall { return cachedFirewall }
-        let handle = try hostNamespace.map { try NFTablesHandle(namespace: $0) } ?? NFTablesHandle()
-        cachedFirewall = handle
-        return handle
-    }
-
-    /// Replaces swnet's table with one built from the state, in one atomic batch; with no
-    /// network left, removes it.
-    package func renderFirewall(in state: borrowing StateTransaction) throws {
-        let networks = try state.networks()
+/// swnet's ruleset as a value: the batch that makes swnet's tables what the networks and
+/// publications call for. Pure: no Swnet, no kernel; `Swnet.renderFirewall` applies it, and tests
+/// compare its rendering with golden text without root.
+package enum FirewallRuleset {
+    /// Replaces swnet's tables with ones built for `networks` and `publications`, in one
+    /// atomic batch; with no network, only removes them. `bridgesPresent` names the networks'
+    /// bridges that exist in the kernel now: only those can have a netdev chain.
+    package static func batch(networks: [NetworkDefinition], publications: [Publication],
+                              bridgesPresent: Set<String>) -> NFTablesBatch {
         var batch = NFTablesBatch()
         batch.deleteIfExists(FirewallLayout.table)
         batch.deleteIfExists(FirewallLayout.bridgeTable)
         batch.deleteIfExists(FirewallLayout.netdevTable)
         if !networks.isEmpty {
-            addRuleset(for: networks, publications: try state.publications(), to: &batch)
+            addRuleset(for: networks, publications: publications, to: &batch)
             addBridgeRules(for: networks, to: &batch)
-            try addLoopbackReturn(for: networks, to: &batch)
+            addLoopbackReturn(for: networks, bridgesPresent: bridgesPresent, to: &batch)
         }
-        Log.debug("nftables: table inet swnet for \(networks.count) network\(networks.count == 1 ? "" : "s")")
-        do { _ = try firewall().apply(batch) } catch { throw SwnetError.during("update nftables table inet swnet", error) }
-        if !networks.isEmpty { try enableForwarding(for: networks) }
+        return batch
     }
 
-    /// Rebuilds the table from the state: it may be gone (a firewall reload), or hold map
-    /// elements of a publish killed before it committed. True when the table was missing.
-    @discardableResult
-    func repairFirewall(in state: borrowing StateTransaction) throws -> Bool {
-        guard try !state.networkNames().isEmpty else { return false }
-        let missing = try !firewall().exists(FirewallLayout.table)
-        try renderFirewall(in: state)
-        return missing
-    }
-
-    private func addRuleset(for networks: [NetworkDefinition], publications: [Publication], to batch: inout NFTablesBatch) {
+    private static func addRuleset(for networks: [NetworkDefinition], publications: [Publication], to batch: inout NFTablesBatch) {
         let table = FirewallLayout.table
         batch.add(table)
         for maps in PublishMaps.both {
@@ -184,7 +164,7 @@ extension Swnet {
     /// and its snooping see them before forwarding: from one container port to another they are
     /// dropped. The ports are told by swnet's host-side names (this kernel's nftables has
     /// no `meta ibrname` to name the bridge), so a veth named with `-l` keeps getting them.
-    private func addBridgeRules(for networks: [NetworkDefinition], to batch: inout NFTablesBatch) {
+    private static func addBridgeRules(for networks: [NetworkDefinition], to batch: inout NFTablesBatch) {
         guard networks.contains(where: { $0.subnet(.v6) != nil }) else { return }
         let table = FirewallLayout.bridgeTable
         batch.add(table)
@@ -198,33 +178,14 @@ extension Swnet {
         }
     }
 
-    func addElements(for publications: [Publication], to batch: inout NFTablesBatch) {
+    /// Adds the map elements that publish `publications`.
+    static func addElements(for publications: [Publication], to batch: inout NFTablesBatch) {
         for (map, elements) in PublishMaps.elements(for: publications) { batch.addElements(elements, to: map, in: FirewallLayout.table) }
     }
 
-    func deleteElements(for publications: [Publication], to batch: inout NFTablesBatch) {
+    /// Deletes the map elements that publish `publications`.
+    static func deleteElements(for publications: [Publication], to batch: inout NFTablesBatch) {
         for (map, elements) in PublishMaps.elements(for: publications) { batch.deleteElements(elements, from: map, in: FirewallLayout.table) }
-    }
-
-    /// Forwarding on in the host namespace (IPv6 too once a network has an IPv6 subnet: the
-    /// namespace then acts as a router, which makes its interfaces ignore router
-    /// advertisements unless accept_ra is 2), and route_localnet on each bridge so that the
-    /// host's own 127.0.0.1 connections to published ports can be routed to the containers
-    /// (for [::1], a route: enableLoopbackReturn).
-    private func enableForwarding(for networks: [NetworkDefinition]) throws {
-        var settings = ["net.ipv4.ip_forward": "/proc/sys/net/ipv4/ip_forward"]
-        if networks.contains(where: { $0.subnet(.v6) != nil }) {
-            settings["net.ipv6.conf.all.forwarding"] = "/proc/sys/net/ipv6/conf/all/forwarding"
-        }
-        for (name, path) in settings {
-            let result = swnet_write_sysctl_in_netns(hostNamespace?.fd ?? -1, path, "1")
-            if result < 0 { throw SystemError("enable \(name)", errno: -result) }
-        }
-        let netlink = try hostNetlink()
-        for network in networks where network.managesBridge {
-            guard let bridge = try netlink.link(named: network.bridge) else { continue }
-            try enableLoopbackReturn(on: bridge, of: network, netlink: netlink)
-        }
     }
 }
 

@@ -1,5 +1,4 @@
 import IPAM
-import Netlink
 import NFTables
 
 /// The way back for the host's own connections to ports published on [::1] (or on [::]).
@@ -15,6 +14,7 @@ import NFTables
 /// Nobody else may take either way: the bridge table drops frames to ::1 entering any bridge
 /// port before br_netfilter or the netdev table see them (other interfaces: the kernel drops
 /// ::1 arriving there itself), so a ::1 destination on a bridge is always such an answer.
+/// These are the rules; the local route is `Swnet.enableLoopbackReturn` (Firewall/FirewallUpdates.swift).
 extension FirewallLayout {
     static let netdevTable = Table(family: .netdev, name: "swnet")
     static let ipv6Loopback = IPNetwork("::1/128")!
@@ -24,8 +24,8 @@ extension FirewallLayout {
     static let localRoutes: UInt32 = 255
 }
 
-extension Swnet {
-    func addLoopbackReturn(for networks: [NetworkDefinition], to batch: inout NFTablesBatch) throws {
+extension FirewallRuleset {
+    static func addLoopbackReturn(for networks: [NetworkDefinition], bridgesPresent: Set<String>, to batch: inout NFTablesBatch) {
         guard networks.contains(where: { $0.subnet(.v6) != nil }) else { return }
         // addBridgeRules made the bridge table for the same networks. Before br_netfilter (0).
         let bridgeTable = FirewallLayout.bridgeTable
@@ -36,33 +36,13 @@ extension Swnet {
         // that follows creating a bridge adds its chain; older kernels refuse missing ones).
         let netdevTable = FirewallLayout.netdevTable
         batch.add(netdevTable)
-        let netlink = try hostNetlink()
         for network in networks where network.managesBridge && network.subnet(.v6) != nil {
-            guard try netlink.link(named: network.bridge) != nil else { continue }
+            guard bridgesPresent.contains(network.bridge) else { continue }
             let chain = "ingress-\(network.bridge)"
             batch.add(Chain(table: netdevTable, name: chain,
                             base: BaseChain(type: .filter, hook: .ingress, priority: Priority.filter, device: network.bridge)))
             batch.add(Rule(table: netdevTable, chain: chain, matching: [Match.destination(in: FirewallLayout.ipv6Loopback)],
                            then: [.forward(toInterface: FirewallLayout.loopbackIndex, neighbour: FirewallLayout.ipv6Loopback.address)]))
         }
-    }
-
-    /// What the host's own connections to 127.0.0.1 and [::1] need of a bridge swnet manages:
-    /// route_localnet, and with IPv6 the local ::1 route. Set when the bridge is made (also when
-    /// an attach remakes it after a reboot, which renders no firewall) and at every render.
-    func enableLoopbackReturn(on bridge: Link, of network: NetworkDefinition, netlink: NetlinkHandle) throws {
-        try netlink.setLink(index: bridge.index, LinkChanges(routeLocalnet: true))
-        if network.subnet(.v6) != nil { try addLoopbackRoute(to: bridge, netlink: netlink) }
-    }
-
-    /// `ip -6 route replace local ::1 dev BRIDGE table local metric 4294967295-INDEX`: answers
-    /// translated back to ::1 on the bridge are delivered. The metric is past every real one, so
-    /// the host's own packets to ::1 keep going out through lo's route (metric 0), and one per
-    /// bridge: IPv6 keeps one route per destination and metric, so a shared metric would let
-    /// each bridge's route replace the last one's.
-    private func addLoopbackRoute(to bridge: Link, netlink: NetlinkHandle) throws {
-        let route = Route(destination: FirewallLayout.ipv6Loopback, outputInterface: bridge.index, table: FirewallLayout.localRoutes,
-                          metric: .max - UInt32(bitPattern: bridge.index), isLocal: true)
-        do { try netlink.replaceRoute(route) } catch { throw SwnetError.during("add local ::1 route to \(bridge.name)", error) }
     }
 }
