@@ -51,22 +51,29 @@ enum NexthopMessage {
         return message
     }
 
-    /// The kernel filters by device (NHA_OIF).
-    static func dump(interfaceIndex: Int32) -> MessageBuilder {
+    /// The kernel filters by device (NHA_OIF); without one, every nexthop, groups included.
+    static func dump(interfaceIndex: Int32?) -> MessageBuilder {
         var message = MessageBuilder(type: UInt16(RTM_GETNEXTHOP), flags: NLM_F_DUMP)
         message.putStruct(nhmsg())
-        message.put(NHA_OIF, u32: UInt32(bitPattern: interfaceIndex))
+        if let interfaceIndex { message.put(NHA_OIF, u32: UInt32(bitPattern: interfaceIndex)) }
         return message
     }
 
-    /// Single nexthops only: groups and blackholes have no device.
+    static func get(id: UInt32) -> MessageBuilder {
+        var message = MessageBuilder(type: UInt16(RTM_GETNEXTHOP), flags: 0)
+        message.putStruct(nhmsg())
+        message.put(NHA_ID, u32: id)
+        return message
+    }
+
+    /// Groups and blackholes have no device: interface index 0.
     static func parse(_ message: NetlinkMessage) -> Nexthop? {
         guard message.type == UInt16(RTM_NEWNEXTHOP),
               let header = message.familyHeader(nhmsg.self),
               let attributes = message.attributes(after: nhmsg.self, count: __NHA_MAX),
-              let id = attributes.u32(NHA_ID), let interfaceIndex = attributes.s32(NHA_OIF)
+              let id = attributes.u32(NHA_ID)
         else { return nil }
-        return Nexthop(id: id, gateway: attributes.ipAddress(NHA_GATEWAY), interfaceIndex: interfaceIndex,
+        return Nexthop(id: id, gateway: attributes.ipAddress(NHA_GATEWAY), interfaceIndex: attributes.s32(NHA_OIF) ?? 0,
                        onLink: header.nh_flags & UInt32(RTNH_F_ONLINK) != 0, protocol: header.nh_protocol)
     }
 }
@@ -93,8 +100,23 @@ extension NetlinkHandle {
         try execute(.replaceNexthop(nexthop))
     }
 
-    /// The single nexthops through one interface.
-    public func nexthops(interfaceIndex: Int32) throws(NetlinkError) -> [Nexthop] {
+    /// The single nexthops through one interface; without one, every nexthop (groups and
+    /// blackholes with interface index 0).
+    public func nexthops(interfaceIndex: Int32? = nil) throws(NetlinkError) -> [Nexthop] {
         try dump(NexthopMessage.dump(interfaceIndex: interfaceIndex), operation: "list nexthops", parse: NexthopMessage.parse)
+    }
+
+    /// Those of these nexthops that exist, asked in one write: an id nobody holds is no error.
+    public func nexthops(ids: [UInt32]) throws(NetlinkError) -> [Nexthop] {
+        guard !ids.isEmpty else { return [] }
+        var found: [Nexthop] = []
+        let requests = ids.map { NetlinkRequest(NexthopMessage.get(id: $0), operation: "get nexthop \($0)") }
+        let outcomes = try channel.exchange(requests) { _, message in
+            if let nexthop = NexthopMessage.parse(message) { found.append(nexthop) }
+        }
+        for (request, outcome) in zip(requests, outcomes) {
+            if let failure = outcome.failure, failure.errno != ENOENT { throw NetlinkError(request.operation, failure) }
+        }
+        return found
     }
 }

@@ -152,8 +152,10 @@ enum RouteMessage {
         }
         let address = attributes.ipAddress(RTA_DST.rawValue) ?? IPAddress.unspecified(family)
         guard let destination = IPNetwork(address: address, prefixLength: Int(header.rtm_dst_len)) else { return nil }
+        // An IPv4 route through an IPv6 next hop reports it as RTA_VIA (family, then address).
+        let via = attributes.payload(RTA_VIA.rawValue).flatMap { IPAddress(bytes: Array($0.dropFirst(2))) }
         return Route(destination: destination,
-                     gateway: attributes.ipAddress(RTA_GATEWAY.rawValue),
+                     gateway: attributes.ipAddress(RTA_GATEWAY.rawValue) ?? via,
                      outputInterface: attributes.s32(RTA_OIF.rawValue),
                      onLink: header.rtm_flags & UInt32(RTNH_F_ONLINK) != 0,
                      table: attributes.u32(RTA_TABLE.rawValue) ?? UInt32(header.rtm_table),

@@ -18,10 +18,17 @@ enum OverlayCommand {
     static let name = Argument<String>("NAME", help: "Overlay name (also the network's name on each joined host).", completes: .overlays)
 
     struct Create: RunnableCommand {
-        static let subnet = Option<IPNetwork>(required: "subnet", value: "CIDR", help: "The whole overlay's IPv4 subnet.",
-                                              transform: Parse.subnet)
-        static let hostPrefix = Option<Int?>("host-prefix", value: "LEN", help: "Prefix length of each host's share (default: 24).") { text throws(UsageError) in
+        static let subnets = Option<[IPNetwork]>(
+            repeatable: "subnet", value: "CIDR", help: "The whole overlay's IPv4 subnet; an IPv6 one as well makes it dual stack.",
+            transform: Parse.subnet)
+        static let ipv6 = Option<Bool>(
+            flag: "ipv6", help: "Dual stack: without an IPv6 --subnet, a unique local /48 derived from the name.")
+        static let hostPrefix = Option<Int?>("host-prefix", value: "LEN", help: "Prefix length of each host's IPv4 share (default: 24).") { text throws(UsageError) in
             guard let value = Int(text), (1...32).contains(value) else { throw UsageError("invalid --host-prefix '\(text)': expected 1 to 32") }
+            return value
+        }
+        static let hostPrefix6 = Option<Int?>("host-prefix6", value: "LEN", help: "Prefix length of each host's IPv6 share (default: 64).") { text throws(UsageError) in
+            guard let value = Int(text), (1...128).contains(value) else { throw UsageError("invalid --host-prefix6 '\(text)': expected 1 to 128") }
             return value
         }
         static let vni = Option<UInt32?>("vni", value: "N", help: "VXLAN network identifier (default: 1).") { text throws(UsageError) in
@@ -37,13 +44,13 @@ enum OverlayCommand {
             guard let mode = OverlayMode(rawValue: text) else { throw UsageError("invalid --mode '\(text)': expected vxlan or host-gw") }
             return mode
         }
-        static let mtu = Option<UInt32?>("mtu", value: "N", help: "Containers' MTU (default: the underlay's, less 50 for vxlan).",
+        static let mtu = Option<UInt32?>("mtu", value: "N", help: "Containers' MTU (default: the underlay's, less 50 for vxlan, 70 over IPv6).",
                                          transform: Parse.mtu)
 
         static let definition = CommandDefinition(
             "create", abstract: "Write an overlay's configuration to etcd (once; the same again is fine).",
             arguments: [OverlayCommand.name],
-            options: GlobalOptions.declarations + EtcdOptions.declarations + [subnet, hostPrefix, vni, port, mode, mtu]
+            options: GlobalOptions.declarations + EtcdOptions.declarations + [subnets, ipv6, hostPrefix, hostPrefix6, vni, port, mode, mtu]
                 + OutputOptions.declarations,
             runs: Self.self)
 
@@ -56,11 +63,29 @@ enum OverlayCommand {
             global = GlobalOptions(values)
             etcd = try EtcdOptions.configuration(values)
             output = OutputOptions(values)
+            let name = values[OverlayCommand.name]
+            let (subnet, given6) = try Self.subnetPerFamily(values[Self.subnets])
+            let subnet6 = given6 ?? (values[Self.ipv6] ? OverlayConfiguration.uniqueLocalSubnet(for: name) : nil)
+            if subnet6 == nil, values[Self.hostPrefix6] != nil {
+                throw UsageError("--host-prefix6 needs an IPv6 subnet: give --subnet CIDR or --ipv6")
+            }
             configuration = OverlayConfiguration(
-                name: values[OverlayCommand.name], subnet: values[Self.subnet],
-                hostPrefix: values[Self.hostPrefix] ?? OverlayConfiguration.defaultHostPrefix, vni: values[Self.vni] ?? 1,
+                name: name, subnet: subnet,
+                hostPrefix: values[Self.hostPrefix] ?? OverlayConfiguration.defaultHostPrefix, subnet6: subnet6,
+                hostPrefix6: values[Self.hostPrefix6] ?? OverlayConfiguration.defaultHostPrefix6, vni: values[Self.vni] ?? 1,
                 port: values[Self.port] ?? OverlayConfiguration.defaultPort, mode: values[Self.mode] ?? .vxlan,
                 mtu: values[Self.mtu])
+        }
+
+        /// The IPv4 subnet every overlay has, and the IPv6 one of a dual-stack overlay.
+        static func subnetPerFamily(_ subnets: [IPNetwork]) throws(UsageError) -> (IPNetwork, IPNetwork?) {
+            let v4 = subnets.filter { $0.family == .v4 }
+            let v6 = subnets.filter { $0.family == .v6 }
+            for given in [v4, v6] where given.count > 1 {
+                throw UsageError("two \(given[0].family) subnets given (\(given.map(\.description).joined(separator: ", "))): an overlay has at most one per family")
+            }
+            guard let subnet = v4.first else { throw UsageError("an overlay needs an IPv4 --subnet CIDR (an IPv6 one may come with it)") }
+            return (subnet, v6.first)
         }
 
         func run() throws {
@@ -71,9 +96,9 @@ enum OverlayCommand {
 
     struct Agent: RunnableCommand {
         static let underlayIP = Option<IPAddress?>("underlay-ip", value: "IP",
-                                                   help: "This host's address the others reach it at (default: the one towards etcd).",
+                                                   help: "This host's address (IPv4 or IPv6) the others reach it at (default: the one towards etcd).",
                                                    transform: Parse.address)
-        static let underlayDevice = Option<String?>("underlay-dev", value: "IFNAME", help: "Use this interface's IPv4 address as the underlay IP.")
+        static let underlayDevice = Option<String?>("underlay-dev", value: "IFNAME", help: "Use this interface's IPv4 address (else its global IPv6 one) as the underlay IP.")
         static let ttl = Option<Int64?>("ttl", value: "SECONDS", help: "How long the registration outlives a dead agent (default: 60).") { text throws(UsageError) in
             guard let value = Int64(text), (3...86_400).contains(value) else { throw UsageError("invalid --ttl '\(text)': expected 3 to 86400 seconds") }
             return value
@@ -160,7 +185,7 @@ enum OverlayCommand {
             var listing = Listing([("Name", "NAME"), ("Subnet", "SUBNET"), ("Mode", "MODE"), ("VNI", "VNI"), ("Hosts", "HOSTS")])
             for overlay in try global.makeSwnet().listOverlays(etcd: etcd) {
                 let configuration = overlay.configuration
-                listing.append([configuration.name, configuration.subnet.description, configuration.mode.rawValue,
+                listing.append([configuration.name, configuration.subnets.map(\.description).joined(separator: ","), configuration.mode.rawValue,
                                 configuration.mode == .vxlan ? String(configuration.vni) : "-", String(overlay.hostCount)],
                                json: overlay.json, quiet: configuration.name)
             }
@@ -192,16 +217,19 @@ enum OverlayCommand {
             print("name:    \(status.configuration.name)")
             print("config:  \(status.configuration.summary)")
             if let local = status.local, let overlay = local.overlay {
-                print("local:   subnet \(local.subnet) on \(local.bridge) via \(overlay.tunnel), underlay \(overlay.underlayIP); kernel \(status.inSync ? "in sync" : "NOT in sync")")
+                print("local:   subnet \(local.subnets.map(\.description).joined(separator: ", ")) on \(local.bridge) via \(overlay.tunnel), underlay \(overlay.underlayIP); kernel \(status.inSync ? "in sync" : "NOT in sync")")
                 for difference in status.differences { print("         \(difference)") }
             } else {
                 print("local:   not joined")
             }
             print("")
-            var rows = [["SUBNET", "UNDERLAY IP", "VTEP MAC", "HOSTNAME", "LEASE"]]
+            // The IPv6 column only for a dual-stack overlay.
+            let dualStack = status.configuration.subnet6 != nil
+            var rows = [["SUBNET"] + (dualStack ? ["SUBNET6"] : []) + ["UNDERLAY IP", "VTEP MAC", "HOSTNAME", "LEASE"]]
             for host in status.hosts {
                 let lease = status.leaseTimes[host.subnet].map { "\($0.granted)s, \($0.remaining)s left" } ?? "expired"
-                rows.append([host.subnet.description, host.underlayIP.description, host.vtepMAC?.description ?? "-",
+                rows.append([host.subnet.description] + (dualStack ? [host.subnet6?.description ?? "-"] : [])
+                            + [host.underlayIP.description, host.vtepMAC?.description ?? "-",
                              host.hostname.isEmpty ? "-" : host.hostname, lease])
             }
             printTable(rows)

@@ -239,6 +239,7 @@ public final class OverlayAgent {
         self.underlay = underlay
         let template = OverlayHost(subnet: configuration.subnet, underlayIP: underlay.address,
                                    vtepMAC: configuration.mode == .vxlan ? try swnet.vtepMAC(overlay: options.name) : nil,
+                                   underlayMAC: configuration.mode == .hostGateway && configuration.subnet6 != nil ? underlay.interface.mac : nil,
                                    hostID: hostID, hostname: hostname)
         lease = try client.grantLease(ttl: options.ttl).id
         let me: OverlayHost
@@ -248,6 +249,7 @@ public final class OverlayAgent {
             (subnet, listed) = try leaseSubnet(configuration, template: template)
             var registered = template
             registered.subnet = subnet
+            registered.subnet6 = configuration.hostSubnet6(pairedWith: subnet)
             registered.lease = lease
             me = registered
             try swnet.store.write { state in
@@ -273,7 +275,7 @@ public final class OverlayAgent {
         var details = "underlay \(me.underlayIP) on \(underlay.interface.name)"
         if let mac = me.vtepMAC { details += ", VTEP \(configuration.tunnelDevice) \(mac)" }
         let count = state.peers.count
-        let summary = "joined overlay \(options.name) (\(configuration.summary)) with subnet \(me.subnet), \(details), \(count) peer\(count == 1 ? "" : "s")"
+        let summary = "joined overlay \(options.name) (\(configuration.summary)) with subnet \(me.subnet)\(me.subnet6.map { " and \($0)" } ?? ""), \(details), \(count) peer\(count == 1 ? "" : "s")"
         log(.info, "ready: \(summary)")
         ready(summary)
     }
@@ -312,6 +314,7 @@ public final class OverlayAgent {
     private func claim(_ subnet: IPNetwork, template: OverlayHost) throws -> Bool {
         var host = template
         host.subnet = subnet
+        host.subnet6 = configuration?.hostSubnet6(pairedWith: subnet)
         let key = keys.host(subnet)
         let value = host.registration.serialized()
         let result = try client.txn(compare: [.absent(key: key)], success: [.put(key: key, value: value, lease: lease)],
@@ -371,8 +374,7 @@ public final class OverlayAgent {
         guard !changes.isEmpty else { return }
         try withDataPlane { plane, netlink in
             do {
-                let (added, removed) = try plane.update(netlink, changes: changes)
-                logChanges(added: added, removed: removed)
+                logChanges(try plane.update(netlink, changes: changes))
                 return
             } catch {
                 log(.error, "programming the kernel failed: \(error); comparing it with every peer")
@@ -388,9 +390,9 @@ public final class OverlayAgent {
 
     private func reconcile(_ plane: OverlayDataPlane, _ netlink: NetlinkHandle) throws {
         do {
-            let (added, removed) = try plane.reconcile(netlink, peers: Array(state.peers.values))
-            logChanges(added: added, removed: removed)
-            if added.isEmpty && removed.isEmpty { log(.debug, "kernel in step with \(state.peers.count) peer\(state.peers.count == 1 ? "" : "s")") }
+            let changes = try plane.reconcile(netlink, peers: Array(state.peers.values))
+            logChanges(changes)
+            if changes.added.isEmpty && changes.removed.isEmpty { log(.debug, "kernel in step with \(state.peers.count) peer\(state.peers.count == 1 ? "" : "s")") }
         } catch {
             log(.error, "programming the kernel failed: \(error); retrying at the next check")
         }
@@ -410,7 +412,7 @@ public final class OverlayAgent {
                 log(.error, "device \(membership.tunnel) is missing; restart the agent to recreate it")
                 return
             }
-            try body(OverlayDataPlane(mode: configuration.mode, clusterSubnet: configuration.subnet, interfaceIndex: interface.index),
+            try body(OverlayDataPlane(mode: configuration.mode, clusterSubnets: configuration.subnets, interfaceIndex: interface.index),
                      netlink)
             // The fast path encapsulates by itself: its peer map follows the FDB just written.
             if configuration.mode == .vxlan {
@@ -425,9 +427,12 @@ public final class OverlayAgent {
         }
     }
 
-    private func logChanges(added: OverlayDataPlane.Entries, removed: OverlayDataPlane.Entries) {
-        if !removed.isEmpty { log(.info, "removed \(Self.summary(removed.descriptions))") }
-        if !added.isEmpty { log(.info, "added \(Self.summary(added.descriptions))") }
+    private func logChanges(_ changes: OverlayDataPlane.Changes) {
+        if !changes.removed.isEmpty { log(.info, "removed \(Self.summary(changes.removed.descriptions))") }
+        if !changes.added.isEmpty { log(.info, "added \(Self.summary(changes.added.descriptions))") }
+        if !changes.blocked.isEmpty {
+            log(.error, "no route to \(Self.summary(changes.blocked.map(\.description))): another program's nexthop holds the id swnet names it by (ip nexthop show); remove that nexthop or give it another id")
+        }
     }
 
     /// The first entries of a change, and how many more: thousands of peers make one line

@@ -13,24 +13,27 @@ struct Underlay: Equatable {
 }
 
 extension Swnet {
-    /// `--underlay-ip`, else `--underlay-dev`'s first IPv4 address, else the address the kernel
-    /// would use to reach the first etcd endpoint, else the default route's interface.
+    /// `--underlay-ip` (IPv4 or IPv6), else `--underlay-dev`'s first IPv4 address (its first
+    /// global IPv6 one when it has none), else the address the kernel would use to reach the
+    /// first etcd endpoint, else the default route's interface.
     func resolveUnderlay(address: IPAddress?, device: String?, etcdEndpoints: [String]) throws -> Underlay {
         let netlink = try hostNetlink()
         func interface(holding address: IPAddress) throws -> Link? {
-            guard let entry = try netlink.addresses(family: .v4).first(where: { $0.address.address == address }) else { return nil }
+            guard let entry = try netlink.addresses(family: address.family).first(where: { $0.address.address == address }) else { return nil }
             return try netlink.link(index: entry.interfaceIndex)
         }
         if let address {
-            guard address.family == .v4, let link = try interface(holding: address) else {
-                throw SwnetError("underlay IP \(address) is not an IPv4 address of this host")
+            guard let link = try interface(holding: address) else {
+                throw SwnetError("underlay IP \(address) is not an address of this host")
             }
             return Underlay(interface: link, address: address)
         }
         if let device {
             guard let link = try netlink.link(named: device) else { throw SwnetError.notFound("no underlay interface named \(device)") }
-            guard let entry = try netlink.addresses(family: .v4, interfaceIndex: link.index).first else {
-                throw SwnetError("underlay interface \(device) has no IPv4 address")
+            let candidates = try netlink.addresses(family: .v4, interfaceIndex: link.index)
+                + netlink.addresses(family: .v6, interfaceIndex: link.index).filter { $0.scope == 0 }   // RT_SCOPE_UNIVERSE: not link-local
+            guard let entry = candidates.first else {
+                throw SwnetError("underlay interface \(device) has no IPv4 or global IPv6 address")
             }
             return Underlay(interface: link, address: entry.address.address)
         }
@@ -62,24 +65,27 @@ extension Swnet {
     func setUpOverlayNetwork(_ configuration: OverlayConfiguration, subnet: IPNetwork, underlay: Underlay,
                              vtepMAC: MACAddress?, lease: Int64, transmitChecksumOffload: Bool,
                              in state: borrowing StateTransaction) throws -> NetworkDefinition {
-        let mtu = configuration.containerMTU(underlayMTU: underlay.interface.mtu)
+        let mtu = configuration.containerMTU(underlayMTU: underlay.interface.mtu, underlay: underlay.address.family)
         let tunnel = configuration.mode == .vxlan ? configuration.tunnelDevice : underlay.interface.name
         let existing = try state.network(named: configuration.name)
         if let existing, existing.overlay == nil {
             throw SwnetError("network \(configuration.name) already exists on this host and is not an overlay")
         }
-        try checkSubnetIsFree(configuration.subnet, role: "overlay subnet", except: configuration.name, in: state)
-        if let existing, existing.subnet != subnet || existing.mtu != mtu {
+        let subnets = configuration.hostSubnets(subnet)
+        for clusterSubnet in configuration.subnets {
+            try checkSubnetIsFree(clusterSubnet, role: "overlay subnet", except: configuration.name, in: state)
+        }
+        if let existing, existing.subnets != subnets || existing.mtu != mtu {
             // A new share (the old one was taken) or MTU: nothing may be attached to the old one.
             let attached = try state.attachmentCount(network: existing.name)
             guard attached == 0 else {
-                throw SwnetError("this host's part of overlay \(configuration.name) changes (subnet \(existing.subnet) → \(subnet), MTU \(existing.mtu.map(String.init) ?? "default") → \(mtu)) but \(attached) container\(attached == 1 ? " is" : "s are") attached to it; detach them or run swnet overlay leave \(configuration.name) --force first")
+                throw SwnetError("this host's part of overlay \(configuration.name) changes (subnet \(existing.subnets.map(\.description).joined(separator: ", ")) → \(subnets.map(\.description).joined(separator: ", ")), MTU \(existing.mtu.map(String.init) ?? "default") → \(mtu)) but \(attached) container\(attached == 1 ? " is" : "s are") attached to it; detach them or run swnet overlay leave \(configuration.name) --force first")
             }
             try remove([existing], in: state)
         }
         let network = NetworkDefinition.overlayShare(
-            name: configuration.name, subnet: subnet, bridge: existing?.bridge ?? Self.defaultBridgeName(for: configuration.name),
-            mtu: mtu, created: existing?.created ?? Int64(time(nil)), clusterSubnet: configuration.subnet, mode: configuration.mode,
+            name: configuration.name, subnets: subnets, bridge: existing?.bridge ?? Self.defaultBridgeName(for: configuration.name),
+            mtu: mtu, created: existing?.created ?? Int64(time(nil)), clusterSubnets: configuration.subnets, mode: configuration.mode,
             tunnel: tunnel, underlayIP: underlay.address, lease: lease)
         try state.save(network)
         try Rollback().run { rollback in

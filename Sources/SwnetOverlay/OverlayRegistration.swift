@@ -4,8 +4,11 @@ import Netlink
 import SwnetCore
 
 extension OverlayHost {
-    public init(subnet: IPNetwork, underlayIP: IPAddress, vtepMAC: MACAddress?, hostID: String, hostname: String) {
+    public init(subnet: IPNetwork, subnet6: IPNetwork? = nil, underlayIP: IPAddress, vtepMAC: MACAddress?,
+                underlayMAC: MACAddress? = nil, hostID: String, hostname: String) {
         self.subnet = subnet
+        self.subnet6 = subnet6
+        self.underlayMAC = underlayMAC
         self.underlayIP = underlayIP
         self.vtepMAC = vtepMAC
         self.hostID = hostID

@@ -24,6 +24,7 @@ public struct OverlayStatus: Sendable, JSONRepresentable {
         var localObject: [String: JSON] = ["joined": .bool(local != nil)]
         if let local, let overlay = local.overlay {
             localObject["subnet"] = .string(local.subnet.description)
+            localObject["subnets"] = .array(local.subnets.map { .string($0.description) })
             localObject["bridge"] = .string(local.bridge)
             localObject["tunnel"] = .string(overlay.tunnel)
             localObject["underlayIP"] = .string(overlay.underlayIP.description)
@@ -138,13 +139,16 @@ extension Swnet {
         guard let mine = hosts.first(where: { $0.subnet == local.subnet }) else {
             return differences + ["this host (\(local.subnet)) is not registered in etcd"]
         }
+        if mine.subnet6 != local.subnet(.v6) {
+            differences.append("registered IPv6 subnet \(mine.subnet6?.description ?? "none") is not this host's \(local.subnet(.v6)?.description ?? "none")")
+        }
         if mine.underlayIP != membership.underlayIP {
             differences.append("registered underlay IP \(mine.underlayIP) is not this host's \(membership.underlayIP)")
         }
         if configuration.mode == .vxlan, mine.vtepMAC != tunnel.mac {
             differences.append("registered VTEP MAC \(mine.vtepMAC?.description ?? "none") is not \(membership.tunnel)'s \(tunnel.mac?.description ?? "none")")
         }
-        let plane = OverlayDataPlane(mode: configuration.mode, clusterSubnet: configuration.subnet, interfaceIndex: tunnel.index)
+        let plane = OverlayDataPlane(mode: configuration.mode, clusterSubnets: configuration.subnets, interfaceIndex: tunnel.index)
         let current = try plane.current(netlink)
         let wanted = plane.desired(for: hosts.filter { $0.subnet != local.subnet })
         differences += wanted.subtracting(current).descriptions.map { "missing \($0)" }
@@ -192,7 +196,7 @@ extension Swnet {
             do { try netlink.deleteLink(named: membership.tunnel) } catch where error.isNotFound {}
         case .hostGateway:
             if let underlay = try netlink.link(named: membership.tunnel) {
-                try OverlayDataPlane(mode: .hostGateway, clusterSubnet: membership.clusterSubnet, interfaceIndex: underlay.index)
+                try OverlayDataPlane(mode: .hostGateway, clusterSubnets: membership.clusterSubnets, interfaceIndex: underlay.index)
                     .removeAll(netlink)
             }
         }

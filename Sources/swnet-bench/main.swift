@@ -169,7 +169,7 @@ func runRegisterPeers(_ options: Options) throws {
               let underlayIP = underlay.address(atOffset: UInt128(index)),
               let mac = MACAddress(bytes: [0x02, 0x5e, 0, 0, UInt8(index >> 8), UInt8(index & 0xff)])
         else { fail("no subnet for simulated peer \(index)") }
-        let host = OverlayHost(subnet: subnet, underlayIP: underlayIP, vtepMAC: mac,
+        let host = OverlayHost(subnet: subnet, subnet6: configuration.hostSubnet6(pairedWith: subnet), underlayIP: underlayIP, vtepMAC: mac,
                                hostID: "simulated-\(index)", hostname: "sim\(index)")
         guard try host.register(in: overlay, lease: lease, client: client) else { fail("subnet \(subnet) is taken") }
     }

@@ -131,6 +131,10 @@ private func helpRequested(by arguments: [String]) throws -> String? {
         ["overlay", "create", "ov", "--etcd", "http://10.0.0.9:2379", "--subnet", "10.60.0.0/16", "--vni", "0"],
         ["overlay", "ls", "--etcd", "http://10.0.0.9:2379", "--etcd-certfile", "client.pem"],
         ["overlay", "ls", "--etcd", ","],
+        ["overlay", "create", "ov", "--etcd", "http://10.0.0.9:2379", "--subnet", "fd60::/48"],
+        ["overlay", "create", "ov", "--etcd", "http://10.0.0.9:2379", "--subnet", "10.60.0.0/16", "--subnet", "10.61.0.0/16"],
+        ["overlay", "create", "ov", "--etcd", "http://10.0.0.9:2379", "--subnet", "10.60.0.0/16", "--host-prefix6", "64"],
+        ["overlay", "create", "ov", "--etcd", "http://10.0.0.9:2379", "--subnet", "10.60.0.0/16", "--ipv6", "--host-prefix6", "129"],
     ])
     func rejectsBadArguments(_ arguments: [String]) {
         let error = #expect(throws: UsageError.self) { try SwnetCommand.parse(arguments) }
@@ -144,6 +148,13 @@ private func helpRequested(by arguments: [String]) throws -> String? {
         #expect(create.configuration == OverlayConfiguration(name: "ov", subnet: IPNetwork("10.60.0.0/16")!, hostPrefix: 26, mode: .hostGateway))
         #expect(create.etcd.endpoints == ["http://10.0.0.9:2379", "https://10.0.0.10:2379"])
         #expect(create.etcd.tls.caFile == "ca.pem")
+        let dual = try command(["overlay", "create", "ov", "--subnet", "fd60::/48", "--subnet", "10.60.0.0/16", "--host-prefix6", "60",
+                                "--etcd", "http://10.0.0.9:2379"], as: OverlayCommand.Create.self)
+        #expect(dual.configuration == OverlayConfiguration(name: "ov", subnet: IPNetwork("10.60.0.0/16")!,
+                                                           subnet6: IPNetwork("fd60::/48")!, hostPrefix6: 60))
+        let derived = try command(["overlay", "create", "ov", "--subnet", "10.60.0.0/16", "--ipv6", "--etcd", "http://10.0.0.9:2379"],
+                                  as: OverlayCommand.Create.self)
+        #expect(derived.configuration.subnet6 == OverlayConfiguration.uniqueLocalSubnet(for: "ov"))
         let agent = try command(["overlay", "agent", "ov", "--etcd", "http://10.0.0.9:2379", "--underlay-dev", "eth1",
                                  "--no-tx-csum-offload"], as: OverlayCommand.Agent.self)
         #expect(agent.options.underlayDevice == "eth1" && agent.options.ttl == 60 && !agent.options.transmitChecksumOffload)

@@ -69,6 +69,22 @@ struct AgentCoreTests {
         #expect(actions.isEmpty)
     }
 
+    @Test func aPeerGainingItsIPv6ShareIsProgrammedAgainAndAnOldRegistrationStillReads() {
+        var state = joined()
+        var dual = Self.host(2)
+        dual.subnet6 = IPNetwork("fd40:0:0:2::/64")
+        var actions: [AgentAction]
+        (state, actions) = decide(state, .watch(.events([put(dual)], revision: 20)))
+        #expect(work(actions) == [.program(dual, replacing: Self.host(2))])
+        // Written before dual stack: no subnet6 key, read as IPv4 only, and the peer is dropped back to it.
+        let old = #"{"subnet":"10.40.2.0/24","underlayIP":"192.0.2.2","vtepMAC":"02:00:00:00:00:02","hostID":"host2","hostname":"node2"}"#
+        var event = put(Self.host(2), revision: 21)
+        event.keyValue.value = old
+        (state, actions) = decide(state, .watch(.events([event], revision: 21)))
+        #expect(work(actions) == [.program(Self.host(2), replacing: dual)])
+        #expect(state.peers[keys.host(dual.subnet)]?.subnet6 == nil)
+    }
+
     @Test func aDamagedRegistrationRemovesThePeer() {
         let state = joined()
         var damaged = put(Self.host(2))

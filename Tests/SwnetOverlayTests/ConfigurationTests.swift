@@ -15,6 +15,7 @@ struct OverlayConfigurationTests {
         #expect(good.hostSubnet(255)?.description == "10.40.255.0/24")
         #expect(good.hostSubnet(256) == nil)
         #expect(good.containerMTU(underlayMTU: 1500) == 1450)
+        #expect(good.containerMTU(underlayMTU: 1500, underlay: .v6) == 1430)
         #expect(OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!, mode: .hostGateway).containerMTU(underlayMTU: 1500) == 1500)
         #expect(good.isHostSubnet(IPNetwork("10.40.7.0/24")!))
         #expect(!good.isHostSubnet(IPNetwork("10.41.7.0/24")!))
@@ -39,6 +40,48 @@ struct OverlayConfigurationTests {
                                vtepMAC: MACAddress("02:11:22:33:44:55"), hostID: "abc", hostname: "node7", lease: 99)
         #expect(try OverlayHost(registration: JSON(parsing: host.registration.serialized()), lease: 99) == host)
         #expect(host.gateway == IPAddress("10.40.3.1"))
+    }
+
+    @Test func dualStackPairsEachHostsIPv6ShareWithItsIPv4One() throws {
+        let dual = OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!, subnet6: IPNetwork("fd40::/48")!)
+        try dual.validate()
+        #expect(dual.subnets == [IPNetwork("10.40.0.0/16")!, IPNetwork("fd40::/48")!])
+        #expect(dual.hostSubnet6(pairedWith: IPNetwork("10.40.0.0/24")!) == IPNetwork("fd40::/64"))
+        #expect(dual.hostSubnet6(pairedWith: IPNetwork("10.40.255.0/24")!) == IPNetwork("fd40:0:0:ff::/64"))
+        #expect(dual.hostSubnet6(pairedWith: IPNetwork("10.41.0.0/24")!) == nil)
+        #expect(dual.hostSubnets(IPNetwork("10.40.7.0/24")!) == [IPNetwork("10.40.7.0/24")!, IPNetwork("fd40:0:0:7::/64")!])
+        let ipv4Only = OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!)
+        #expect(ipv4Only.hostSubnet6(pairedWith: IPNetwork("10.40.7.0/24")!) == nil)
+        #expect(OverlayConfiguration.uniqueLocalSubnet(for: "ov").prefixLength == 48)
+        #expect(OverlayConfiguration.uniqueLocalSubnet(for: "ov").contains(Swnet.uniqueLocalSubnet(for: "ov")))
+
+        let bad = [
+            // Fewer IPv6 shares (256) than IPv4 ones (65,536).
+            OverlayConfiguration(name: "ov", subnet: IPNetwork("10.0.0.0/8")!, subnet6: IPNetwork("fd40::/48")!, hostPrefix6: 56),
+            OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!, subnet6: IPNetwork("10.41.0.0/16")!),
+            OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!, subnet6: IPNetwork("fd40::/48")!, hostPrefix6: 127),
+        ]
+        for configuration in bad { #expect(throws: SwnetError.self) { try configuration.validate() } }
+
+        #expect(try OverlayConfiguration(json: JSON(parsing: dual.json.serialized())) == dual)
+        // A configuration written before dual stack has neither key: IPv4 only, as it was.
+        let old = #"{"name":"ov","subnet":"10.40.0.0/16","hostPrefix":24,"vni":1,"port":4789,"mode":"vxlan","mtu":null}"#
+        #expect(try OverlayConfiguration(json: JSON(parsing: old)) == ipv4Only)
+        #expect(ipv4Only.json["subnet6"] == nil)
+    }
+
+    @Test func registrationsCarryTheIPv6ShareAndOldOnesStillRead() throws {
+        let host = OverlayHost(subnet: IPNetwork("10.40.3.0/24")!, subnet6: IPNetwork("fd40:0:0:3::/64"), underlayIP: IPAddress("192.168.1.7")!,
+                               vtepMAC: MACAddress("02:11:22:33:44:55"), underlayMAC: MACAddress("02:aa:00:00:00:01"),
+                               hostID: "abc", hostname: "node7")
+        #expect(try OverlayHost(registration: JSON(parsing: host.registration.serialized()), lease: 0) == host)
+        #expect(host.gateway6 == IPAddress("fd40:0:0:3::1"))
+        #expect(host.json["gateway6"]?.string == "fd40:0:0:3::1")
+        let old = #"{"subnet":"10.40.3.0/24","underlayIP":"192.168.1.7","hostID":"abc","hostname":"node7","vtepMAC":null}"#
+        let read = try OverlayHost(registration: JSON(parsing: old), lease: 0)
+        #expect(read.subnet6 == nil && read.gateway6 == nil && read.underlayMAC == nil)
+        let damaged = #"{"subnet":"10.40.3.0/24","subnet6":"10.40.9.0/24","underlayIP":"192.168.1.7","hostID":"abc"}"#
+        #expect(throws: SwnetError.self) { try OverlayHost(registration: JSON(parsing: damaged), lease: 0) }
     }
 
     @Test func keysNameTheHostSubnet() {

@@ -78,9 +78,10 @@ struct DataPlaneBatchTests {
 
     @Test func aNewPeerIsItsNeighbourFDBEntryNexthopAndRouteInOneWrite() throws {
         let kernel = EmptyKernel()
-        let plane = OverlayDataPlane(mode: .vxlan, clusterSubnet: IPNetwork("10.40.0.0/16")!, interfaceIndex: 7)
+        let plane = OverlayDataPlane(mode: .vxlan, clusterSubnets: [IPNetwork("10.40.0.0/16")!], interfaceIndex: 7)
         try plane.update(NetlinkHandle(transport: kernel), changes: [.init(before: nil, after: peer(2))])
-        #expect(kernel.writes.map { $0.map(describe) } == [[
+        // First whether another program's nexthop holds the new id (RTM_GETNEXTHOP), then the changes.
+        #expect(kernel.writes.map { $0.map(describe) } == [["type 106"], [
             "neigh replace 10.40.2.1 lladdr 02:00:00:00:00:02 dev 7 permanent",
             "fdb replace 02:00:00:00:00:02 dev 7 dst 192.0.2.2 self permanent",
             "nexthop replace id 170394112 via 10.40.2.1 dev 7 onlink proto 83",              // 10.40.2.0 as a number
@@ -88,9 +89,33 @@ struct DataPlaneBatchTests {
         ]])
     }
 
+    @Test func aDualStackPeerAddsAnIPv6NeighbourNexthopAndRouteThroughTheSameFDBEntry() throws {
+        let kernel = EmptyKernel()
+        let plane = OverlayDataPlane(mode: .vxlan, clusterSubnets: [IPNetwork("10.40.0.0/16")!, IPNetwork("fd40::/48")!], interfaceIndex: 7)
+        var dual = peer(2)
+        dual.subnet6 = IPNetwork("fd40:0:0:2::/64")
+        var outside = peer(3)
+        outside.subnet6 = IPNetwork("fd99:0:0:3::/64")
+        try plane.update(NetlinkHandle(transport: kernel), changes: [.init(before: nil, after: dual), .init(before: nil, after: outside)])
+        // The three new nexthop ids looked up in one write, then the changes in another.
+        #expect(kernel.writes.map(\.count) == [3, 11])
+        let lines = kernel.writes.last!.map(describe)
+        #expect(Array(lines.prefix(7)) == [
+            "neigh replace 10.40.2.1 lladdr 02:00:00:00:00:02 dev 7 permanent",
+            "neigh replace fd40:0:0:2::1 lladdr 02:00:00:00:00:02 dev 7 permanent",
+            "fdb replace 02:00:00:00:00:02 dev 7 dst 192.0.2.2 self permanent",
+            "nexthop replace id 170394112 via 10.40.2.1 dev 7 onlink proto 83",
+            "nexthop replace id 170394113 via fd40:0:0:2::1 dev 7 onlink proto 83",     // one more: the IPv4 id's low bits are free
+            "route replace 10.40.2.0/24 nhid 170394112 proto 83",
+            "route replace fd40:0:0:2::/64 nhid 170394113 proto 83",
+        ])
+        // A share outside the overlay's IPv6 range is not routed: IPv4 only for peer 3.
+        #expect(lines.count == 11 && !lines.dropFirst(7).contains { $0.contains("fd99") })
+    }
+
     @Test func aMovedPeerRewritesOnlyItsFDBEntryAndALeavingOneGoesRouteFirst() throws {
         let kernel = EmptyKernel()
-        let plane = OverlayDataPlane(mode: .vxlan, clusterSubnet: IPNetwork("10.40.0.0/16")!, interfaceIndex: 7)
+        let plane = OverlayDataPlane(mode: .vxlan, clusterSubnets: [IPNetwork("10.40.0.0/16")!], interfaceIndex: 7)
         var moved = peer(2)
         moved.underlayIP = IPAddress("192.0.2.22")!
         try plane.update(NetlinkHandle(transport: kernel), changes: [.init(before: peer(2), after: moved), .init(before: peer(3), after: nil)])
@@ -109,12 +134,13 @@ struct DataPlaneBatchTests {
 
     @Test func startUpWritesPeerByPeerInBatchesOfAHundredChanges() throws {
         let kernel = EmptyKernel()
-        let plane = OverlayDataPlane(mode: .vxlan, clusterSubnet: IPNetwork("10.40.0.0/16")!, interfaceIndex: 7)
+        let plane = OverlayDataPlane(mode: .vxlan, clusterSubnets: [IPNetwork("10.40.0.0/16")!], interfaceIndex: 7)
         let peers = (1...50).map(peer)
         try plane.reconcile(NetlinkHandle(transport: kernel), peers: peers)
-        // Four dumps (neighbours, FDB, nexthops, routes: the kernel is empty), then 200 changes in two writes.
-        #expect(kernel.writes.count == 6)
-        let changes = kernel.writes.dropFirst(4)
+        // Four dumps (neighbours, FDB, nexthops, routes: the kernel is empty), the 50 new nexthop
+        // ids looked up in one write, then 200 changes in two writes.
+        #expect(kernel.writes.count == 7 && kernel.writes[4].count == 50)
+        let changes = kernel.writes.dropFirst(5)
         #expect(changes.map(\.count) == [100, 100])
         let lines = changes.flatMap { $0 }.map(describe)
         for (index, peer) in peers.enumerated() {

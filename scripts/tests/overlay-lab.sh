@@ -423,17 +423,23 @@ lab_agent_log() {
 
 # lab_http NAMESPACE PORT [NAME]: a python3 HTTP server in a namespace, in the background (its PID
 # in $lab_http_pid, stopped by lab_cleanup). GET / answers "hello from NAME, you are CLIENT-IP",
-# GET /ip "CLIENT-IP" (the source address as the server sees it), GET /bytes/N N bytes.
+# GET /ip "CLIENT-IP" (the source address as the server sees it), GET /bytes/N N bytes. Over IPv4
+# and IPv6 alike where the namespace has IPv6 (one socket; IPv4 clients shown as a.b.c.d).
 # Waits (5 s) until it listens.
 lab_http() {
     local ns=$1 port=$2 name=${3:-$1}
     lab_init || return 1
     cat >"$LAB_DIR/lab_http_server.py" <<'PY'
-import http.server, sys
+import http.server, socket, sys
 name = sys.argv[2]
+class DualStackServer(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        client = self.client_address[0]
+        client = self.client_address[0].removeprefix("::ffff:")
         if self.path == "/ip":
             body = (client + "\n").encode()
         elif self.path.startswith("/bytes/"):
@@ -446,7 +452,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *args):
         pass
-http.server.ThreadingHTTPServer(("", int(sys.argv[1])), Handler).serve_forever()
+try:
+    server = DualStackServer(("::", int(sys.argv[1])), Handler)
+except OSError:   # IPv6 off in this namespace
+    server = http.server.ThreadingHTTPServer(("", int(sys.argv[1])), Handler)
+server.serve_forever()
 PY
     ip netns exec "$ns" python3 "$LAB_DIR/lab_http_server.py" "$port" "$name" </dev/null >/dev/null 2>&1 &
     lab_http_pid=$!

@@ -122,19 +122,37 @@ extension NetworkDefinition: JSONRepresentable {
 
 /// What a host's network records about the overlay it belongs to.
 public struct OverlayMembership: Sendable, Equatable {
-    /// The whole overlay: traffic within it is neither masqueraded nor isolated.
-    public var clusterSubnet: IPNetwork
+    /// The whole overlay, one range per family (IPv4 first): traffic within it is neither
+    /// masqueraded nor isolated.
+    public var clusterSubnets: [IPNetwork]
     public var mode: OverlayMode
     /// The VXLAN device (vxlan mode) or the underlay interface (host-gw) peers are reached through.
     public var tunnel: String
     public var underlayIP: IPAddress
     /// The etcd lease this host's registration is bound to.
     public var lease: Int64
+
+    public init(clusterSubnets: [IPNetwork], mode: OverlayMode, tunnel: String, underlayIP: IPAddress, lease: Int64) {
+        self.clusterSubnets = clusterSubnets.sorted { $0.family == .v4 && $1.family == .v6 }
+        self.mode = mode
+        self.tunnel = tunnel
+        self.underlayIP = underlayIP
+        self.lease = lease
+    }
+
+    /// The IPv4 range: every overlay has one.
+    public var clusterSubnet: IPNetwork { clusterSubnets[0] }
+
+    public func clusterSubnet(_ family: IPFamily) -> IPNetwork? {
+        clusterSubnets.first { $0.family == family }
+    }
 }
 
 extension OverlayMembership: JSONRepresentable {
     public var json: JSON {
+        // "clusterSubnet" repeats the IPv4 range, as records written before dual stack had it.
         [
+            "clusterSubnets": .array(clusterSubnets.map { .string($0.description) }),
             "clusterSubnet": .string(clusterSubnet.description),
             "mode": .string(mode.rawValue),
             "tunnel": .string(tunnel),
@@ -144,12 +162,13 @@ extension OverlayMembership: JSONRepresentable {
     }
 
     init(json: JSON) throws(SwnetError) {
-        guard let clusterSubnet = json["clusterSubnet"]?.string.flatMap(IPNetwork.init),
+        guard let clusterSubnets = NetworkDefinition.addresses(json, list: "clusterSubnets", single: "clusterSubnet", IPNetwork.init),
+              !clusterSubnets.isEmpty,
               let mode = json["mode"]?.string.flatMap(OverlayMode.init(rawValue:)),
               let tunnel = json["tunnel"]?.string,
               let underlayIP = json["underlayIP"]?.string.flatMap(IPAddress.init),
               let lease = json["lease"]?.string.flatMap({ Int64($0, radix: 16) })
         else { throw SwnetError("overlay membership of a network definition is damaged") }
-        self.init(clusterSubnet: clusterSubnet, mode: mode, tunnel: tunnel, underlayIP: underlayIP, lease: lease)
+        self.init(clusterSubnets: clusterSubnets, mode: mode, tunnel: tunnel, underlayIP: underlayIP, lease: lease)
     }
 }

@@ -11,13 +11,13 @@ public enum OverlayMode: String, Sendable, CaseIterable {
 
 extension NetworkDefinition {
     /// This host's part of an overlay (SwnetOverlay makes it when the agent joins): a managed
-    /// bridge whose gateway is the share's first address.
-    package static func overlayShare(name: String, subnet: IPNetwork, bridge: String, mtu: UInt32, created: Int64,
-                                     clusterSubnet: IPNetwork, mode: OverlayMode, tunnel: String, underlayIP: IPAddress,
+    /// bridge whose gateway is each share's first address, one share per family.
+    package static func overlayShare(name: String, subnets: [IPNetwork], bridge: String, mtu: UInt32, created: Int64,
+                                     clusterSubnets: [IPNetwork], mode: OverlayMode, tunnel: String, underlayIP: IPAddress,
                                      lease: Int64) -> NetworkDefinition {
-        var network = NetworkDefinition(name: name, subnet: subnet, gateway: subnet.address(atOffset: 1), bridge: bridge,
-                                        mtu: mtu, managesBridge: true, created: created)
-        network.overlay = OverlayMembership(clusterSubnet: clusterSubnet, mode: mode, tunnel: tunnel,
+        var network = NetworkDefinition(name: name, subnets: subnets, gateways: subnets.compactMap { $0.address(atOffset: 1) },
+                                        bridge: bridge, mtu: mtu, managesBridge: true, created: created)
+        network.overlay = OverlayMembership(clusterSubnets: clusterSubnets, mode: mode, tunnel: tunnel,
                                             underlayIP: underlayIP, lease: lease)
         return network
     }

@@ -9,7 +9,7 @@ extension Swnet {
     package func checkSubnetIsFree(_ subnet: IPNetwork, role: String = "subnet", except: String? = nil,
                            in state: borrowing StateTransaction) throws {
         for other in try state.networks() where other.name != except {
-            let ranges = other.overlay.map { [$0.clusterSubnet] } ?? other.subnets
+            let ranges = other.overlay?.clusterSubnets ?? other.subnets
             guard let range = ranges.first(where: { $0.overlaps(subnet) }) else { continue }
             if role == "subnet" {
                 throw SwnetError.subnetOverlaps(subnet: subnet.description, network: other.name, networkSubnet: range.description)

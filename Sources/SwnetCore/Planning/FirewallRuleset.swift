@@ -124,8 +124,8 @@ package enum FirewallRuleset {
             if network.masquerade && !network.isInternal {
                 // Containers of an overlay see each other's real addresses. A global IPv6
                 // subnet is routable as it is: only unique local ones are masqueraded.
-                let withinOverlay = network.overlay.map { [Match.destination(in: $0.clusterSubnet).negated] } ?? []
                 for subnet in network.subnets where subnet.family == .v4 || FirewallLayout.uniqueLocal.contains(subnet) {
+                    let withinOverlay = network.overlay?.clusterSubnet(subnet.family).map { [Match.destination(in: $0).negated] } ?? []
                     batch.add(Rule(table: table, chain: "postrouting",
                                    matching: [Match.source(in: subnet), Match.outboundInterface(bridge).negated] + withinOverlay,
                                    then: [.masquerade]))
@@ -133,14 +133,16 @@ package enum FirewallRuleset {
             }
             if let overlay = network.overlay {
                 // The bridge and the tunnel to the other hosts talk, whatever the isolation below says.
-                batch.add(Rule(table: table, chain: "forward",
-                               matching: [Match.inboundInterface(bridge), Match.outboundInterface(overlay.tunnel),
-                                          Match.destination(in: overlay.clusterSubnet)],
-                               then: [.accept]))
-                batch.add(Rule(table: table, chain: "forward",
-                               matching: [Match.inboundInterface(overlay.tunnel), Match.outboundInterface(bridge),
-                                          Match.source(in: overlay.clusterSubnet)],
-                               then: [.accept]))
+                for clusterSubnet in overlay.clusterSubnets {
+                    batch.add(Rule(table: table, chain: "forward",
+                                   matching: [Match.inboundInterface(bridge), Match.outboundInterface(overlay.tunnel),
+                                              Match.destination(in: clusterSubnet)],
+                                   then: [.accept]))
+                    batch.add(Rule(table: table, chain: "forward",
+                                   matching: [Match.inboundInterface(overlay.tunnel), Match.outboundInterface(bridge),
+                                              Match.source(in: clusterSubnet)],
+                                   then: [.accept]))
+                }
             }
             if network.isInternal {
                 batch.add(Rule(table: table, chain: "forward", matching: [Match.inboundInterface(bridge), Match.outboundInterface(bridge).negated], then: [.drop]))

@@ -9,13 +9,22 @@
 #   (host2's own start-up to ready, with its 5,000 peers, is in it: lab_agent waits for that);
 # - one more simulated peer registers: the time until host1's and host2's kernels route to it;
 # - host1's agent's resident memory with all of them.
+# OVERLAY_IPV6=1: the overlay is dual stack (fd5c::/48, a /64 per host), every peer has an IPv6
+# share too, and "programmed" waits for both routes of every peer.
 # Section contract: scripts/bench/lib.sh; uses $SWNET, $SWNET_BENCH, $BENCH_LIB.
 # shellcheck source=../../tests/overlay-lab.sh
 source "$BENCH_LIB/../tests/overlay-lab.sh"
 peers=${OVERLAY_PEERS:-5000}
 LAB_AGENT_TIMEOUT=120   # the first agent programs every peer before it says ready
 
-routes_in() { ip -n "host$1" route show proto 83 | wc -l; }   # HOST: the overlay's routes there
+# HOST: the overlay's routes there, per peer (both families' when dual stack).
+if [[ ${OVERLAY_IPV6:-} == 1 ]]; then
+    routes_in() { echo $(( ($(ip -n "host$1" route show proto 83 | wc -l) + $(ip -n "host$1" -6 route show proto 83 | wc -l)) / 2 )); }
+    dual_stack=(--subnet fd5c::/48)
+else
+    routes_in() { ip -n "host$1" route show proto 83 | wc -l; }
+    dual_stack=()
+fi
 
 lab_underlay
 lab_host 1
@@ -23,7 +32,7 @@ lab_host 2
 lab_etcd
 ov=scale
 # A /8 cut in /24s: room for 65,536 hosts.
-lab_swnet 1 overlay create "$ov" --subnet 10.0.0.0/8 --host-prefix 24 >/dev/null
+lab_swnet 1 overlay create "$ov" --subnet 10.0.0.0/8 --host-prefix 24 "${dual_stack[@]}" >/dev/null
 log "overlayscale: registering $peers simulated peers in etcd"
 lease=$("$SWNET_BENCH" register-peers --etcd "$SWNET_ETCD" --overlay "$ov" --count "$peers" --ttl 900)
 
