@@ -31,7 +31,7 @@ public struct OverlayConfiguration: Sendable, Equatable {
     }
 
     func validate() throws(SwnetError) {
-        try Swnet.validateNetworkName(name)
+        try NetworkRules.checkName(name)
         guard subnet.family == .v4 else { throw SwnetError("overlay subnet \(subnet) is not IPv4: overlays are IPv4 only") }
         guard subnet.address == subnet.address(atOffset: 0) else {
             throw SwnetError("overlay subnet \(subnet) has host bits set; did you mean \(IPNetwork(address: subnet.address(atOffset: 0)!, prefixLength: subnet.prefixLength)!)?")
@@ -41,7 +41,7 @@ public struct OverlayConfiguration: Sendable, Equatable {
         }
         guard (1...0xff_ffff).contains(vni) else { throw SwnetError.invalid("invalid VNI \(vni): must be between 1 and 16777215") }
         guard port > 0 else { throw SwnetError.invalid("invalid VXLAN port 0") }
-        try Swnet.validateMTU(mtu)
+        try NetworkRules.checkMTU(mtu)
     }
 
     /// How many hosts the overlay has room for.

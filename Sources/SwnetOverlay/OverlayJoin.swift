@@ -68,7 +68,8 @@ extension Swnet {
         if let existing, existing.overlay == nil {
             throw SwnetError("network \(configuration.name) already exists on this host and is not an overlay")
         }
-        try checkSubnetIsFree(configuration.subnet, role: "overlay subnet", except: configuration.name, in: state)
+        try NetworkRules.checkSubnetsAreFree([configuration.subnet], role: "overlay subnet", except: configuration.name,
+                                             among: state.networks())
         if let existing, existing.subnet != subnet || existing.mtu != mtu {
             // A new share (the old one was taken) or MTU: nothing may be attached to the old one.
             let attached = try state.attachmentCount(network: existing.name)
@@ -78,7 +79,7 @@ extension Swnet {
             try remove([existing], in: state)
         }
         let network = NetworkDefinition.overlayShare(
-            name: configuration.name, subnet: subnet, bridge: existing?.bridge ?? Self.defaultBridgeName(for: configuration.name),
+            name: configuration.name, subnet: subnet, bridge: existing?.bridge ?? NetworkRules.defaultBridgeName(for: configuration.name),
             mtu: mtu, created: existing?.created ?? Int64(time(nil)), clusterSubnet: configuration.subnet, mode: configuration.mode,
             tunnel: tunnel, underlayIP: underlay.address, lease: lease)
         try state.save(network)

@@ -28,12 +28,12 @@ import Testing
     }
 
     @Test func networkNames() {
-        #expect(throws: Never.self) { try Swnet.validateNetworkName("net-1.a_b") }
+        #expect(throws: Never.self) { try NetworkRules.checkName("net-1.a_b") }
         for bad in ["", "-x", ".x", "a/b", "a b", String(repeating: "n", count: 65)] {
-            #expect(throws: SwnetError.self) { try Swnet.validateNetworkName(bad) }
+            #expect(throws: SwnetError.self) { try NetworkRules.checkName(bad) }
         }
-        #expect(Swnet.defaultBridgeName(for: "short") == "short")
-        #expect(Swnet.defaultBridgeName(for: "a-network-with-a-long-name").utf8.count <= 15)
+        #expect(NetworkRules.defaultBridgeName(for: "short") == "short")
+        #expect(NetworkRules.defaultBridgeName(for: "a-network-with-a-long-name").utf8.count <= 15)
     }
 
     @Test func stateLocationFollowsRoot() {

@@ -173,7 +173,7 @@ extension Swnet {
     func checkedTarget(of request: AttachRequest) throws -> ResolvedTarget {
         if let name = request.containerInterface { try InterfaceNames.validate(name, role: "container interface") }
         if let name = request.hostInterface { try InterfaceNames.validate(name, role: "host interface") }
-        try Self.validateMTU(request.mtu)
+        try NetworkRules.checkMTU(request.mtu)
         try requireNetworkPrivileges(for: "attach")
         let target = try resolveTarget(request.target)
         guard let label = request.targetLabel else { return target }
@@ -185,7 +185,7 @@ extension Swnet {
     /// bridge and a network whose subnet comes from IP/LEN.
     private func networkForAttach(_ request: AttachRequest, in state: borrowing StateTransaction) throws -> (NetworkDefinition, created: Bool) {
         if let network = try state.network(namedOrBridge: request.network) { return (network, false) }
-        try Self.validateNetworkName(request.network)
+        try NetworkRules.checkName(request.network)
         guard !request.addresses.isEmpty else {
             throw SwnetError.notFound("network \(request.network) does not exist; give IP/LEN to create it, or run swnet network create")
         }
@@ -193,9 +193,9 @@ extension Swnet {
         if let existing, existing.kind != "bridge" {
             throw SwnetError("interface \(request.network) exists and is not a bridge")
         }
-        if existing == nil { try InterfaceNames.validate(request.network, role: "bridge") }
+        if existing == nil { try NetworkRules.checkBridgeName(request.network) }
         let subnets = request.addresses.map(\.network)
-        for subnet in subnets { try checkSubnetIsFree(subnet, in: state) }
+        try NetworkRules.checkSubnetsAreFree(subnets, among: state.networks())
         let adopted = existing != nil
         // An explicit gateway inside the subnet is the bridge's address; an off-link one is not ours.
         let gateways = subnets.compactMap { subnet in

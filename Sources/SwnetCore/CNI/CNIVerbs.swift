@@ -187,7 +187,7 @@ extension Swnet {
                 let adopted = NetworkDefinition(name: name, subnets: interface.addresses.map(\.network), gateways: interface.gateways,
                                                 bridge: interface.bridge, mtu: nil, managesBridge: false,
                                                 created: Int64(time(nil)), masquerade: false)
-                for subnet in adopted.subnets { try checkSubnetIsFree(subnet, in: state) }
+                try NetworkRules.checkSubnetsAreFree(adopted.subnets, among: state.networks())
                 try state.save(adopted)
                 try renderFirewall(in: state)
                 network = adopted

@@ -16,7 +16,7 @@ extension StateTransaction {
         return names
     }
 
-    func networks() throws -> [NetworkDefinition] {
+    package func networks() throws -> [NetworkDefinition] {
         try networks("SELECT record FROM lib.networks ORDER BY name")
     }
 
