@@ -106,7 +106,7 @@ extension Swnet {
         let options = VXLANOptions(vni: configuration.vni, port: configuration.port, local: underlay.address,
                                    parentIndex: underlay.interface.index, learning: false, udpChecksum: false)
         if let existing = try netlink.link(named: name) {
-            let same = existing.kind == "vxlan" && existing.mac == mac && existing.mtu == mtu
+            let same = existing.kind == .vxlan && existing.mac == mac && existing.mtu == mtu
                 && existing.vxlan?.vni == options.vni && existing.vxlan?.port == options.port
                 && existing.vxlan?.local == options.local && existing.vxlan?.parentIndex == options.parentIndex
                 && existing.vxlan?.learning == false

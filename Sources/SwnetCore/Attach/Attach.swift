@@ -89,7 +89,7 @@ public struct AttachResult: Sendable, JSONRepresentable {
             "createdNetwork": .bool(createdNetwork),
             "hostInterface": .string(attachment.hostInterface),
             "containerInterface": .string(attachment.containerInterface),
-            "mac": attachment.mac.map { .string($0) } ?? .null,
+            "mac": attachment.mac.map { .string($0.description) } ?? .null,
             "mtu": .int(Int64(attachment.mtu)),
             "addresses": .array(attachment.addresses.map { .string($0.description) }),
             "routes": .array(routes),
@@ -148,7 +148,7 @@ extension Swnet {
             guard let inside = try container.link(named: containerName) else {
                 throw SwnetError("interface \(containerName) vanished from \(target.label)")
             }
-            attachment.mac = inside.mac?.description
+            attachment.mac = inside.mac
             let defaultRoutes = try configureInside(container, interface: inside, addresses: addresses, gateways: gateways,
                                                     replacing: Set(request.gateways.map(\.family)), target: target)
             Log.debug("attach \(target.label): \(containerName) up with \(addresses.map(\.description).joined(separator: ", "))"
@@ -190,7 +190,7 @@ extension Swnet {
             throw SwnetError.notFound("network \(request.network) does not exist; give IP/LEN to create it, or run swnet network create")
         }
         let existing = try hostNetlink().link(named: request.network)
-        if let existing, existing.kind != "bridge" {
+        if let existing, existing.kind != .bridge {
             throw SwnetError("interface \(request.network) exists and is not a bridge")
         }
         if existing == nil { try NetworkRules.checkBridgeName(request.network) }

@@ -1,5 +1,6 @@
 import IPAM
 import JSON
+import Netlink
 
 /// One container interface on one network: the runtime record of an attach. It is written
 /// before the kernel is touched (state `pending`) so that a crash part-way leaves enough to
@@ -16,7 +17,7 @@ public struct Attachment: Sendable, Equatable {
     public var namespacePath: String
     public var hostInterface: String
     public var containerInterface: String
-    public var mac: String?
+    public var mac: MACAddress?
     /// One address per family, IPv4 first; never empty.
     public var addresses: [InterfaceAddress]
     /// The default routes' gateways swnet set, at most one per family, IPv4 first.
@@ -35,7 +36,7 @@ public struct Attachment: Sendable, Equatable {
     public var cni: CNIMembership? = nil
 
     public init(network: String, namespaceID: String, target: String, namespacePath: String, hostInterface: String,
-                containerInterface: String, mac: String?, addresses: [InterfaceAddress], gateways: [IPAddress],
+                containerInterface: String, mac: MACAddress?, addresses: [InterfaceAddress], gateways: [IPAddress],
                 mtu: UInt32, phase: Phase, created: Int64, cni: CNIMembership? = nil) {
         self.network = network
         self.namespaceID = namespaceID
@@ -91,7 +92,7 @@ extension Attachment: JSONRepresentable {
             "phase": .string(phase.rawValue),
             "created": .int(created),
         ]
-        object["mac"] = mac.map { .string($0) } ?? .null
+        object["mac"] = mac.map { .string($0.description) } ?? .null
         object["gateway"] = gateway.map { .string($0.description) } ?? .null
         object["dataPath"] = .string(dataPath)
         object["fastPath"] = fastPath?.json ?? .null
@@ -112,7 +113,7 @@ extension Attachment: JSONRepresentable {
         else { throw SwnetError.damagedRecord("attachment") }
         self.init(network: network, namespaceID: namespaceID, target: json["target"]?.string ?? namespaceID,
                   namespacePath: json["namespacePath"]?.string ?? "", hostInterface: hostInterface,
-                  containerInterface: containerInterface, mac: json["mac"]?.string, addresses: addresses,
+                  containerInterface: containerInterface, mac: json["mac"]?.string.flatMap { MACAddress($0) }, addresses: addresses,
                   gateways: gateways, mtu: UInt32(clamping: json["mtu"]?.int ?? 0), phase: phase,
                   created: json["created"]?.int ?? 0, cni: json["cni"].flatMap(CNIMembership.init(json:)))
         fastPath = FastPathPort(json: json["fastPath"])

@@ -36,7 +36,7 @@ public struct LinkAttachment: Sendable, Equatable {
     /// reused PID is never signalled.
     public var clientPID: Int32?
     public var clientStartTime: UInt64?
-    public var mac: String?
+    public var mac: MACAddress?
     public var phase: Attachment.Phase
     public var created: Int64
 
@@ -64,7 +64,7 @@ extension LinkAttachment: JSONRepresentable {
         object["gateway"] = gateway.map { .string($0.description) } ?? .null
         object["clientPID"] = clientPID.map { .int(Int64($0)) } ?? .null
         object["clientStartTime"] = clientStartTime.map { .string(String($0)) } ?? .null
-        object["mac"] = mac.map { .string($0) } ?? .null
+        object["mac"] = mac.map { .string($0.description) } ?? .null
         return .object(object)
     }
 
@@ -90,7 +90,7 @@ extension LinkAttachment: JSONRepresentable {
         dhcp = json["dhcp"]?.bool ?? false
         clientPID = json["clientPID"]?.int.map { Int32(clamping: $0) }
         clientStartTime = json["clientStartTime"]?.string.flatMap { UInt64($0) }
-        mac = json["mac"]?.string
+        mac = json["mac"]?.string.flatMap { MACAddress($0) }
         created = json["created"]?.int ?? 0
     }
 }

@@ -58,7 +58,7 @@ public struct ContainerDetails: Sendable, JSONRepresentable {
                 "ipv6Address": attachment.address(.v6).map { .string($0.address.description) } ?? .null,
                 "ipv6PrefixLength": attachment.address(.v6).map { .int(Int64($0.prefixLength)) } ?? .null,
                 "ipv6Gateway": attachment.gateway(.v6).map { .string($0.description) } ?? .null,
-                "macAddress": attachment.mac.map { .string($0) } ?? .null,
+                "macAddress": attachment.mac.map { .string($0.description) } ?? .null,
                 "interface": .string(attachment.containerInterface),
                 "hostInterface": .string(attachment.hostInterface),
                 "mtu": .int(Int64(attachment.mtu)),

@@ -121,7 +121,7 @@ extension Swnet {
     package func ensureBridge(for network: NetworkDefinition, rollback: Rollback) throws -> Link {
         let netlink = try hostNetlink()
         if let bridge = try netlink.link(named: network.bridge) {
-            guard bridge.kind == "bridge" else {
+            guard bridge.kind == .bridge else {
                 throw SwnetError("interface \(network.bridge) of network \(network.name) is not a bridge")
             }
             return bridge
