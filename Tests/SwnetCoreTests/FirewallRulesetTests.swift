@@ -1,5 +1,6 @@
 import IPAM
 import NFTables
+import Netlink
 import Testing
 @testable import SwnetCore
 
@@ -15,7 +16,7 @@ import Testing
     static func publication(_ host: String, _ port: UInt16, _ portProtocol: PortProtocol = .tcp, to container: String,
                             _ containerPort: UInt16) -> Publication {
         Publication(hostAddress: IPAddress(host)!, hostPort: port, portProtocol: portProtocol, containerAddress: IPAddress(container)!,
-                    containerPort: containerPort, network: "n", namespaceID: "1-2", target: "t")
+                    containerPort: containerPort, network: "n", namespaceID: NamespaceIdentity(device: 1, inode: 2), target: "t")
     }
 
     /// Every network's bridge exists unless `bridgesPresent` says otherwise.

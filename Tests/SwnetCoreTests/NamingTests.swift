@@ -1,3 +1,4 @@
+import Netlink
 import Testing
 @testable import SwnetCore
 
@@ -13,10 +14,12 @@ import Testing
     }
 
     @Test func hostSideNamesAreDeterministicShortAndDistinct() {
-        let name = InterfaceNames.hostSide(namespaceID: "4-4026532281", network: "br0")
-        #expect(name == InterfaceNames.hostSide(namespaceID: "4-4026532281", network: "br0"))
-        #expect(name != InterfaceNames.hostSide(namespaceID: "4-4026532282", network: "br0"))
-        #expect(name != InterfaceNames.hostSide(namespaceID: "4-4026532281", network: "br1"))
+        let namespace = NamespaceIdentity(device: 4, inode: 4026532281)
+        let name = InterfaceNames.hostSide(namespaceID: namespace, network: "br0")
+        // The name of a veth made before: it must stay the same for detach and gc to find it.
+        #expect(name == "sw97e1d4fbbe")
+        #expect(name != InterfaceNames.hostSide(namespaceID: NamespaceIdentity(device: 4, inode: 4026532282), network: "br0"))
+        #expect(name != InterfaceNames.hostSide(namespaceID: namespace, network: "br1"))
         #expect(name.utf8.count <= InterfaceNames.maximumLength)
     }
 

@@ -238,7 +238,7 @@ extension Swnet {
     /// One attachment per namespace and network. A record whose host link is gone belongs to a
     /// namespace that died (its inode was reused), and a pending one to a swnet that died part-way
     /// (we hold the lock): either is cleared, with what it made, instead of blocking the attach.
-    private func clearStaleAttachment(network: String, namespaceID: String, target: ResolvedTarget,
+    private func clearStaleAttachment(network: String, namespaceID: NamespaceIdentity, target: ResolvedTarget,
                                       in state: borrowing StateTransaction) throws {
         guard let existing = try state.attachment(network: network, namespaceID: namespaceID) else { return }
         let hostLinkExists = try hostNetlink().link(named: existing.hostInterface) != nil
@@ -266,7 +266,7 @@ extension Swnet {
     /// Claims the requested address, or the next free one after the family's allocation
     /// cursor: the first candidate is normally free, so the cost does not grow with the pool.
     private func lease(_ requested: InterfaceAddress?, pool: AddressPool, network: String,
-                       owner: String, in state: borrowing StateTransaction) throws -> InterfaceAddress {
+                       owner: NamespaceIdentity, in state: borrowing StateTransaction) throws -> InterfaceAddress {
         let chosen: IPAddress
         if let requested {
             guard try state.claimLease(network: network, address: requested.address, owner: owner) else {

@@ -10,7 +10,7 @@ public struct Attachment: Sendable, Equatable {
 
     public var network: String
     /// The namespace's identity (device-inode): the key that makes an attach unique per network.
-    public var namespaceID: String
+    public var namespaceID: NamespaceIdentity
     /// How the user named the target, e.g. "pid 1234" or "netns c1".
     public var target: String
     /// A path that reopens the namespace while it lives.
@@ -35,7 +35,7 @@ public struct Attachment: Sendable, Equatable {
     /// Set when a CNI runtime made it: its container id, by which DEL finds it without a netns.
     public var cni: CNIMembership? = nil
 
-    public init(network: String, namespaceID: String, target: String, namespacePath: String, hostInterface: String,
+    public init(network: String, namespaceID: NamespaceIdentity, target: String, namespacePath: String, hostInterface: String,
                 containerInterface: String, mac: MACAddress?, addresses: [InterfaceAddress], gateways: [IPAddress],
                 mtu: UInt32, phase: Phase, created: Int64, cni: CNIMembership? = nil) {
         self.network = network
@@ -80,7 +80,7 @@ extension Attachment: JSONRepresentable {
     public var json: JSON {
         var object: [String: JSON] = [
             "network": .string(network),
-            "namespace": .string(namespaceID),
+            "namespace": .string(namespaceID.description),
             "target": .string(target),
             "namespacePath": .string(namespacePath),
             "hostInterface": .string(hostInterface),
@@ -103,7 +103,7 @@ extension Attachment: JSONRepresentable {
 
     init(json: JSON) throws(SwnetError) {
         guard let network = json["network"]?.string,
-              let namespaceID = json["namespace"]?.string,
+              let namespaceID = json["namespace"]?.string.flatMap(NamespaceIdentity.init),
               let hostInterface = json["hostInterface"]?.string,
               let containerInterface = json["containerInterface"]?.string,
               let addresses = NetworkDefinition.addresses(json, list: "addresses", single: "address", InterfaceAddress.init),
@@ -111,7 +111,7 @@ extension Attachment: JSONRepresentable {
               let gateways = NetworkDefinition.addresses(json, list: "gateways", single: "gateway", IPAddress.init),
               let phase = json["phase"]?.string.flatMap(Phase.init(rawValue:))
         else { throw SwnetError.damagedRecord("attachment") }
-        self.init(network: network, namespaceID: namespaceID, target: json["target"]?.string ?? namespaceID,
+        self.init(network: network, namespaceID: namespaceID, target: json["target"]?.string ?? namespaceID.description,
                   namespacePath: json["namespacePath"]?.string ?? "", hostInterface: hostInterface,
                   containerInterface: containerInterface, mac: json["mac"]?.string.flatMap { MACAddress($0) }, addresses: addresses,
                   gateways: gateways, mtu: UInt32(clamping: json["mtu"]?.int ?? 0), phase: phase,

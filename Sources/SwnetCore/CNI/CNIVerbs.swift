@@ -310,7 +310,7 @@ extension Swnet {
     private func cniAttachment(_ container: CNIContainer, network: String, netns: String?,
                                in state: borrowing StateTransaction) throws -> Attachment? {
         if let netns, !netns.isEmpty, let namespace = try? NetworkNamespace(path: netns),
-           let found = try state.attachment(network: network, namespaceID: "\(namespace.identity)"), found.belongs(to: container) {
+           let found = try state.attachment(network: network, namespaceID: namespace.identity), found.belongs(to: container) {
             return found
         }
         return try state.attachments(network: network, cniContainerID: container.containerID).first { $0.belongs(to: container) }

@@ -1,4 +1,5 @@
 import JSON
+import Netlink
 
 extension Swnet {
     /// A swnet container by name, full id or unique id prefix, as Docker resolves them.
@@ -103,7 +104,7 @@ extension Swnet {
         }
     }
 
-    private func details(container: Container?, target: String, namespaceID: String,
+    private func details(container: Container?, target: String, namespaceID: NamespaceIdentity,
                          in state: borrowing StateTransaction) throws -> ContainerDetails {
         ContainerDetails(container: container, target: target, attachments: try state.attachments(namespaceID: namespaceID),
                          interfaces: try state.linkAttachments(namespaceID: namespaceID),
