@@ -224,11 +224,11 @@ struct InspectCommand: RunnableCommand {
             }
             for attachment in detail.attachments {
                 print("address:   \(attachment.addressSummary) on \(attachment.network) (\(attachment.containerInterface), "
-                      + "gateway \(attachment.gatewaySummary), MAC \(attachment.mac ?? "-"), data path \(attachment.dataPath))")
+                      + "gateway \(attachment.gatewaySummary), MAC \(attachment.mac?.description ?? "-"), data path \(attachment.dataPath))")
             }
             for interface in detail.interfaces {
                 print("interface: \(interface.containerInterface) \(interface.addressSummary), \(interface.kind.rawValue) on \(interface.parent)"
-                      + "\(interface.hostInterface.map { " (host side \($0))" } ?? ""), MAC \(interface.mac ?? "-")")
+                      + "\(interface.hostInterface.map { " (host side \($0))" } ?? ""), MAC \(interface.mac?.description ?? "-")")
             }
             for publication in detail.publications {
                 print("port:      \(publication.hostDescription) -> \(publication.containerPort)")

@@ -1,5 +1,6 @@
 import IPAM
 import NFTables
+import Netlink
 import Testing
 @testable import SwnetCore
 
@@ -15,7 +16,7 @@ import Testing
     static func publication(_ host: String, _ port: UInt16, _ portProtocol: PortProtocol = .tcp, to container: String,
                             _ containerPort: UInt16) -> Publication {
         Publication(hostAddress: IPAddress(host)!, hostPort: port, portProtocol: portProtocol, containerAddress: IPAddress(container)!,
-                    containerPort: containerPort, network: "n", namespaceID: "1-2", target: "t")
+                    containerPort: containerPort, network: "n", namespaceID: NamespaceIdentity(device: 1, inode: 2), target: "t")
     }
 
     /// Every network's bridge exists unless `bridgesPresent` says otherwise.
@@ -133,8 +134,8 @@ import Testing
     }
 
     @Test func overlayNetwork() {
-        let share = NetworkDefinition.overlayShare(name: "ov", subnet: IPNetwork("10.60.3.0/24")!, bridge: "swov", mtu: 1450, created: 0,
-                                                   clusterSubnet: IPNetwork("10.60.0.0/16")!, mode: .vxlan, tunnel: "swov-vx",
+        let share = NetworkDefinition.overlayShare(name: "ov", subnets: [IPNetwork("10.60.3.0/24")!], bridge: "swov", mtu: 1450, created: 0,
+                                                   clusterSubnets: [IPNetwork("10.60.0.0/16")!], mode: .vxlan, tunnel: "swov-vx",
                                                    underlayIP: IPAddress("192.0.2.10")!, lease: 1)
         #expect(Self.listing([share]) == """
             \(Self.common)

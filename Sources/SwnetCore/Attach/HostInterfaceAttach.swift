@@ -12,7 +12,7 @@ extension Swnet {
         if request.dhcp != nil || request.hostInterfaceMode != nil || request.vlan != nil { return true }
         if try store.read({ state in try state.network(namedOrBridge: request.network) }) != nil { return false }
         guard let link = try hostNetlink().link(named: request.network) else { return false }
-        return link.kind != "bridge"
+        return link.kind != .bridge
     }
 
     /// pipework's other ways into a container, recorded as a `LinkAttachment`:
@@ -82,7 +82,7 @@ extension Swnet {
             guard let inside = try container.link(named: containerName) else {
                 throw SwnetError("interface \(containerName) vanished from \(target.label)")
             }
-            record.mac = inside.mac?.description
+            record.mac = inside.mac
             if !request.addresses.isEmpty {
                 _ = try configureInside(container, interface: inside, addresses: request.addresses, gateways: request.gateways,
                                         replacing: Set(request.gateways.map(\.family)), target: target)
@@ -120,7 +120,7 @@ extension Swnet {
     }
 
     private func interfaceKind(for request: AttachRequest, parent: Link) throws -> LinkAttachment.Kind {
-        if parent.kind == "bridge" {
+        if parent.kind == .bridge {
             if request.hostInterfaceMode != nil || request.vlan != nil {
                 throw SwnetError("\(parent.name) is a bridge: --direct, --macvlan-mode and @VID take a host interface that is not a bridge")
             }
@@ -155,7 +155,7 @@ extension Swnet {
         let name = "\(parent.name).\(vlan)"
         guard InterfaceNames.isValid(name) else { throw SwnetError("VLAN interface name \(name) is longer than 15 bytes") }
         if let existing = try netlink.link(named: name) {
-            guard existing.kind == "vlan", existing.linkIndex == parent.index else {
+            guard existing.kind == .vlan, existing.linkIndex == parent.index else {
                 throw SwnetError("interface \(name) exists and is not VLAN \(vlan) of \(parent.name)")
             }
             return existing

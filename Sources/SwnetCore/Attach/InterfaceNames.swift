@@ -25,7 +25,7 @@ public enum InterfaceNames {
 
     /// The host side of a container's veth: deterministic for a namespace and network, so a
     /// re-run finds it, and short enough for IFNAMSIZ (pipework's `v<if>pl<PID>` is not).
-    static func hostSide(namespaceID: String, network: String) -> String {
+    static func hostSide(namespaceID: NamespaceIdentity, network: String) -> String {
         let hash = StableHash.fnv1a("\(namespaceID)/\(network)")
         return hostSidePrefix + String(hash & 0xff_ffff_ffff, radix: 16).leftPadded(to: 10)
     }

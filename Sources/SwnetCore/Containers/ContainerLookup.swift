@@ -1,4 +1,5 @@
 import JSON
+import Netlink
 
 extension Swnet {
     /// A swnet container by name, full id or unique id prefix, as Docker resolves them.
@@ -58,7 +59,7 @@ public struct ContainerDetails: Sendable, JSONRepresentable {
                 "ipv6Address": attachment.address(.v6).map { .string($0.address.description) } ?? .null,
                 "ipv6PrefixLength": attachment.address(.v6).map { .int(Int64($0.prefixLength)) } ?? .null,
                 "ipv6Gateway": attachment.gateway(.v6).map { .string($0.description) } ?? .null,
-                "macAddress": attachment.mac.map { .string($0) } ?? .null,
+                "macAddress": attachment.mac.map { .string($0.description) } ?? .null,
                 "interface": .string(attachment.containerInterface),
                 "hostInterface": .string(attachment.hostInterface),
                 "mtu": .int(Int64(attachment.mtu)),
@@ -103,7 +104,7 @@ extension Swnet {
         }
     }
 
-    private func details(container: Container?, target: String, namespaceID: String,
+    private func details(container: Container?, target: String, namespaceID: NamespaceIdentity,
                          in state: borrowing StateTransaction) throws -> ContainerDetails {
         ContainerDetails(container: container, target: target, attachments: try state.attachments(namespaceID: namespaceID),
                          interfaces: try state.linkAttachments(namespaceID: namespaceID),
