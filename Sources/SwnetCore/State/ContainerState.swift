@@ -26,10 +26,6 @@ extension StateTransaction {
         try containers("SELECT record FROM containers WHERE id >= ? AND id < ? LIMIT 2", .text(prefix), .text(prefix + "\u{7f}"))
     }
 
-    func container(namespaceID: NamespaceIdentity) throws -> Container? {
-        try containers("SELECT record FROM containers WHERE namespace = ?", .text(namespaceID.description)).first
-    }
-
     private func containers(_ sql: String, _ values: SQLValue...) throws -> [Container] {
         var found: [Container] = []
         try database.query(sql, values) { found.append(try Container(json: JSON(parsing: $0.text(0)))) }
