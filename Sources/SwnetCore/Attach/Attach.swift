@@ -286,8 +286,8 @@ extension Swnet {
         return InterfaceAddress(address: chosen, prefixLength: pool.subnet.prefixLength)!
     }
 
-    /// The pair is made in one request, the host side enslaved to the bridge and the peer
-    /// created directly inside the container's namespace (named, MAC, MTU). Then, in one batch,
+    /// The pair is made in one request, the host side enslaved to the bridge (in swnet's link
+    /// group) and the peer created directly inside the container's namespace (named, MAC, MTU). Then, in one batch,
     /// the host side gets no IPv6 link-local address (a bridge port needs none, and its DAD and
     /// MLD packets would be flooded to every other port) and goes up. The batch follows only a
     /// successful create, so it can never touch somebody else's link of the same name.
@@ -300,6 +300,7 @@ extension Swnet {
         var spec = LinkSpec(name: hostName, kind: .veth(peer: peer))
         spec.mtu = mtu
         spec.masterIndex = bridge.index
+        spec.group = InterfaceNames.hostSideGroup
         let netlink = try hostNetlink()
         do { try netlink.addLink(spec) } catch {
             throw SwnetError.during("create veth \(hostName) for \(target.label)", error)
