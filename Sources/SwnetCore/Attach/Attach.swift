@@ -139,7 +139,7 @@ extension Swnet {
                 if created { try state.removeNetwork(named: network.name) }
             }
 
-            let bridge = try ensureBridge(for: network, rollback: rollback)
+            let (bridge, madeBridge) = try ensureBridge(for: network, rollback: rollback)
             attachment.mtu = request.mtu ?? network.mtu ?? bridge.mtu
             try createVethPair(hostName: hostName, containerName: containerName, mtu: attachment.mtu, mac: request.mac,
                                bridge: bridge, target: target, rollback: rollback)
@@ -162,7 +162,8 @@ extension Swnet {
             if let rate = request.rate { try applyRate(rate, hostInterface: hostName, container: container, inside: inside) }
 
             try enableFastPath(&attachment, network: network, bridge: bridge, mac: inside.mac, rollback: rollback)
-            if created { try renderFirewall(in: state) }
+            // A new network, or a bridge remade after a reboot (the table went with it).
+            if created || madeBridge { try renderFirewall(in: state) }
             attachment.phase = .active
             try state.save(attachment)
             return AttachResult(attachment: attachment, bridge: network.bridge, createdNetwork: created, defaultRoutes: defaultRoutes)
