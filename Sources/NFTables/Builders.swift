@@ -164,10 +164,14 @@ public struct Match: Sendable, Hashable {
 
     /// `iifname "eth0"`.
     public static func inboundInterface(_ name: String) -> Match { field(.inboundInterfaceName, equals: interfaceNameBytes(name)) }
-    /// `iifname "sw*"`: names starting with `prefix` (the comparison covers only its bytes).
-    public static func inboundInterface(prefix: String) -> Match { field(.inboundInterfaceName, equals: Array(prefix.utf8)) }
-    /// `oifname "sw*"`.
-    public static func outboundInterface(prefix: String) -> Match { field(.outboundInterfaceName, equals: Array(prefix.utf8)) }
+    /// `iifgroup 42`: the input interface is in link group `group` (IFLA_GROUP).
+    public static func inboundInterfaceGroup(_ group: UInt32) -> Match { meta(.inboundInterfaceGroup, equals: group) }
+    /// `oifgroup 42`.
+    public static func outboundInterfaceGroup(_ group: UInt32) -> Match { meta(.outboundInterfaceGroup, equals: group) }
+
+    private static func meta(_ key: MetaKey, equals value: UInt32) -> Match {
+        Match(expressions: [.meta(key, into: register), .compare(register, .equal, Value.mark(value).bytes)])
+    }
 
     /// `icmpv6 type TYPE`, e.g. 143, an MLDv2 listener report.
     public static func icmpv6Type(_ type: UInt8) -> Match {

@@ -48,6 +48,7 @@ public enum PayloadBase: UInt32, Sendable, Hashable {
 public enum MetaKey: UInt32, Sendable, Hashable {
     case length = 0, `protocol` = 1, mark = 3, inboundInterface = 4, outboundInterface = 5
     case inboundInterfaceName = 6, outboundInterfaceName = 7, nfproto = 15, l4Protocol = 16
+    case inboundInterfaceGroup = 21, outboundInterfaceGroup = 22
 }
 
 public enum ComparisonOperator: UInt32, Sendable, Hashable {

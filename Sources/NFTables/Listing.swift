@@ -136,6 +136,8 @@ private struct RuleReader {
 
     enum ValueFormat {
         case address, interfaceName, nfproto, etherType, l4Protocol, port, number, conntrackState, conntrackStatus, addressType, raw
+        /// A 32-bit value in host byte order (a link group), in decimal as nft lists it.
+        case hostOrderNumber
     }
 
     var registers: [UInt32: Loaded] = [:]
@@ -244,6 +246,8 @@ private struct RuleReader {
         case .l4Protocol: Loaded(selector: "meta l4proto", format: .l4Protocol)
         case .inboundInterfaceName: Loaded(selector: "iifname", format: .interfaceName)
         case .outboundInterfaceName: Loaded(selector: "oifname", format: .interfaceName)
+        case .inboundInterfaceGroup: Loaded(selector: "iifgroup", format: .hostOrderNumber)
+        case .outboundInterfaceGroup: Loaded(selector: "oifgroup", format: .hostOrderNumber)
         case .inboundInterface: Loaded(selector: "iif", format: .raw)
         case .outboundInterface: Loaded(selector: "oif", format: .raw)
         case .mark: Loaded(selector: "meta mark", format: .raw)
@@ -302,6 +306,8 @@ private struct RuleReader {
             data.count == 1 ? String(data[0]) : hex(data)
         case .addressType:
             data.count == 4 ? addressTypeName(data) : hex(data)
+        case .hostOrderNumber:
+            data.count == 4 ? String(data.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }) : hex(data)
         case .conntrackState, .conntrackStatus, .raw:
             hex(data)
         }

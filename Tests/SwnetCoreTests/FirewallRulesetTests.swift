@@ -108,8 +108,8 @@ import Testing
             add element inet swnet publish_any6 { tcp . 8080 : fd00:89::2 . 80 }
             add table bridge swnet
             add chain bridge swnet forward { type filter hook forward priority 0; policy accept; }
-            add rule bridge swnet forward meta protocol ip6 iifname "sw*" oifname "sw*" meta l4proto icmpv6 icmpv6 type 133 drop
-            add rule bridge swnet forward meta protocol ip6 iifname "sw*" oifname "sw*" meta l4proto icmpv6 icmpv6 type 143 drop
+            add rule bridge swnet forward meta protocol ip6 iifgroup 1937178625 oifgroup 1937178625 meta l4proto icmpv6 icmpv6 type 133 drop
+            add rule bridge swnet forward meta protocol ip6 iifgroup 1937178625 oifgroup 1937178625 meta l4proto icmpv6 icmpv6 type 143 drop
             add chain bridge swnet prerouting { type filter hook prerouting priority -200; }
             add rule bridge swnet prerouting meta protocol ip6 ip6 daddr ::1 drop
             add table netdev swnet

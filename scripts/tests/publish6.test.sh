@@ -114,8 +114,8 @@ ok "unpublish them" swnet unpublish loop '[::1]:8585:80'
 ok "and web's" swnet unpublish web '[::1]:8586:80'
 ok "detach loop" swnet detach loop dual
 
-# A bridge that attach remakes (after a reboot) is ready for loopback publishing at once: attach
-# renders no firewall, so the bridge's own settings come with the bridge.
+# A bridge that attach remakes (after a reboot) is ready for loopback publishing at once: the
+# attach renders the firewall, and with it the bridge's own settings.
 ok "a network" swnet network create again --subnet 10.89.0.0/24 --subnet fd00:89::/64
 ip link del again   # as a reboot would
 container back; ok "attach remakes its bridge" swnet attach back again

@@ -139,7 +139,7 @@ extension Swnet {
                 if created { try state.removeNetwork(named: network.name) }
             }
 
-            let bridge = try ensureBridge(for: network, rollback: rollback)
+            let (bridge, madeBridge) = try ensureBridge(for: network, rollback: rollback)
             attachment.mtu = request.mtu ?? network.mtu ?? bridge.mtu
             try createVethPair(hostName: hostName, containerName: containerName, mtu: attachment.mtu, mac: request.mac,
                                bridge: bridge, target: target, rollback: rollback)
@@ -162,7 +162,8 @@ extension Swnet {
             if let rate = request.rate { try applyRate(rate, hostInterface: hostName, container: container, inside: inside) }
 
             try enableFastPath(&attachment, network: network, bridge: bridge, mac: inside.mac, rollback: rollback)
-            if created { try renderFirewall(in: state) }
+            // A new network, or a bridge remade after a reboot (the table went with it).
+            if created || madeBridge { try renderFirewall(in: state) }
             attachment.phase = .active
             try state.save(attachment)
             return AttachResult(attachment: attachment, bridge: network.bridge, createdNetwork: created, defaultRoutes: defaultRoutes)
@@ -286,8 +287,8 @@ extension Swnet {
         return InterfaceAddress(address: chosen, prefixLength: pool.subnet.prefixLength)!
     }
 
-    /// The pair is made in one request, the host side enslaved to the bridge and the peer
-    /// created directly inside the container's namespace (named, MAC, MTU). Then, in one batch,
+    /// The pair is made in one request, the host side enslaved to the bridge (in swnet's link
+    /// group) and the peer created directly inside the container's namespace (named, MAC, MTU). Then, in one batch,
     /// the host side gets no IPv6 link-local address (a bridge port needs none, and its DAD and
     /// MLD packets would be flooded to every other port) and goes up. The batch follows only a
     /// successful create, so it can never touch somebody else's link of the same name.
@@ -300,6 +301,7 @@ extension Swnet {
         var spec = LinkSpec(name: hostName, kind: .veth(peer: peer))
         spec.mtu = mtu
         spec.masterIndex = bridge.index
+        spec.group = InterfaceNames.hostSideGroup
         let netlink = try hostNetlink()
         do { try netlink.addLink(spec) } catch {
             throw SwnetError.during("create veth \(hostName) for \(target.label)", error)

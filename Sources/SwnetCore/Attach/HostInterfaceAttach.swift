@@ -39,7 +39,10 @@ extension Swnet {
             let network = try state.network(namedOrBridge: request.network)
             let parent: Link
             if let network {
-                parent = try ensureBridge(for: network, rollback: rollback)
+                let (bridge, madeBridge) = try ensureBridge(for: network, rollback: rollback)
+                // Remade after a reboot: the table went with it.
+                if madeBridge { try renderFirewall(in: state) }
+                parent = bridge
             } else if let link = try netlink.link(named: request.network) {
                 parent = link
             } else {

@@ -22,6 +22,9 @@ public enum InterfaceNames {
     }
 
     static let hostSidePrefix = "sw"
+    /// The link group (IFLA_GROUP) of every host side swnet makes, whatever its name (`-l`):
+    /// how the bridge table tells swnet's ports (addBridgeRules). "sw" in its high bytes.
+    static let hostSideGroup: UInt32 = 0x7377_0001
 
     /// The host side of a container's veth: deterministic for a namespace and network, so a
     /// re-run finds it, and short enough for IFNAMSIZ (pipework's `v<if>pl<PID>` is not).

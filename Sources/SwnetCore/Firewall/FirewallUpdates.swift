@@ -66,8 +66,8 @@ extension Swnet {
     }
 
     /// What the host's own connections to 127.0.0.1 and [::1] need of a bridge swnet manages:
-    /// route_localnet, and with IPv6 the local ::1 route. Set when the bridge is made (also when
-    /// an attach remakes it after a reboot, which renders no firewall) and at every render.
+    /// route_localnet, and with IPv6 the local ::1 route. Set at every render, which follows
+    /// whatever makes a bridge (network create, and an attach that remakes one after a reboot).
     func enableLoopbackReturn(on bridge: Link, of network: NetworkDefinition, netlink: NetlinkHandle) throws {
         try netlink.setLink(index: bridge.index, LinkChanges(routeLocalnet: true))
         if network.subnet(.v6) != nil { try addLoopbackRoute(to: bridge, netlink: netlink) }

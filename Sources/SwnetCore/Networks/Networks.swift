@@ -114,23 +114,23 @@ extension Swnet {
                 throw SwnetError.during("add gateway \(address) to \(network.bridge)", error)
             }
         }
-        try enableLoopbackReturn(on: bridge, of: network, netlink: netlink)
         return bridge
     }
 
-    /// The network's bridge, recreated when swnet manages it and it is gone (after a reboot).
-    package func ensureBridge(for network: NetworkDefinition, rollback: Rollback) throws -> Link {
+    /// The network's bridge, recreated when swnet manages it and it is gone (after a reboot);
+    /// `made` says so: the firewall was then most likely lost with it, and wants rendering.
+    package func ensureBridge(for network: NetworkDefinition, rollback: Rollback) throws -> (link: Link, made: Bool) {
         let netlink = try hostNetlink()
         if let bridge = try netlink.link(named: network.bridge) {
             guard bridge.kind == .bridge else {
                 throw SwnetError("interface \(network.bridge) of network \(network.name) is not a bridge")
             }
-            return bridge
+            return (bridge, false)
         }
         guard network.managesBridge else {
             throw SwnetError("bridge \(network.bridge) of network \(network.name) does not exist")
         }
-        return try createBridge(for: network, rollback: rollback)
+        return (try createBridge(for: network, rollback: rollback), true)
     }
 
     public func listNetworks() throws -> [NetworkStatus] {

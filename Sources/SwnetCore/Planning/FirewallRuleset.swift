@@ -164,8 +164,9 @@ package enum FirewallRuleset {
     /// a multicast querier it floods MLD reports too): with 1,000 containers, ~4,000 deliveries
     /// into other namespaces per attach. Only routers need them, and the bridge (the router here)
     /// and its snooping see them before forwarding: from one container port to another they are
-    /// dropped. The ports are told by swnet's host-side names (this kernel's nftables has
-    /// no `meta ibrname` to name the bridge), so a veth named with `-l` keeps getting them.
+    /// dropped. The ports are told by the link group swnet gives every host side it makes
+    /// (this kernel's nftables has no `meta ibrname` to name the bridge), not by name, so a
+    /// veth named with `-l` is one of them too.
     private static func addBridgeRules(for networks: [NetworkDefinition], to batch: inout NFTablesBatch) {
         guard networks.contains(where: { $0.subnet(.v6) != nil }) else { return }
         let table = FirewallLayout.bridgeTable
@@ -173,8 +174,8 @@ package enum FirewallRuleset {
         batch.add(Chain(table: table, name: "forward", base: BaseChain(type: .filter, hook: .forward, priority: Priority.filter, policy: .accept)))
         for type in FirewallLayout.routerOnlyICMPv6 {
             batch.add(Rule(table: table, chain: "forward",
-                           matching: [Match.inboundInterface(prefix: InterfaceNames.hostSidePrefix),
-                                      Match.outboundInterface(prefix: InterfaceNames.hostSidePrefix),
+                           matching: [Match.inboundInterfaceGroup(InterfaceNames.hostSideGroup),
+                                      Match.outboundInterfaceGroup(InterfaceNames.hostSideGroup),
                                       Match.icmpv6Type(type)],
                            then: [.drop]))
         }
