@@ -25,7 +25,7 @@ elements() { nft -j list map inet swnet "$1" | json 'len(d["nftables"][1]["map"]
 
 ok "a dual-stack network" swnet network create dual --subnet 10.85.0.0/24 --subnet fd00:85::/64
 container web; ok "attach web" swnet attach web dual
-ok "its server runs" http_server6 web 80
+http_server6 web 80; eq "its server runs" "$?" "0"   # in this shell: finish stops it
 
 eq "8080:80 publishes on both families" "$(swnet publish web 8080:80)" $'80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080'
 eq "another machine reaches it on the host's IPv6 address" "$(outside 'http://[2001:db8:ff::1]:8080/')" "hello from web"
@@ -84,7 +84,7 @@ ok "unpublish it" swnet unpublish neighbour 0.0.0.0:9090:80
 
 # [::1]: for the host alone, on and off the fast path.
 container loop; ok "attach loop off the fast path" env SWNET_FAST_PATH=off "$SWNET" attach loop dual
-ok "its server runs" http_server6 loop 80
+http_server6 loop 80; eq "its server runs" "$?" "0"   # in this shell: finish stops it
 eq "[::1]:8585:80 publishes on ::1" "$(swnet publish loop '[::1]:8585:80')" "80/tcp -> [::1]:8585"
 eq "[::1]:8586:80 for web, on the fast path" "$(swnet publish web '[::1]:8586:80')" "80/tcp -> [::1]:8586"
 # forged NS PORT: NS sends to the host's [2001:db8:ff::1]:PORT (outside) or its gateway (a
@@ -121,7 +121,7 @@ ip link del again   # as a reboot would
 container back; ok "attach remakes its bridge" swnet attach back again
 eq "with route_localnet and its local ::1 route" \
     "$(cat /proc/sys/net/ipv4/conf/again/route_localnet) $(ip -6 route show table local | grep -c '^local ::1 dev again ')" "1 1"
-ok "its server runs" http_server6 back 80
+http_server6 back 80; eq "its server runs" "$?" "0"   # in this shell: finish stops it
 ok "publish on [::1] and 127.0.0.1" swnet publish back '[::1]:8686:80' '127.0.0.1:8687:80'
 eq "[::1] reaches it" "$(get 'http://[::1]:8686/')" "hello from back"
 eq "and 127.0.0.1" "$(get 'http://127.0.0.1:8687/')" "hello from back"
@@ -142,7 +142,7 @@ fails "an IPv6 host address for a container without IPv6" swnet publish old '[::
 ok "an IPv6-only network" swnet network create six --subnet fd00:87::/64
 container new; ok "attach new" swnet attach new six
 eq "8183:80 on an IPv6-only container publishes on IPv6 only" "$(swnet publish new 8183:80)" "80/tcp -> [::]:8183"
-ok "its server runs" http_server6 new 80
+http_server6 new 80; eq "its server runs" "$?" "0"   # in this shell: finish stops it
 eq "it answers on IPv6" "$(outside 'http://[2001:db8:ff::1]:8183/')" "hello from new"
 ok "old and new go" swnet network rm --force four six
 
