@@ -15,7 +15,7 @@ scripts/tests/run.sh "$PWD/.build/debug/swnet" || status=1
 # The scenarios that carry traffic between containers, again without the eBPF fast path: both
 # data paths keep the same semantics (NAT, published ports, isolation, --internal).
 echo "== again with SWNET_FAST_PATH=off"
-SWNET_FAST_PATH=off scripts/tests/run.sh "$PWD/.build/debug/swnet" attach publish publish6 containers lab pipework || status=1
+SWNET_FAST_PATH=off scripts/tests/run.sh "$PWD/.build/debug/swnet" attach publish publish6 containers lab pipework overlay || status=1
 # The committed eBPF bytecode is what its source compiles to.
 scripts/gen-bpf.sh --check || status=1
 exit $status

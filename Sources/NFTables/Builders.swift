@@ -164,10 +164,14 @@ public struct Match: Sendable, Hashable {
 
     /// `iifname "eth0"`.
     public static func inboundInterface(_ name: String) -> Match { field(.inboundInterfaceName, equals: interfaceNameBytes(name)) }
-    /// `iifname "sw*"`: names starting with `prefix` (the comparison covers only its bytes).
-    public static func inboundInterface(prefix: String) -> Match { field(.inboundInterfaceName, equals: Array(prefix.utf8)) }
-    /// `oifname "sw*"`.
-    public static func outboundInterface(prefix: String) -> Match { field(.outboundInterfaceName, equals: Array(prefix.utf8)) }
+    /// `iifgroup 42`: the input interface is in link group `group` (IFLA_GROUP).
+    public static func inboundInterfaceGroup(_ group: UInt32) -> Match { meta(.inboundInterfaceGroup, equals: group) }
+    /// `oifgroup 42`.
+    public static func outboundInterfaceGroup(_ group: UInt32) -> Match { meta(.outboundInterfaceGroup, equals: group) }
+
+    private static func meta(_ key: MetaKey, equals value: UInt32) -> Match {
+        Match(expressions: [.meta(key, into: register), .compare(register, .equal, Value.mark(value).bytes)])
+    }
 
     /// `icmpv6 type TYPE`, e.g. 143, an MLDv2 listener report.
     public static func icmpv6Type(_ type: UInt8) -> Match {
@@ -266,6 +270,19 @@ public struct Statement: Sendable, Hashable {
         return Statement(expressions: Field.loadConcatenation(key) + [
             .lookup(set: map, source: .scratch(0), destination: address, inverted: false),
             .nat(.destination, family: family, NATRegisters(address: address, port: port)),
+        ], ipVersion: family)
+    }
+
+    /// `fwd ip6 to ::1 device "lo"` (netdev family): out of interface `index`, to the neighbour
+    /// `address`, with the link header that neighbour gets.
+    public static func forward(toInterface index: Int32, neighbour address: IPAddress) -> Statement {
+        let family: NATFamily = address.family == .v4 ? .ipv4 : .ipv6
+        let addressRegister = Register.scratch(0)
+        let deviceRegister = addressRegister.advanced(by: family.addressLength / 4)
+        return Statement(expressions: [
+            .immediateData(address.bytes, into: addressRegister),
+            .immediateData(Value.mark(UInt32(bitPattern: index)).bytes, into: deviceRegister),
+            .forward(device: deviceRegister, neighbour: addressRegister, family: family),
         ], ipVersion: family)
     }
 

@@ -23,7 +23,8 @@ extension Chain {
         if chain.isSet(NFTNL_CHAIN_HOOKNUM), let hook = Hook(rawValue: chain.u32(NFTNL_CHAIN_HOOKNUM)) {
             base = BaseChain(type: chain.string(NFTNL_CHAIN_TYPE).flatMap(ChainType.init(rawValue:)) ?? .filter,
                              hook: hook, priority: chain.s32(NFTNL_CHAIN_PRIO),
-                             policy: chain.isSet(NFTNL_CHAIN_POLICY) ? ChainPolicy(rawValue: chain.u32(NFTNL_CHAIN_POLICY)) : nil)
+                             policy: chain.isSet(NFTNL_CHAIN_POLICY) ? ChainPolicy(rawValue: chain.u32(NFTNL_CHAIN_POLICY)) : nil,
+                             device: chain.string(NFTNL_CHAIN_DEV))
         }
         handle = chain.u64(NFTNL_CHAIN_HANDLE)
     }

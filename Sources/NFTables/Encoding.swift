@@ -63,6 +63,10 @@ extension Expression {
             expression.set(NFTNL_EXPR_FIB_RESULT, u32: result.rawValue)
             expression.set(NFTNL_EXPR_FIB_FLAGS, u32: flags.rawValue)
             expression.set(NFTNL_EXPR_FIB_DREG, u32: register.number)
+        case .forward(let device, let neighbour, let family):
+            expression.set(NFTNL_EXPR_FWD_SREG_DEV, u32: device.number)
+            expression.set(NFTNL_EXPR_FWD_SREG_ADDR, u32: neighbour.number)
+            expression.set(NFTNL_EXPR_FWD_NFPROTO, u32: family.rawValue)
         case .range(let register, let op, let from, let to):
             precondition(op == .equal || op == .notEqual, "a range matches with equal or notEqual only")
             expression.set(NFTNL_EXPR_RANGE_SREG, u32: register.number)
@@ -132,6 +136,7 @@ extension Chain {
             chain.set(NFTNL_CHAIN_HOOKNUM, u32: base.hook.rawValue)
             chain.set(NFTNL_CHAIN_PRIO, s32: base.priority)
             if let policy = base.policy { chain.set(NFTNL_CHAIN_POLICY, u32: policy.rawValue) }
+            if let device = base.device { chain.set(NFTNL_CHAIN_DEV, string: device) }
         }
         return chain
     }

@@ -48,6 +48,7 @@ public enum PayloadBase: UInt32, Sendable, Hashable {
 public enum MetaKey: UInt32, Sendable, Hashable {
     case length = 0, `protocol` = 1, mark = 3, inboundInterface = 4, outboundInterface = 5
     case inboundInterfaceName = 6, outboundInterfaceName = 7, nfproto = 15, l4Protocol = 16
+    case inboundInterfaceGroup = 21, outboundInterfaceGroup = 22
 }
 
 public enum ComparisonOperator: UInt32, Sendable, Hashable {
@@ -130,6 +131,9 @@ public enum Expression: Sendable, Hashable {
     case fib(FibResult, flags: FibFlags, into: Register)
     /// Matches when the register lies in `from...to` (or not, with `.notEqual`).
     case range(Register, ComparisonOperator, from: [UInt8], to: [UInt8])
+    /// Netdev family only: sends the packet out of the interface whose index is in `device`,
+    /// to the `family` neighbour whose address is in `neighbour` (its link header rewritten).
+    case forward(device: Register, neighbour: Register, family: NATFamily)
 
     /// The libnftnl expression name, also what `RuleSummary.expressionNames` lists.
     public var name: String {
@@ -146,6 +150,7 @@ public enum Expression: Sendable, Hashable {
         case .masquerade: "masq"
         case .fib: "fib"
         case .range: "range"
+        case .forward: "fwd"
         }
     }
 }

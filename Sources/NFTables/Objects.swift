@@ -33,6 +33,10 @@ public struct Table: Sendable, Hashable {
 public enum Hook: UInt32, Sendable, Hashable {
     case prerouting = 0, input = 1, forward = 2, output = 3, postrouting = 4
 
+    /// A netdev-family chain's hook: packets as they arrive on its `BaseChain.device`, before
+    /// any protocol sees them. The kernel numbers it 0, as prerouting.
+    public static let ingress = Hook.prerouting
+
     public var name: String {
         switch self {
         case .prerouting: "prerouting"
@@ -67,12 +71,15 @@ public struct BaseChain: Sendable, Hashable {
     public var hook: Hook
     public var priority: Int32
     public var policy: ChainPolicy?
+    /// The interface a netdev-family chain is attached to; nil in every other family.
+    public var device: String?
 
-    public init(type: ChainType, hook: Hook, priority: Int32, policy: ChainPolicy? = nil) {
+    public init(type: ChainType, hook: Hook, priority: Int32, policy: ChainPolicy? = nil, device: String? = nil) {
         self.type = type
         self.hook = hook
         self.priority = priority
         self.policy = policy
+        self.device = device
     }
 }
 

@@ -4,8 +4,8 @@ import IPAM
 public struct Link: Sendable, Equatable {
     public var index: Int32
     public var name: String
-    /// IFLA_INFO_KIND: "bridge", "veth", "vxlan", …; nil for devices without link info (lo, physical NICs).
-    public var kind: String?
+    /// IFLA_INFO_KIND; nil for devices without link info (lo, physical NICs).
+    public var kind: InterfaceKind?
     public var mtu: UInt32
     public var mac: MACAddress?
     /// IFF_* flags.
@@ -18,13 +18,43 @@ public struct Link: Sendable, Equatable {
     /// The namespace of `linkIndex`'s device, as an id local to this namespace, when it is another one.
     public var linkNetnsID: Int32?
     public var txQueueLength: UInt32?
-    /// The VXLAN settings when `kind == "vxlan"`.
+    /// The VXLAN settings when `kind == .vxlan`.
     public var vxlan: VXLANOptions?
 
     /// Administratively up (IFF_UP).
     public var isUp: Bool { flags & interfaceUpFlag != 0 }
     /// The loopback device (IFF_LOOPBACK).
     public var isLoopback: Bool { flags & 0x8 != 0 }
+}
+
+/// What kind of device a link is, as the kernel names it in IFLA_INFO_KIND ("bridge", "veth", …).
+public enum InterfaceKind: Sendable, Hashable, CustomStringConvertible {
+    case bridge, veth, vxlan, macvlan, vlan
+    /// A kind swnet makes no decision on ("dummy", "wireguard", …), by the kernel's name.
+    case other(String)
+
+    public init(kernelName: String) {
+        self = switch kernelName {
+        case "bridge": .bridge
+        case "veth": .veth
+        case "vxlan": .vxlan
+        case "macvlan": .macvlan
+        case "vlan": .vlan
+        default: .other(kernelName)
+        }
+    }
+
+    /// The kernel's name: "bridge", "veth", …
+    public var description: String {
+        switch self {
+        case .bridge: "bridge"
+        case .veth: "veth"
+        case .vxlan: "vxlan"
+        case .macvlan: "macvlan"
+        case .vlan: "vlan"
+        case .other(let name): name
+        }
+    }
 }
 
 /// RFC 2863 operational state (IFLA_OPERSTATE).

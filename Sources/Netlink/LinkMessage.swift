@@ -183,9 +183,9 @@ enum LinkMessage {
               let name = attributes.string(IFLA_IFNAME)
         else { return nil }
         let info = attributes.nested(IFLA_LINKINFO, count: __IFLA_INFO_MAX)
-        let kind = info?.string(IFLA_INFO_KIND)
+        let kind = info?.string(IFLA_INFO_KIND).map(InterfaceKind.init(kernelName:))
         var vxlan: VXLANOptions?
-        if kind == "vxlan", let data = info?.nested(IFLA_INFO_DATA, count: __IFLA_VXLAN_MAX) {
+        if kind == .vxlan, let data = info?.nested(IFLA_INFO_DATA, count: __IFLA_VXLAN_MAX) {
             vxlan = parseVXLAN(data)
         }
         return Link(

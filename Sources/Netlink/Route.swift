@@ -2,7 +2,7 @@ import CMnl
 import Glibc
 import IPAM
 
-/// A unicast route.
+/// A unicast route, or a local one (`isLocal`).
 public struct Route: Sendable, Equatable {
     /// RT_TABLE_MAIN, where routes go unless told otherwise.
     public static let mainTable: UInt32 = 254
@@ -26,24 +26,28 @@ public struct Route: Sendable, Equatable {
     /// A nexthop object to go through (RTA_NH_ID) instead of `gateway` and `outputInterface`,
     /// which a dump still reports (the nexthop's).
     public var nexthopID: UInt32?
+    /// RTN_LOCAL: packets to `destination` are delivered to this host (`ip route add local`),
+    /// arriving on `outputInterface`; dumps list unicast routes only.
+    public var isLocal: Bool
 
-    /// `scope` defaults to link scope when there is no gateway but an output interface
-    /// (a directly connected network), universe otherwise.
+    /// `scope` defaults to host scope for a local route, link scope when there is no gateway
+    /// but an output interface (a directly connected network), universe otherwise.
     public init(destination: IPNetwork, gateway: IPAddress? = nil, outputInterface: Int32? = nil,
                 onLink: Bool = false, table: UInt32 = Route.mainTable, scope: UInt8? = nil,
                 protocol: UInt8 = UInt8(RTPROT_STATIC), metric: UInt32? = nil, preferredSource: IPAddress? = nil,
-                nexthopID: UInt32? = nil) {
+                nexthopID: UInt32? = nil, isLocal: Bool = false) {
         self.destination = destination
         self.gateway = gateway
         self.outputInterface = outputInterface
         self.onLink = onLink
         self.table = table
         let connected = gateway == nil && outputInterface != nil
-        self.scope = scope ?? UInt8(connected ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue)
+        self.scope = scope ?? UInt8(isLocal ? RT_SCOPE_HOST.rawValue : connected ? RT_SCOPE_LINK.rawValue : RT_SCOPE_UNIVERSE.rawValue)
         self.protocol = `protocol`
         self.metric = metric
         self.preferredSource = preferredSource
         self.nexthopID = nexthopID
+        self.isLocal = isLocal
     }
 
     /// The default route of the gateway's family via `gateway`.
@@ -122,7 +126,7 @@ enum RouteMessage {
         header.rtm_table = route.table < 256 ? UInt8(route.table) : UInt8(RT_TABLE_UNSPEC.rawValue)
         header.rtm_protocol = `protocol`
         header.rtm_scope = scope
-        header.rtm_type = UInt8(RTN_UNICAST)
+        header.rtm_type = UInt8(route.isLocal ? RTN_LOCAL : RTN_UNICAST)
         header.rtm_flags = route.onLink ? UInt32(RTNH_F_ONLINK) : 0
         message.putStruct(header)
         message.put(RTA_TABLE.rawValue, u32: route.table)

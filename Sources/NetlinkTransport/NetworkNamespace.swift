@@ -53,13 +53,20 @@ public final class NetworkNamespace: Sendable {
 }
 
 /// The (device, inode) pair that names a namespace on this boot, printed "4-4026532281".
-public struct NamespaceIdentity: Hashable, Sendable, CustomStringConvertible {
+public struct NamespaceIdentity: Hashable, Sendable, LosslessStringConvertible {
     public var device: UInt64
     public var inode: UInt64
 
     public init(device: UInt64, inode: UInt64) {
         self.device = device
         self.inode = inode
+    }
+
+    /// Parses "4-4026532281".
+    public init?(_ description: String) {
+        let parts = description.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return nil }
+        self.init(device: device, inode: inode)
     }
 
     public var description: String { "\(device)-\(inode)" }

@@ -160,7 +160,7 @@ private struct Invocation {
         result.interfaces = [
             .init(name: network.bridge, mac: made.bridge?.mac?.description, mtu: made.bridge?.mtu, sandbox: nil),
             .init(name: made.attachment.hostInterface, mac: made.hostLink?.mac?.description, mtu: made.hostLink?.mtu, sandbox: nil),
-            .init(name: made.attachment.containerInterface, mac: made.attachment.mac, mtu: made.attachment.mtu, sandbox: environment.netns),
+            .init(name: made.attachment.containerInterface, mac: made.attachment.mac?.description, mtu: made.attachment.mtu, sandbox: environment.netns),
         ]
         result.ips = made.attachment.addresses.map { .init(address: $0, gateway: network.gateway($0.family), interface: 2) }
         result.routes = made.defaultRoutes.map { .init(destination: IPNetwork(address: .unspecified($0.family), prefixLength: 0)!, gateway: $0) }
@@ -185,8 +185,8 @@ private struct Invocation {
         var hostSide: String?
         for interface in interfaces where interface.sandbox == nil {
             switch try netlink.link(named: interface.name)?.kind {
-            case "bridge": bridge = interface.name
-            case "veth": hostSide = interface.name
+            case .bridge?: bridge = interface.name
+            case .veth?: hostSide = interface.name
             default: continue
             }
         }

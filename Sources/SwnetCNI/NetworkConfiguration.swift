@@ -52,19 +52,21 @@ struct NetworkConfiguration {
         stateRoot = try Self.string(json, "swnetRoot", invalid)
 
         var spec = CNINetworkSpec(name: try Self.string(json, "network", invalid) ?? name)
-        do { try Swnet.validateNetworkName(spec.name) } catch { throw invalid("\(error)") }
+        do { try NetworkRules.checkName(spec.name) } catch { throw invalid("\(error)") }
         spec.bridge = try Self.string(json, "bridge", invalid)
         if let bridge = spec.bridge {
-            do { try InterfaceNames.validate(bridge, role: "bridge") } catch { throw invalid("\(error)") }
+            do { try NetworkRules.checkBridgeName(bridge) } catch { throw invalid("\(error)") }
         }
         spec.masquerade = try Self.bool(json, "ipMasq", invalid)
         if let isGateway = try Self.bool(json, "isGateway", invalid), !isGateway {
             throw CNIError(.unsupportedField, "isGateway false is not supported: a swnet network's bridge holds the gateway")
         }
         if let mtu = json["mtu"] {
-            guard let value = mtu.int, (68...65535).contains(value) else { throw invalid("invalid mtu \(mtu.serialized()): 68 to 65535") }
-            self.mtu = UInt32(value)
-            spec.mtu = UInt32(value)
+            guard let value = mtu.int.flatMap(UInt32.init(exactly:)), NetworkRules.mtuRange.contains(value) else {
+                throw invalid("invalid mtu \(mtu.serialized()): \(NetworkRules.mtuRange.lowerBound) to \(NetworkRules.mtuRange.upperBound)")
+            }
+            self.mtu = value
+            spec.mtu = value
         }
         hairpin = try Self.bool(json, "hairpinMode", invalid) ?? false
 

@@ -126,7 +126,7 @@ struct AttachCommand: RunnableCommand {
                 printJSON(record)
                 return
             }
-            print("\(record.target): \(record.containerInterface) \(record.addressSummary) mac \(record.mac ?? "-")"
+            print("\(record.target): \(record.containerInterface) \(record.addressSummary) mac \(record.mac?.description ?? "-")"
                   + " \(record.kind.rawValue) on \(record.parent)\(record.hostInterface.map { " (host side \($0))" } ?? "")")
             return
         }
@@ -136,7 +136,7 @@ struct AttachCommand: RunnableCommand {
             return
         }
         let attachment = result.attachment
-        print("\(attachment.target): \(attachment.containerInterface) \(attachment.addressSummary) mac \(attachment.mac ?? "-")"
+        print("\(attachment.target): \(attachment.containerInterface) \(attachment.addressSummary) mac \(attachment.mac?.description ?? "-")"
               + " on \(attachment.network) (host side \(attachment.hostInterface))")
     }
 }

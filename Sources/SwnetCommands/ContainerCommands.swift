@@ -13,7 +13,8 @@ struct RunCommand: RunnableCommand {
     static let rootfs = Option<String?>("rootfs", value: "DIR", help: "Root filesystem to pivot into (default: the host's files).", completes: .directories)
     static let workdir = Option<String?>("workdir", short: "w", value: "DIR", help: "Working directory inside.")
     static let networks = Option<[RunRequest.NetworkChoice]>(
-        repeatable: "network", value: "NETWORK[:IP/LEN[,IP/LEN]]", help: "Attach to NETWORK before the command starts (repeatable).",
+        repeatable: "network", value: "NETWORK[:IP/LEN[,IP/LEN]|:dhcp[:OPTIONS]]",
+        help: "Attach to NETWORK before the command starts (repeatable); dhcp: leased from a DHCP server on it, renewed while the container lives.",
         completes: .networks, transform: Parse.networkChoice)
     static let environment = Option<[String]>(repeatable: "env", short: "e", value: "KEY=VALUE", help: "Set an environment variable.") { $0 }
     static let capAdd = Option<[String]>(repeatable: "cap-add", value: "CAP", help: "Add a capability (ALL for all).") { $0 }
@@ -30,7 +31,7 @@ struct RunCommand: RunnableCommand {
 
     static let definition = CommandDefinition(
         "run", abstract: "Run a command in new network, PID, mount, UTS and IPC namespaces.",
-        usage: "swnet run [-d] [--rm] [--name NAME] [--rootfs DIR] [--network N[:IP/LEN]]... [-e K=V]... -- COMMAND [ARG...]",
+        usage: "swnet run [-d] [--rm] [--name NAME] [--rootfs DIR] [--network N[:IP/LEN|:dhcp]]... [-e K=V]... -- COMMAND [ARG...]",
         arguments: [command],
         options: GlobalOptions.declarations + [detach, remove, name, hostname, rootfs, workdir, networks, environment,
                                                capAdd, capDrop, userns, publish, publishAll, expose, exposeFrom,
@@ -182,10 +183,12 @@ private func ago(_ since: Int64) -> String {
 let containerTargets = Argument<[String]>(variadic: "TARGET", minimum: 1, help: "Container names or id prefixes.", completes: .containers)
 
 struct InspectCommand: RunnableCommand {
-    static let targets = containerTargets
+    static let targets = Argument<[String]>(variadic: "TARGET", minimum: 1,
+                                            help: "Containers by name or id prefix, or any TARGET attach takes (PID, namespace, podman:NAME...).",
+                                            completes: .targets)
 
     static let definition = CommandDefinition(
-        "inspect", abstract: "Show containers in detail.",
+        "inspect", abstract: "Show containers, or any target swnet attached, in detail: addresses, interfaces of every kind, ports.",
         arguments: [targets], options: GlobalOptions.declarations + InspectOptions.declarations(example: "{{.name}} {{.pid}} {{json .networks}}"), runs: Self.self)
 
     let global: GlobalOptions
@@ -207,18 +210,25 @@ struct InspectCommand: RunnableCommand {
             return
         }
         for detail in details {
-            let container = detail.container
-            print("id:        \(container.id)")
-            print("name:      \(container.name)")
-            print("command:   \(container.command.joined(separator: " "))")
-            print("status:    \(statusText(container))")
-            print("pid:       \(container.isRunning ? container.pid.map(String.init) ?? "-" : "-")")
-            print("hostname:  \(container.hostname)")
-            print("rootfs:    \(container.rootfs ?? "(host)")")
-            print("networks:  \(container.networks.isEmpty ? "-" : container.networks.joined(separator: ", "))")
+            if let container = detail.container {
+                print("id:        \(container.id)")
+                print("name:      \(container.name)")
+                print("command:   \(container.command.joined(separator: " "))")
+                print("status:    \(statusText(container))")
+                print("pid:       \(container.isRunning ? container.pid.map(String.init) ?? "-" : "-")")
+                print("hostname:  \(container.hostname)")
+                print("rootfs:    \(container.rootfs ?? "(host)")")
+                print("networks:  \(container.networks.isEmpty ? "-" : container.networks.joined(separator: ", "))")
+            } else {
+                print("target:    \(detail.target)")
+            }
             for attachment in detail.attachments {
                 print("address:   \(attachment.addressSummary) on \(attachment.network) (\(attachment.containerInterface), "
-                      + "gateway \(attachment.gatewaySummary), MAC \(attachment.mac ?? "-"), data path \(attachment.dataPath))")
+                      + "gateway \(attachment.gatewaySummary), MAC \(attachment.mac?.description ?? "-"), data path \(attachment.dataPath))")
+            }
+            for interface in detail.interfaces {
+                print("interface: \(interface.containerInterface) \(interface.addressSummary), \(interface.kind.rawValue) on \(interface.parent)"
+                      + "\(interface.hostInterface.map { " (host side \($0))" } ?? ""), MAC \(interface.mac?.description ?? "-")")
             }
             for publication in detail.publications {
                 print("port:      \(publication.hostDescription) -> \(publication.containerPort)")

@@ -159,12 +159,12 @@ enum NetworkCommand {
             for attachment in status.attachments {
                 let path = attachment.fastPathUnavailable.map { "bridge (fast path unavailable: \($0))" } ?? attachment.dataPath
                 rows.append([attachment.target, attachment.containerInterface, attachment.addressSummary,
-                             attachment.mac ?? "-", attachment.hostInterface, path])
+                             attachment.mac?.description ?? "-", attachment.hostInterface, path])
             }
             for interface in status.interfaces {
                 rows.append([interface.target, interface.containerInterface,
                              interface.addressSummary,
-                             interface.mac ?? "-", interface.hostInterface ?? "-", "bridge"])
+                             interface.mac?.description ?? "-", interface.hostInterface ?? "-", "bridge"])
             }
             printTable(rows)
         }

@@ -26,15 +26,20 @@ enum Parse {
         return mtu
     }
 
-    /// `NETWORK[:IP/LEN[,IP/LEN]]` of `swnet run --network`.
+    /// `NETWORK[:IP/LEN[,IP/LEN]]` or `NETWORK:dhcp[:OPTIONS]` of `swnet run --network`.
     static func networkChoice(_ text: String) throws(UsageError) -> RunRequest.NetworkChoice {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        guard !parts[0].isEmpty else { throw UsageError("invalid network '\(text)': expected NETWORK[:IP/LEN[,IP/LEN]]") }
+        guard !parts[0].isEmpty else { throw UsageError("invalid network '\(text)': expected NETWORK[:IP/LEN[,IP/LEN]|:dhcp[:OPTIONS]]") }
         guard parts.count == 2 else { return RunRequest.NetworkChoice(network: String(parts[0])) }
+        if let dhcp = try dhcp(String(parts[1])) {
+            var choice = RunRequest.NetworkChoice(network: String(parts[0]))
+            choice.dhcp = dhcp
+            return choice
+        }
         var addresses: [InterfaceAddress] = []
         for item in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
             guard let address = InterfaceAddress(String(item)) else {
-                throw UsageError("invalid address '\(item)' in --network \(text): expected IP/LEN like 10.0.0.5/24 or fd00::5/64")
+                throw UsageError("invalid address '\(item)' in --network \(text): expected IP/LEN like 10.0.0.5/24 or fd00::5/64, or dhcp[:OPTIONS]")
             }
             guard !addresses.contains(where: { $0.family == address.family }) else {
                 throw UsageError("two \(address.family) addresses in --network \(text): give one per family")

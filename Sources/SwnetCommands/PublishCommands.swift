@@ -13,8 +13,9 @@ struct PublishCommand: RunnableCommand {
         discussion: """
         As Docker: without HOST_IP a port is published on every host address of each family \
         the container has an address of (0.0.0.0 and [::]); 0.0.0.0 or [::] publish on one \
-        family only; an IPv6 HOST_IP goes in brackets ([2001:db8::1]:8080:80). [::1] is \
-        refused: IPv6 has no route_localnet, so the container's answers could not come back.
+        family only; an IPv6 HOST_IP goes in brackets ([2001:db8::1]:8080:80). The host \
+        reaches them on 127.0.0.1 and [::1] too; 127.0.0.1 or [::1] as HOST_IP publish for \
+        the host alone.
         """,
         usage: "swnet publish TARGET PORT... | -P [--expose-from FILE] [--network NETWORK]",
         arguments: [target, specs], options: GlobalOptions.declarations + [publishAll, exposeFrom, network] + OutputOptions.declarations,

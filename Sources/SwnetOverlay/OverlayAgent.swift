@@ -64,7 +64,7 @@ public final class OverlayAgent {
     public init(swnet: Swnet, options: OverlayAgentOptions, log: @escaping (LogLevel, String) -> Void,
                 ready: @escaping (String) -> Void = { _ in }) throws {
         guard options.ttl >= 3 else { throw SwnetError.invalid("invalid --ttl \(options.ttl): at least 3 seconds") }
-        try Swnet.validateNetworkName(options.name)
+        try NetworkRules.checkName(options.name)
         self.swnet = swnet
         self.options = options
         self.log = log

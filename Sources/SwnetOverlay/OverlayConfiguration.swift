@@ -41,7 +41,7 @@ public struct OverlayConfiguration: Sendable, Equatable {
     }
 
     func validate() throws(SwnetError) {
-        try Swnet.validateNetworkName(name)
+        try NetworkRules.checkName(name)
         guard subnet.family == .v4 else { throw SwnetError("overlay subnet \(subnet) is not IPv4: an overlay needs an IPv4 subnet (an IPv6 one may come with it)") }
         try Self.checkAligned(subnet)
         guard hostPrefix > subnet.prefixLength, hostPrefix <= 30 else {
@@ -57,7 +57,7 @@ public struct OverlayConfiguration: Sendable, Equatable {
         }
         guard (1...0xff_ffff).contains(vni) else { throw SwnetError.invalid("invalid VNI \(vni): must be between 1 and 16777215") }
         guard port > 0 else { throw SwnetError.invalid("invalid VXLAN port 0") }
-        try Swnet.validateMTU(mtu)
+        try NetworkRules.checkMTU(mtu)
     }
 
     private static func checkAligned(_ subnet: IPNetwork) throws(SwnetError) {
@@ -72,7 +72,7 @@ public struct OverlayConfiguration: Sendable, Equatable {
     /// `overlay create --ipv6` without an IPv6 subnet: the /48 around the unique local /64
     /// `network create --ipv6` derives from the same name, room for 65,536 hosts' /64s.
     public static func uniqueLocalSubnet(for overlay: String) -> IPNetwork {
-        IPNetwork(address: Swnet.uniqueLocalSubnet(for: overlay).address, prefixLength: 48)!
+        IPNetwork(address: NetworkRules.uniqueLocalSubnet(for: overlay).address, prefixLength: 48)!
     }
 
     /// How many hosts the overlay has room for.

@@ -72,9 +72,8 @@ extension Swnet {
             throw SwnetError("network \(configuration.name) already exists on this host and is not an overlay")
         }
         let subnets = configuration.hostSubnets(subnet)
-        for clusterSubnet in configuration.subnets {
-            try checkSubnetIsFree(clusterSubnet, role: "overlay subnet", except: configuration.name, in: state)
-        }
+        try NetworkRules.checkSubnetsAreFree(configuration.subnets, role: "overlay subnet", except: configuration.name,
+                                             among: state.networks())
         if let existing, existing.subnets != subnets || existing.mtu != mtu {
             // A new share (the old one was taken) or MTU: nothing may be attached to the old one.
             let attached = try state.attachmentCount(network: existing.name)
@@ -84,7 +83,7 @@ extension Swnet {
             try remove([existing], in: state)
         }
         let network = NetworkDefinition.overlayShare(
-            name: configuration.name, subnets: subnets, bridge: existing?.bridge ?? Self.defaultBridgeName(for: configuration.name),
+            name: configuration.name, subnets: subnets, bridge: existing?.bridge ?? NetworkRules.defaultBridgeName(for: configuration.name),
             mtu: mtu, created: existing?.created ?? Int64(time(nil)), clusterSubnets: configuration.subnets, mode: configuration.mode,
             tunnel: tunnel, underlayIP: underlay.address, lease: lease)
         try state.save(network)
@@ -111,7 +110,7 @@ extension Swnet {
         let options = VXLANOptions(vni: configuration.vni, port: configuration.port, local: underlay.address,
                                    parentIndex: underlay.interface.index, learning: false, udpChecksum: false)
         if let existing = try netlink.link(named: name) {
-            let same = existing.kind == "vxlan" && existing.mac == mac && existing.mtu == mtu
+            let same = existing.kind == .vxlan && existing.mac == mac && existing.mtu == mtu
                 && existing.vxlan?.vni == options.vni && existing.vxlan?.port == options.port
                 && existing.vxlan?.local == options.local && existing.vxlan?.parentIndex == options.parentIndex
                 && existing.vxlan?.learning == false

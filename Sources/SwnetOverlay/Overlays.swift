@@ -204,7 +204,7 @@ extension Swnet {
     }
 
     package func overlayConfiguration(_ name: String, client: EtcdClient) throws -> OverlayConfiguration {
-        try Self.validateNetworkName(name)
+        try NetworkRules.checkName(name)
         guard let kv = try client.get(OverlayKeys(name: name).config) else {
             throw SwnetError.notFound("no overlay named \(name) in etcd; create it with swnet overlay create")
         }

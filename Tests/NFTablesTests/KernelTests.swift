@@ -223,6 +223,25 @@ struct KernelTests {
         #expect(try box.ruleset().isEmpty)
     }
 
+    /// A netdev chain is bound to its interface, and `fwd` reads as nft writes it.
+    @Test func netdevChainForwardsToAnInterface() throws {
+        let box = try Sandbox()
+        let table = Table(family: .netdev, name: "swnet")
+        let base = BaseChain(type: .filter, hook: .ingress, priority: Priority.filter, policy: .accept, device: "lo")
+        var batch = NFTablesBatch()
+        batch.add(table)
+        batch.add(Chain(table: table, name: "ingress-lo", base: base))
+        batch.add(Rule(table: table, chain: "ingress-lo", matching: [.destination(in: IPNetwork("::1/128")!)],
+                       then: [.forward(toInterface: 1, neighbour: IPAddress("::1")!)]))
+        try box.nft.apply(batch)
+        #expect(try box.nft.chains(in: table).first?.base == base)
+        let rule = try #require(try box.objects("rule").first)
+        let forward = (rule["expr"] as? [[String: Any]])?.last?["fwd"] as? [String: Any]
+        #expect(forward?["dev"] as? String == "lo")
+        #expect(forward?["addr"] as? String == "::1")
+        #expect(forward?["family"] as? String == "ip6")
+    }
+
     /// Real traffic: a client in one namespace connects to 192.0.2.1:8080 on the other,
     /// where only the DNAT map knows that the server listens on port 9090.
     @Test func mapEntryPublishesAPort() throws {

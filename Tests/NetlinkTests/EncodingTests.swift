@@ -143,6 +143,18 @@ struct EncodingTests {
         #expect(RouteMessage.add(route, replace: false).bytes == expected)
     }
 
+    @Test func localRouteOnAnInterface() {
+        let route = Route(destination: IPNetwork("::1/128")!, outputInterface: 7, table: 255, metric: 4_000_000_000, isLocal: true)
+        let expected = message(
+            type: Wire.newRoute, flags: Wire.request | Wire.create | Wire.exclusive | Wire.ack,
+            [10, 128, 0, 0, 255, 4, 254, 2] + le32(0),                  // AF_INET6, /128, table local, host scope, RTN_LOCAL
+            attribute(15, u32: 255),
+            attribute(1, IPAddress("::1")!.bytes),
+            attribute(4, u32: 7),
+            attribute(6, u32: 4_000_000_000))
+        #expect(RouteMessage.add(route, replace: false).bytes == expected)
+    }
+
     @Test func vxlanFloodEntryAppends() {
         let entry = FDBEntry(interfaceIndex: 6, mac: MACAddress("00:00:00:00:00:00")!, destination: IPAddress("192.0.2.9"),
                              vni: 42, port: 4789)

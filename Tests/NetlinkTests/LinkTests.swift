@@ -10,7 +10,7 @@ struct LinkTests {
         let box = try Sandbox()
         try box.netlink.addLink(LinkSpec(name: "br0", kind: .bridge(), mtu: 1400, up: true))
         let bridge = try #require(try box.netlink.link(named: "br0"))
-        #expect(bridge.kind == "bridge")
+        #expect(bridge.kind == .bridge)
         #expect(bridge.mtu == 1400)
         #expect(bridge.isUp)
         #expect(bridge.mac != nil)
@@ -39,7 +39,7 @@ struct LinkTests {
             mtu: 1450, mac: hostMAC, masterIndex: bridge.index, up: true))
 
         let hostSide = try #require(try host.netlink.link(named: "veth1234"))
-        #expect(hostSide.kind == "veth")
+        #expect(hostSide.kind == .veth)
         #expect(hostSide.masterIndex == bridge.index)
         #expect(hostSide.mtu == 1450)
         #expect(hostSide.mac == hostMAC)
@@ -47,7 +47,7 @@ struct LinkTests {
         #expect(hostSide.linkNetnsID != nil)
 
         let peer = try #require(try container.netlink.link(named: "eth0"))
-        #expect(peer.kind == "veth")
+        #expect(peer.kind == .veth)
         #expect(peer.mac == peerMAC)
         #expect(peer.mtu == 1450)
         #expect(peer.isUp)
@@ -157,7 +157,7 @@ struct LinkTests {
         try box.netlink.addLink(LinkSpec(name: "vx42", kind: .vxlan(VXLANOptions(
             vni: 42, port: 4789, local: local, learning: false, ttl: 64, udpChecksum: true)), mtu: 1450))
         let link = try #require(try box.netlink.link(named: "vx42"))
-        #expect(link.kind == "vxlan")
+        #expect(link.kind == .vxlan)
         let vxlan = try #require(link.vxlan)
         #expect(vxlan.vni == 42)
         #expect(vxlan.port == 4789)
@@ -179,7 +179,7 @@ struct LinkTests {
         let bridge = try #require(try box.netlink.link(named: "br0"))
         try box.netlink.addLink(LinkSpec(name: "mv0", kind: .macvlan(parentIndex: bridge.index, mode: .bridge)))
         let macvlan = try #require(try box.netlink.link(named: "mv0"))
-        #expect(macvlan.kind == "macvlan")
+        #expect(macvlan.kind == .macvlan)
         #expect(macvlan.linkIndex == bridge.index)
         let data = ((try box.json("-d", "link", "show", "mv0").first?["linkinfo"] as? [String: Any])?["info_data"]) as? [String: Any]
         #expect(data?["mode"] as? String == "bridge")

@@ -110,7 +110,7 @@ struct ParsingTests {
         #expect(link.index == 12 && link.name == "vx5" && link.mtu == 1450 && link.isUp)
         #expect(link.operState == .up && link.group == 9 && link.masterIndex == 3 && link.txQueueLength == 1000)
         #expect(link.mac == MACAddress(bytes: mac))
-        #expect(link.kind == "vxlan" && link.linkIndex == nil && link.linkNetnsID == nil)
+        #expect(link.kind == .vxlan && link.linkIndex == nil && link.linkNetnsID == nil)
         #expect(link.vxlan == VXLANOptions(vni: 5, port: 4789, local: IPAddress("10.0.0.1"), learning: false, ttl: 0))
     }
 
@@ -164,5 +164,13 @@ struct MACAddressTests {
         let macs = (0..<64).map { _ in MACAddress.random() }
         #expect(macs.allSatisfy { $0.bytes[0] & 0x01 == 0 && $0.bytes[0] & 0x02 != 0 })
         #expect(Set(macs).count > 60)
+    }
+
+    @Test func interfaceKindsKeepTheKernelsNames() {
+        for name in ["bridge", "veth", "vxlan", "macvlan", "vlan", "dummy"] {
+            #expect(InterfaceKind(kernelName: name).description == name)
+        }
+        #expect(InterfaceKind(kernelName: "bridge") == .bridge)
+        #expect(InterfaceKind(kernelName: "dummy") == .other("dummy"))
     }
 }

@@ -74,15 +74,16 @@ import Testing
              "ipam": {"type": "swnet-cni", "ranges": [[{"subnet": "fd00:5::/64", "gateway": "fd00:5::1"}], [{"subnet": "10.5.0.0/24"}]]},
              "runtimeConfig": {"portMappings": [{"hostPort": 8080, "containerPort": 80},
                                                 {"hostPort": 8081, "containerPort": 80, "hostIP": "::"},
-                                                {"hostPort": 8082, "containerPort": 80, "hostIP": "2001:db8::1"}],
+                                                {"hostPort": 8082, "containerPort": 80, "hostIP": "2001:db8::1"},
+                                                {"hostPort": 8083, "containerPort": 80, "hostIP": "::1"}],
                                "ips": ["10.5.0.9", "fd00:5::9"]}}
             """#)
         #expect(configuration.network.subnets == [IPNetwork("10.5.0.0/24")!, IPNetwork("fd00:5::/64")!])
         #expect(configuration.network.gateways == [IPAddress("fd00:5::1")!])
-        #expect(configuration.ports.map(\.description) == ["8080:80/tcp", "[::]:8081:80/tcp", "[2001:db8::1]:8082:80/tcp"])
+        #expect(configuration.ports.map(\.description) == ["8080:80/tcp", "[::]:8081:80/tcp", "[2001:db8::1]:8082:80/tcp", "[::1]:8083:80/tcp"])
         #expect(configuration.requestedAddresses == ["10.5.0.9", "fd00:5::9"])
         #expect(throws: CNIError.self) {
-            try Self.configuration(#"{"cniVersion": "1.0.0", "name": "x", "runtimeConfig": {"portMappings": [{"hostPort": 1, "containerPort": 80, "hostIP": "::1"}]}}"#)
+            try Self.configuration(#"{"cniVersion": "1.0.0", "name": "x", "runtimeConfig": {"portMappings": [{"hostPort": 1, "containerPort": 80, "hostIP": "::ffff:192.0.2.1"}]}}"#)
         }
     }
 

@@ -74,7 +74,7 @@ struct AttachTests {
         let host = try sandbox.hostNetlink()
         let bridge = try #require(try host.link(named: "br9"))
         #expect(try host.addresses(family: .v4, interfaceIndex: bridge.index).map(\.address.description) == ["192.168.9.1/24"])
-        #expect(result.attachment.mac == InterfaceNames.stableMAC(seed: "web").description)
+        #expect(result.attachment.mac == InterfaceNames.stableMAC(seed: "web"))
     }
 
     @Test func removingANetworkWithAttachmentsDeletesTheirLinksInBulk() throws {

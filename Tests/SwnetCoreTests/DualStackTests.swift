@@ -5,24 +5,24 @@ import Testing
 @Suite("Dual stack: a network's subnets and gateways from a request, the derived unique local /64")
 struct DualStackTests {
     @Test func theUniqueLocalSubnetIsAStableFD00Slash64PerName() {
-        let subnet = Swnet.uniqueLocalSubnet(for: "web")
+        let subnet = NetworkRules.uniqueLocalSubnet(for: "web")
         #expect(subnet.prefixLength == 64)
         #expect(IPNetwork("fd00::/8")!.contains(subnet))
-        #expect(Swnet.uniqueLocalSubnet(for: "web") == subnet)
-        #expect(Swnet.uniqueLocalSubnet(for: "db") != subnet)
+        #expect(NetworkRules.uniqueLocalSubnet(for: "web") == subnet)
+        #expect(NetworkRules.uniqueLocalSubnet(for: "db") != subnet)
     }
 
     @Test func ipv6AddsTheDerivedSubnetOnlyWhenNoIPv6SubnetIsGiven() throws {
-        let derived = try Swnet.addressing(of: NetworkRequest(name: "web", subnets: [IPNetwork("10.1.0.0/24")!], ipv6: true))
-        #expect(derived.subnets == [IPNetwork("10.1.0.0/24")!, Swnet.uniqueLocalSubnet(for: "web")])
+        let derived = try NetworkRules.addressing(of: NetworkRequest(name: "web", subnets: [IPNetwork("10.1.0.0/24")!], ipv6: true))
+        #expect(derived.subnets == [IPNetwork("10.1.0.0/24")!, NetworkRules.uniqueLocalSubnet(for: "web")])
         #expect(derived.gateways.map(\.family) == [.v4, .v6])
 
-        let given = try Swnet.addressing(of: NetworkRequest(name: "web", subnets: [IPNetwork("fd00:1::/64")!], gateways: [IPAddress("fd00:1::fe")!], ipv6: true))
+        let given = try NetworkRules.addressing(of: NetworkRequest(name: "web", subnets: [IPNetwork("fd00:1::/64")!], gateways: [IPAddress("fd00:1::fe")!], ipv6: true))
         #expect(given.subnets == [IPNetwork("fd00:1::/64")!] && given.gateways == [IPAddress("fd00:1::fe")!])
 
-        let only6 = try Swnet.addressing(of: NetworkRequest(name: "six", subnets: [], ipv6: true))
-        #expect(only6.subnets == [Swnet.uniqueLocalSubnet(for: "six")])
-        #expect(only6.gateways == [Swnet.uniqueLocalSubnet(for: "six").address(atOffset: 1)!])
+        let only6 = try NetworkRules.addressing(of: NetworkRequest(name: "six", subnets: [], ipv6: true))
+        #expect(only6.subnets == [NetworkRules.uniqueLocalSubnet(for: "six")])
+        #expect(only6.gateways == [NetworkRules.uniqueLocalSubnet(for: "six").address(atOffset: 1)!])
     }
 
     @Test func badCombinationsAreRefused() {
@@ -35,7 +35,7 @@ struct DualStackTests {
             NetworkRequest(name: "n", subnets: [IPNetwork("fd00:1::/64")!], gateways: [IPAddress("fd00:1::1")!, IPAddress("fd00:1::2")!]),
         ]
         for request in requests {
-            #expect(throws: SwnetError.self) { try Swnet.addressing(of: request) }
+            #expect(throws: SwnetError.self) { try NetworkRules.addressing(of: request) }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Netlink
 import Testing
 @testable import SwnetCore
 
@@ -13,10 +14,12 @@ import Testing
     }
 
     @Test func hostSideNamesAreDeterministicShortAndDistinct() {
-        let name = InterfaceNames.hostSide(namespaceID: "4-4026532281", network: "br0")
-        #expect(name == InterfaceNames.hostSide(namespaceID: "4-4026532281", network: "br0"))
-        #expect(name != InterfaceNames.hostSide(namespaceID: "4-4026532282", network: "br0"))
-        #expect(name != InterfaceNames.hostSide(namespaceID: "4-4026532281", network: "br1"))
+        let namespace = NamespaceIdentity(device: 4, inode: 4026532281)
+        let name = InterfaceNames.hostSide(namespaceID: namespace, network: "br0")
+        // The name of a veth made before: it must stay the same for detach and gc to find it.
+        #expect(name == "sw97e1d4fbbe")
+        #expect(name != InterfaceNames.hostSide(namespaceID: NamespaceIdentity(device: 4, inode: 4026532282), network: "br0"))
+        #expect(name != InterfaceNames.hostSide(namespaceID: namespace, network: "br1"))
         #expect(name.utf8.count <= InterfaceNames.maximumLength)
     }
 
@@ -28,12 +31,12 @@ import Testing
     }
 
     @Test func networkNames() {
-        #expect(throws: Never.self) { try Swnet.validateNetworkName("net-1.a_b") }
+        #expect(throws: Never.self) { try NetworkRules.checkName("net-1.a_b") }
         for bad in ["", "-x", ".x", "a/b", "a b", String(repeating: "n", count: 65)] {
-            #expect(throws: SwnetError.self) { try Swnet.validateNetworkName(bad) }
+            #expect(throws: SwnetError.self) { try NetworkRules.checkName(bad) }
         }
-        #expect(Swnet.defaultBridgeName(for: "short") == "short")
-        #expect(Swnet.defaultBridgeName(for: "a-network-with-a-long-name").utf8.count <= 15)
+        #expect(NetworkRules.defaultBridgeName(for: "short") == "short")
+        #expect(NetworkRules.defaultBridgeName(for: "a-network-with-a-long-name").utf8.count <= 15)
     }
 
     @Test func stateLocationFollowsRoot() {

@@ -78,7 +78,7 @@ struct InterfaceAttachmentTests {
         #expect(try sandbox.swnet.attachesThroughInterface(request))
         let record = try sandbox.swnet.attachInterface(request)
         #expect(record.kind == .macvlan && record.phase == .active && record.parent == "up0")
-        #expect(try inside.link(named: "eth0")?.kind == "macvlan")
+        #expect(try inside.link(named: "eth0")?.kind == .macvlan)
         let detached = try sandbox.swnet.detachAll(DetachRequest(target: container.path, network: "up0"))
         #expect(detached.interfaces.map(\.containerInterface) == ["eth0"] && detached.attachments.isEmpty)
         #expect(try inside.link(named: "eth0") == nil)

@@ -1,4 +1,5 @@
 import IPAM
+import Netlink
 import NFTables
 import Testing
 @testable import SwnetCore
@@ -8,7 +9,7 @@ import Testing
 @Suite struct PublishMapTests {
     static func publication(_ host: String, _ port: UInt16, to container: String, _ portProtocol: PortProtocol = .tcp) -> Publication {
         Publication(hostAddress: IPAddress(host)!, hostPort: port, portProtocol: portProtocol, containerAddress: IPAddress(container)!,
-                    containerPort: 80, network: "n", namespaceID: "1-2", target: "t")
+                    containerPort: 80, network: "n", namespaceID: NamespaceIdentity(device: 1, inode: 2), target: "t")
     }
 
     @Test func eachFamilyAndScopeHasItsMap() {

@@ -1,5 +1,6 @@
 import IPAM
 import JSON
+import Netlink
 import Testing
 @testable import SwnetCore
 
@@ -49,5 +50,13 @@ struct RecordTests {
         #expect(json["address"]?.string == "10.1.0.2/24" && json["gateway"]?.string == "10.1.0.1")
         #expect(json["addresses"]?.array?.compactMap(\.string) == ["10.1.0.2/24", "fd00:1::2/64"])
         #expect(try Attachment(json: JSON(parsing: json.serialized())) == dual)
+    }
+
+    @Test func aMACIsTypedInTheRecordAndTheSameTextInItsJSON() throws {
+        let text = #"{"network":"n","namespace":"1-2","hostInterface":"h","containerInterface":"eth0","mac":"02:aa:0b:cc:0d:ee","address":"10.1.0.2/24","phase":"active"}"#
+        let attachment = try Attachment(json: JSON(parsing: text))
+        #expect(attachment.mac == MACAddress(bytes: [0x02, 0xaa, 0x0b, 0xcc, 0x0d, 0xee]))
+        #expect(attachment.json["mac"]?.string == "02:aa:0b:cc:0d:ee")
+        #expect(try Attachment(json: JSON(parsing: attachment.json.serialized())) == attachment)
     }
 }

@@ -67,7 +67,7 @@ struct StateTests {
         #expect(throws: SwnetError.message("stop")) {
             try sandbox.swnet.store.write { state in
                 try state.save(network)
-                _ = try state.claimLease(network: "t1", address: IPAddress("10.13.0.2")!, owner: "x")
+                _ = try state.claimLease(network: "t1", address: IPAddress("10.13.0.2")!, owner: NamespaceIdentity(device: 1, inode: 2))
                 throw SwnetError("stop")
             }
         }

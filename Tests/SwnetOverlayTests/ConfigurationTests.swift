@@ -53,7 +53,7 @@ struct OverlayConfigurationTests {
         let ipv4Only = OverlayConfiguration(name: "ov", subnet: IPNetwork("10.40.0.0/16")!)
         #expect(ipv4Only.hostSubnet6(pairedWith: IPNetwork("10.40.7.0/24")!) == nil)
         #expect(OverlayConfiguration.uniqueLocalSubnet(for: "ov").prefixLength == 48)
-        #expect(OverlayConfiguration.uniqueLocalSubnet(for: "ov").contains(Swnet.uniqueLocalSubnet(for: "ov")))
+        #expect(OverlayConfiguration.uniqueLocalSubnet(for: "ov").contains(NetworkRules.uniqueLocalSubnet(for: "ov")))
 
         let bad = [
             // Fewer IPv6 shares (256) than IPv4 ones (65,536).

@@ -72,8 +72,13 @@ eq "hostIP :: publishes on IPv6 only, 0.0.0.0 on IPv4 only" "$(swnet port /run/n
 web6 c1
 eq "9201 answers on IPv6" "$(outside 'http://[2001:db8:ff::1]:9201/')" "c1"
 eq "9202 answers on IPv4" "$(outside 'http://192.0.2.1:9202/')" "c1"
-eq "a mapping on ::1 is refused with code 7" \
-    "$(cni ADD c2 /run/netns/c1 "$(config 1.1.0 "$(mappings '{"hostPort":9203,"containerPort":80,"hostIP":"::1"}')")" | json '(d["code"], "route_localnet" in d["msg"])')" "(7, True)"
+eq "the host reaches 9201 on [::1] too" "$(curl -sg --max-time 3 'http://[::1]:9201/')" "c1"
+container c2
+ok "a mapping on ::1" cni ADD c2 /run/netns/c2 "$(config 1.1.0 "$(mappings '{"hostPort":9203,"containerPort":80,"hostIP":"::1"}')")"
+web6 c2
+eq "answers the host on [::1]" "$(curl -sg --max-time 3 'http://[::1]:9203/')" "c2"
+eq "and no one on the host's address" "$(curl -sg --max-time 3 'http://[2001:db8:ff::1]:9203/' >/dev/null 2>&1; echo $?)" "7"
+ok "DEL c2" cni DEL c2 /run/netns/c2 "$(config 1.1.0)"
 ok "DEL c1" cni DEL c1 /run/netns/c1 "$(config 1.1.0)"
 eq "STATUS of the dual-stack network" "$(cni STATUS "" "" "$(config 1.1.0)" | wc -c)" "0"
 ok "remove the network" swnet network rm cdual

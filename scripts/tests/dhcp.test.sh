@@ -36,6 +36,14 @@ fails "no DHCP server answers (udhcpc -n gives up)" swnet attach c3 quiet "dhcp:
 fails "options udhcpc refuses" swnet attach c3 quiet "dhcp:-x"
 eq "...named by udhcpc's own complaint, not the end of its usage text" "$error_line" \
     "swnet: no DHCP lease for eth0 in netns c3: the client gave up (udhcpc: option requires an argument -- 'x')"
+# run --network NET:dhcp: a start without a lease is undone whole (container, veth, record, files).
+fails "run --network quiet:dhcp with no server" swnet run --rm --network "quiet:dhcp:-n -t 1 -T 1" -- true
+[[ $error_line == *"no DHCP lease for eth0 in container "*"the client gave up"* ]] && pass "... says so" || fail "... says so: $error_line"
+fails "run -d --network quiet:dhcp with no server" swnet run -d --name nolease --network "quiet:dhcp:-n -t 1 -T 1" -- sleep 60
+fails "run --network with dhcp on no network or interface" swnet run --rm --network nowhere:dhcp -- true
+fails "publishing on a dhcp network" swnet run --rm --network lan:dhcp -p 8080:80 -- true
+eq "no container, interface record or client file left" \
+    "$(swnet ps -aq | wc -l) $(state_sql 'SELECT count(*) FROM link_attachments') $(ls "$SWNET_ROOT/run/dhcp" 2>/dev/null | wc -l)" "0 0 0"
 
 attached_at=$SECONDS attached_epoch=$(date +%s)
 ok "attach c1 with dhcp" swnet attach c1 lan dhcp
@@ -70,6 +78,38 @@ ok "the client stops when the process exits" wait_for bash -c "! kill -0 $client
 ok "gc forgets both" swnet gc
 eq "only c1's record is left" "$(state_sql 'SELECT count(*) FROM link_attachments')" "1"
 
+# run --network NET:dhcp: the lease is taken before the command starts, the client lives as long
+# as the container, and stop or rm take it away.
+in_range() { python3 -c "import ipaddress,sys; a=ipaddress.ip_interface(sys.argv[1]); sys.exit(0 if ipaddress.ip_address('10.70.0.100') <= a.ip <= ipaddress.ip_address('10.70.0.150') else 1)" "$1" && echo yes; }
+lan_address=$(swnet run --rm --network lan:dhcp --network quiet -- ip -4 -o addr show | awk '$2 != "lo" {print $2, $4}' | tr '\n' ' ')
+eq "run --rm --network lan:dhcp --network quiet: eth0 leased" "$(in_range "$(echo "$lan_address" | awk '{print $2}')")" "yes"
+eq "... eth1 on quiet, in the order given" "$(echo "$lan_address" | awk '{print $3, $4}' | cut -d. -f1-3)" "eth1 10.71.0"
+eq "... and nothing is left once it exited" "$(state_sql 'SELECT count(*) FROM link_attachments') $(swnet ps -aq | wc -l)" "1 0"
+macvlan_run=$(swnet run --rm --network dhcpup:dhcp -- sh -c 'ip -d -o link show eth0 | grep -o "macvlan mode bridge"; ip -4 -o addr show dev eth0 | tr -s " " | cut -d" " -f4')
+eq "run --rm --network dhcpup:dhcp: a macvlan of a host interface" "$(echo "$macvlan_run" | head -1)" "macvlan mode bridge"
+eq "... leased from that LAN" "$(echo "$macvlan_run" | tail -1 | cut -d. -f1-3)" "10.72.0"
+ok "... released when the command exited" wait_for grep -q "DHCPRELEASE(dhcpup-peer) $(echo "$macvlan_run" | tail -1 | cut -d/ -f1)" "$SWNET_ROOT/dnsmasq.log"
+eq "... and forgotten" "$(state_sql 'SELECT count(*) FROM link_attachments')" "1"
+ok "run -d --name dh --network lan:dhcp" swnet run -d --name dh --network lan:dhcp -- sleep 600
+dh_address=$(swnet exec dh -- ip -4 -o addr show dev eth0 | awk '{print $4}')
+eq "dh got a lease" "$(in_range "$dh_address")" "yes"
+dh_record() { state_sql "SELECT record FROM link_attachments WHERE record LIKE '%\"target\":\"container $1\"%'"; }
+dh_client=$(dh_record dh | json 'd["clientPID"]')
+ok "its client runs" kill -0 "$dh_client"
+eq "inspect dh lists the DHCP interface" \
+    "$(swnet inspect dh --json | json '[(i["kind"], i["parent"], i["containerInterface"], i["dhcp"], i["address"]) for i in d[0]["networkSettings"]["interfaces"]]')" \
+    "[('veth', 'lan', 'eth0', True, '$dh_address')]"
+eq "in dh's namespace" "$(readlink /proc/$(pgrep -P "$dh_client")/ns/net)" "$(readlink /proc/$(swnet inspect dh -f '{{.pid}}')/ns/net)"
+ok "stop dh" swnet stop -t 1 dh
+ok "... stops the client" wait_for bash -c "! kill -0 $dh_client"
+ok "... which released the lease" wait_for grep -q "DHCPRELEASE(eth0) ${dh_address%/*}" "$SWNET_ROOT/dnsmasq.log"
+eq "... and forgets the interface" "$(dh_record dh | wc -l) $(ls "$SWNET_ROOT"/run/dhcp | wc -l)" "0 2"
+ok "rm dh" swnet rm dh
+ok "run -d --name dh2 --network lan:dhcp" swnet run -d --name dh2 --network lan:dhcp -- sleep 600
+dh_client=$(dh_record dh2 | json 'd["clientPID"]')
+ok "rm -f dh2" swnet rm -f dh2
+ok "... stops its client" wait_for bash -c "! kill -0 $dh_client"
+eq "... and leaves only c1's record" "$(state_sql 'SELECT count(*) FROM link_attachments')" "1"
 
 # Renewal: from half the 2-minute lease on, before it expires, while c1 lives (under load the
 # first answer can be missed; udhcpc asks again before the lease runs out).

@@ -37,6 +37,18 @@ ok "--direct moves the interface in" swnet attach c3 phys0 10.81.0.5/24 --direct
 eq "phys0 left the host" "$(ip -o link show phys0 2>/dev/null | wc -l)" "0"
 eq "it is c3's eth0, up, with the address" "$(ip -n c3 -o -4 addr show dev eth0 | awk '{print $4}')" "10.81.0.5/24"
 ok "c3 reaches the LAN through it" ip netns exec c3 ping -c1 -W2 10.81.0.1
+# inspect: every interface of a target, of every kind, whatever the target is.
+ok "c3 on net1 too" swnet attach c3 net1
+eq "inspect c3 --json: its network and its moved-in interface" \
+    "$(swnet inspect c3 --json | json '[(x["target"], list(x["networkSettings"]["networks"]), [(i["kind"], i["parent"], i["containerInterface"], i["address"]) for i in x["networkSettings"]["interfaces"]]) for x in d]')" \
+    "[('netns c3', ['net1'], [('direct', 'phys0', 'eth0', '10.81.0.5/24')])]"
+eq "... and for people" "$(swnet inspect c3 | grep -c -e '^target: *netns c3$' -e '^address: *10.83.0.[0-9]*/24 on net1 (eth1,' -e '^interface: eth0 10.81.0.5/24, direct on phys0, MAC ')" "3"
+eq "inspect c1 c2: their macvlans" \
+    "$(swnet inspect c1 c2 --json | json '[(x["target"], [(i["kind"], i["parent"], i["containerInterface"]) for i in x["networkSettings"]["interfaces"]]) for x in d]')" \
+    "[('netns c1', [('macvlan', 'uplink', 'eth0')]), ('netns c2', [('macvlan', 'uplink', 'lan1')])]"
+eq "-f over the same object" "$(swnet inspect c2 -f '{{.target}}: {{json .networkSettings.interfaces}}' | cut -d: -f1)" "netns c2"
+fails "inspect an unknown target" swnet inspect nosuchns
+ok "detach c3 from net1" swnet detach c3 net1
 ok "detach moves it back" swnet detach c3 phys0
 eq "phys0 is on the host again, under its name" "$(ip -o link show phys0 | grep -c 'phys0@')" "1"
 eq "and gone from c3" "$(ip -n c3 -o link show | grep -vc ': lo:')" "0"
@@ -96,4 +108,7 @@ ok "into the container: 14 to 22 Mbit/s (measured $in)" python3 -c "import sys; 
 fails "a rate without a unit swnet knows" swnet attach c3 net1 --rate 10mbitz
 fails "a bad burst" swnet attach c3 net1 --rate 10mbit/lots
 eq "swnet run --rate limits the container's interface" "$(swnet run --rm --network net1 --rate 5mbit -- tc qdisc show dev eth0 | grep -c 'tbf 1: root .*rate 5Mbit')" "1"
+ok "run -d --rate" swnet run -d --name rated --network net1 --rate 5mbit/40kb -- sleep 600
+eq "... reaches its monitor, which limits the interface too" "$(swnet exec rated -- tc qdisc show dev eth0 | grep -c 'tbf 1: root .*rate 5Mbit burst 40Kb')" "1"
+ok "rm -f rated" swnet rm -f rated
 ok "network rm --force" swnet network rm --force net1

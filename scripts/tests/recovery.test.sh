@@ -37,11 +37,13 @@ eq "gc releases an orphan lease" "$(swnet gc --json | json 'd["orphanLeases"]')"
 container c3
 ok "attach c3" swnet attach c3 rb 10.60.0.9/24
 ip netns del c3; ip link del rb   # a reboot takes every namespace and bridge with it
+nft delete table inet swnet       # and the firewall
 state_sql "UPDATE meta SET value = 'another-boot' WHERE key = 'boot-id'"
 eq "after a reboot no attachment is left" "$(swnet network inspect rb --json | json '(len(d["attachments"]), d["bridgePresent"])')" "(0, False)"
 container c4
 ok "attach after the reboot recreates the bridge" swnet attach c4 rb 10.60.0.9/24
 ok "and traffic flows" ping -c1 -W2 10.60.0.9
+eq "and the firewall is back (masquerade, isolation)" "$(nft list chain inet swnet postrouting | grep -c 'ip saddr 10.60.0.0/24 oifname != "rb" masquerade')" "1"
 
 # Without CAP_NET_ADMIN nothing is touched.
 container c5

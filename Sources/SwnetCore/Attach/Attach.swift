@@ -89,7 +89,7 @@ public struct AttachResult: Sendable, JSONRepresentable {
             "createdNetwork": .bool(createdNetwork),
             "hostInterface": .string(attachment.hostInterface),
             "containerInterface": .string(attachment.containerInterface),
-            "mac": attachment.mac.map { .string($0) } ?? .null,
+            "mac": attachment.mac.map { .string($0.description) } ?? .null,
             "mtu": .int(Int64(attachment.mtu)),
             "addresses": .array(attachment.addresses.map { .string($0.description) }),
             "routes": .array(routes),
@@ -139,7 +139,7 @@ extension Swnet {
                 if created { try state.removeNetwork(named: network.name) }
             }
 
-            let bridge = try ensureBridge(for: network, rollback: rollback)
+            let (bridge, madeBridge) = try ensureBridge(for: network, rollback: rollback)
             attachment.mtu = request.mtu ?? network.mtu ?? bridge.mtu
             try createVethPair(hostName: hostName, containerName: containerName, mtu: attachment.mtu, mac: request.mac,
                                bridge: bridge, target: target, rollback: rollback)
@@ -148,7 +148,7 @@ extension Swnet {
             guard let inside = try container.link(named: containerName) else {
                 throw SwnetError("interface \(containerName) vanished from \(target.label)")
             }
-            attachment.mac = inside.mac?.description
+            attachment.mac = inside.mac
             let defaultRoutes = try configureInside(container, interface: inside, addresses: addresses, gateways: gateways,
                                                     replacing: Set(request.gateways.map(\.family)), target: target)
             Log.debug("attach \(target.label): \(containerName) up with \(addresses.map(\.description).joined(separator: ", "))"
@@ -162,7 +162,8 @@ extension Swnet {
             if let rate = request.rate { try applyRate(rate, hostInterface: hostName, container: container, inside: inside) }
 
             try enableFastPath(&attachment, network: network, bridge: bridge, mac: inside.mac, rollback: rollback)
-            if created { try renderFirewall(in: state) }
+            // A new network, or a bridge remade after a reboot (the table went with it).
+            if created || madeBridge { try renderFirewall(in: state) }
             attachment.phase = .active
             try state.save(attachment)
             return AttachResult(attachment: attachment, bridge: network.bridge, createdNetwork: created, defaultRoutes: defaultRoutes)
@@ -173,7 +174,7 @@ extension Swnet {
     func checkedTarget(of request: AttachRequest) throws -> ResolvedTarget {
         if let name = request.containerInterface { try InterfaceNames.validate(name, role: "container interface") }
         if let name = request.hostInterface { try InterfaceNames.validate(name, role: "host interface") }
-        try Self.validateMTU(request.mtu)
+        try NetworkRules.checkMTU(request.mtu)
         try requireNetworkPrivileges(for: "attach")
         let target = try resolveTarget(request.target)
         guard let label = request.targetLabel else { return target }
@@ -185,17 +186,17 @@ extension Swnet {
     /// bridge and a network whose subnet comes from IP/LEN.
     private func networkForAttach(_ request: AttachRequest, in state: borrowing StateTransaction) throws -> (NetworkDefinition, created: Bool) {
         if let network = try state.network(namedOrBridge: request.network) { return (network, false) }
-        try Self.validateNetworkName(request.network)
+        try NetworkRules.checkName(request.network)
         guard !request.addresses.isEmpty else {
             throw SwnetError.notFound("network \(request.network) does not exist; give IP/LEN to create it, or run swnet network create")
         }
         let existing = try hostNetlink().link(named: request.network)
-        if let existing, existing.kind != "bridge" {
+        if let existing, existing.kind != .bridge {
             throw SwnetError("interface \(request.network) exists and is not a bridge")
         }
-        if existing == nil { try InterfaceNames.validate(request.network, role: "bridge") }
+        if existing == nil { try NetworkRules.checkBridgeName(request.network) }
         let subnets = request.addresses.map(\.network)
-        for subnet in subnets { try checkSubnetIsFree(subnet, in: state) }
+        try NetworkRules.checkSubnetsAreFree(subnets, among: state.networks())
         let adopted = existing != nil
         // An explicit gateway inside the subnet is the bridge's address; an off-link one is not ours.
         let gateways = subnets.compactMap { subnet in
@@ -238,7 +239,7 @@ extension Swnet {
     /// One attachment per namespace and network. A record whose host link is gone belongs to a
     /// namespace that died (its inode was reused), and a pending one to a swnet that died part-way
     /// (we hold the lock): either is cleared, with what it made, instead of blocking the attach.
-    private func clearStaleAttachment(network: String, namespaceID: String, target: ResolvedTarget,
+    private func clearStaleAttachment(network: String, namespaceID: NamespaceIdentity, target: ResolvedTarget,
                                       in state: borrowing StateTransaction) throws {
         guard let existing = try state.attachment(network: network, namespaceID: namespaceID) else { return }
         let hostLinkExists = try hostNetlink().link(named: existing.hostInterface) != nil
@@ -266,7 +267,7 @@ extension Swnet {
     /// Claims the requested address, or the next free one after the family's allocation
     /// cursor: the first candidate is normally free, so the cost does not grow with the pool.
     private func lease(_ requested: InterfaceAddress?, pool: AddressPool, network: String,
-                       owner: String, in state: borrowing StateTransaction) throws -> InterfaceAddress {
+                       owner: NamespaceIdentity, in state: borrowing StateTransaction) throws -> InterfaceAddress {
         let chosen: IPAddress
         if let requested {
             guard try state.claimLease(network: network, address: requested.address, owner: owner) else {
@@ -286,8 +287,8 @@ extension Swnet {
         return InterfaceAddress(address: chosen, prefixLength: pool.subnet.prefixLength)!
     }
 
-    /// The pair is made in one request, the host side enslaved to the bridge and the peer
-    /// created directly inside the container's namespace (named, MAC, MTU). Then, in one batch,
+    /// The pair is made in one request, the host side enslaved to the bridge (in swnet's link
+    /// group) and the peer created directly inside the container's namespace (named, MAC, MTU). Then, in one batch,
     /// the host side gets no IPv6 link-local address (a bridge port needs none, and its DAD and
     /// MLD packets would be flooded to every other port) and goes up. The batch follows only a
     /// successful create, so it can never touch somebody else's link of the same name.
@@ -300,6 +301,7 @@ extension Swnet {
         var spec = LinkSpec(name: hostName, kind: .veth(peer: peer))
         spec.mtu = mtu
         spec.masterIndex = bridge.index
+        spec.group = InterfaceNames.hostSideGroup
         let netlink = try hostNetlink()
         do { try netlink.addLink(spec) } catch {
             throw SwnetError.during("create veth \(hostName) for \(target.label)", error)

@@ -1,5 +1,6 @@
 import IPAM
 import JSON
+import Netlink
 
 /// One container interface on one network: the runtime record of an attach. It is written
 /// before the kernel is touched (state `pending`) so that a crash part-way leaves enough to
@@ -9,14 +10,14 @@ public struct Attachment: Sendable, Equatable {
 
     public var network: String
     /// The namespace's identity (device-inode): the key that makes an attach unique per network.
-    public var namespaceID: String
+    public var namespaceID: NamespaceIdentity
     /// How the user named the target, e.g. "pid 1234" or "netns c1".
     public var target: String
     /// A path that reopens the namespace while it lives.
     public var namespacePath: String
     public var hostInterface: String
     public var containerInterface: String
-    public var mac: String?
+    public var mac: MACAddress?
     /// One address per family, IPv4 first; never empty.
     public var addresses: [InterfaceAddress]
     /// The default routes' gateways swnet set, at most one per family, IPv4 first.
@@ -34,8 +35,8 @@ public struct Attachment: Sendable, Equatable {
     /// Set when a CNI runtime made it: its container id, by which DEL finds it without a netns.
     public var cni: CNIMembership? = nil
 
-    public init(network: String, namespaceID: String, target: String, namespacePath: String, hostInterface: String,
-                containerInterface: String, mac: String?, addresses: [InterfaceAddress], gateways: [IPAddress],
+    public init(network: String, namespaceID: NamespaceIdentity, target: String, namespacePath: String, hostInterface: String,
+                containerInterface: String, mac: MACAddress?, addresses: [InterfaceAddress], gateways: [IPAddress],
                 mtu: UInt32, phase: Phase, created: Int64, cni: CNIMembership? = nil) {
         self.network = network
         self.namespaceID = namespaceID
@@ -79,7 +80,7 @@ extension Attachment: JSONRepresentable {
     public var json: JSON {
         var object: [String: JSON] = [
             "network": .string(network),
-            "namespace": .string(namespaceID),
+            "namespace": .string(namespaceID.description),
             "target": .string(target),
             "namespacePath": .string(namespacePath),
             "hostInterface": .string(hostInterface),
@@ -91,7 +92,7 @@ extension Attachment: JSONRepresentable {
             "phase": .string(phase.rawValue),
             "created": .int(created),
         ]
-        object["mac"] = mac.map { .string($0) } ?? .null
+        object["mac"] = mac.map { .string($0.description) } ?? .null
         object["gateway"] = gateway.map { .string($0.description) } ?? .null
         object["dataPath"] = .string(dataPath)
         object["fastPath"] = fastPath?.json ?? .null
@@ -102,7 +103,7 @@ extension Attachment: JSONRepresentable {
 
     init(json: JSON) throws(SwnetError) {
         guard let network = json["network"]?.string,
-              let namespaceID = json["namespace"]?.string,
+              let namespaceID = json["namespace"]?.string.flatMap(NamespaceIdentity.init),
               let hostInterface = json["hostInterface"]?.string,
               let containerInterface = json["containerInterface"]?.string,
               let addresses = NetworkDefinition.addresses(json, list: "addresses", single: "address", InterfaceAddress.init),
@@ -110,9 +111,9 @@ extension Attachment: JSONRepresentable {
               let gateways = NetworkDefinition.addresses(json, list: "gateways", single: "gateway", IPAddress.init),
               let phase = json["phase"]?.string.flatMap(Phase.init(rawValue:))
         else { throw SwnetError.damagedRecord("attachment") }
-        self.init(network: network, namespaceID: namespaceID, target: json["target"]?.string ?? namespaceID,
+        self.init(network: network, namespaceID: namespaceID, target: json["target"]?.string ?? namespaceID.description,
                   namespacePath: json["namespacePath"]?.string ?? "", hostInterface: hostInterface,
-                  containerInterface: containerInterface, mac: json["mac"]?.string, addresses: addresses,
+                  containerInterface: containerInterface, mac: json["mac"]?.string.flatMap { MACAddress($0) }, addresses: addresses,
                   gateways: gateways, mtu: UInt32(clamping: json["mtu"]?.int ?? 0), phase: phase,
                   created: json["created"]?.int ?? 0, cni: json["cni"].flatMap(CNIMembership.init(json:)))
         fastPath = FastPathPort(json: json["fastPath"])

@@ -12,7 +12,7 @@ extension Swnet {
         if request.dhcp != nil || request.hostInterfaceMode != nil || request.vlan != nil { return true }
         if try store.read({ state in try state.network(namedOrBridge: request.network) }) != nil { return false }
         guard let link = try hostNetlink().link(named: request.network) else { return false }
-        return link.kind != "bridge"
+        return link.kind != .bridge
     }
 
     /// pipework's other ways into a container, recorded as a `LinkAttachment`:
@@ -31,14 +31,18 @@ extension Swnet {
 
     /// Its record is committed (pending) before each kernel object is made, so that gc can
     /// undo what a crash part-way leaves.
-    private func attachInterface(_ request: AttachRequest, target: ResolvedTarget,
+    @discardableResult
+    func attachInterface(_ request: AttachRequest, target: ResolvedTarget,
                                  in state: borrowing StateTransaction) throws -> LinkAttachment {
         try Rollback().run { rollback in
             let netlink = try hostNetlink()
             let network = try state.network(namedOrBridge: request.network)
             let parent: Link
             if let network {
-                parent = try ensureBridge(for: network, rollback: rollback)
+                let (bridge, madeBridge) = try ensureBridge(for: network, rollback: rollback)
+                // Remade after a reboot: the table went with it.
+                if madeBridge { try renderFirewall(in: state) }
+                parent = bridge
             } else if let link = try netlink.link(named: request.network) {
                 parent = link
             } else {
@@ -81,7 +85,7 @@ extension Swnet {
             guard let inside = try container.link(named: containerName) else {
                 throw SwnetError("interface \(containerName) vanished from \(target.label)")
             }
-            record.mac = inside.mac?.description
+            record.mac = inside.mac
             if !request.addresses.isEmpty {
                 _ = try configureInside(container, interface: inside, addresses: request.addresses, gateways: request.gateways,
                                         replacing: Set(request.gateways.map(\.family)), target: target)
@@ -119,7 +123,7 @@ extension Swnet {
     }
 
     private func interfaceKind(for request: AttachRequest, parent: Link) throws -> LinkAttachment.Kind {
-        if parent.kind == "bridge" {
+        if parent.kind == .bridge {
             if request.hostInterfaceMode != nil || request.vlan != nil {
                 throw SwnetError("\(parent.name) is a bridge: --direct, --macvlan-mode and @VID take a host interface that is not a bridge")
             }
@@ -154,7 +158,7 @@ extension Swnet {
         let name = "\(parent.name).\(vlan)"
         guard InterfaceNames.isValid(name) else { throw SwnetError("VLAN interface name \(name) is longer than 15 bytes") }
         if let existing = try netlink.link(named: name) {
-            guard existing.kind == "vlan", existing.linkIndex == parent.index else {
+            guard existing.kind == .vlan, existing.linkIndex == parent.index else {
                 throw SwnetError("interface \(name) exists and is not VLAN \(vlan) of \(parent.name)")
             }
             return existing

@@ -22,10 +22,13 @@ public enum InterfaceNames {
     }
 
     static let hostSidePrefix = "sw"
+    /// The link group (IFLA_GROUP) of every host side swnet makes, whatever its name (`-l`):
+    /// how the bridge table tells swnet's ports (addBridgeRules). "sw" in its high bytes.
+    static let hostSideGroup: UInt32 = 0x7377_0001
 
     /// The host side of a container's veth: deterministic for a namespace and network, so a
     /// re-run finds it, and short enough for IFNAMSIZ (pipework's `v<if>pl<PID>` is not).
-    static func hostSide(namespaceID: String, network: String) -> String {
+    static func hostSide(namespaceID: NamespaceIdentity, network: String) -> String {
         let hash = StableHash.fnv1a("\(namespaceID)/\(network)")
         return hostSidePrefix + String(hash & 0xff_ffff_ffff, radix: 16).leftPadded(to: 10)
     }

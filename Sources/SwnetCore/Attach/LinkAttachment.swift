@@ -21,7 +21,7 @@ public struct LinkAttachment: Sendable, Equatable {
     public var parent: String
     /// The swnet network NETWORK named, when it did (a DHCP attach onto a swnet network's bridge).
     public var network: String?
-    public var namespaceID: String
+    public var namespaceID: NamespaceIdentity
     public var target: String
     public var namespacePath: String
     public var containerInterface: String
@@ -36,7 +36,7 @@ public struct LinkAttachment: Sendable, Equatable {
     /// reused PID is never signalled.
     public var clientPID: Int32?
     public var clientStartTime: UInt64?
-    public var mac: String?
+    public var mac: MACAddress?
     public var phase: Attachment.Phase
     public var created: Int64
 
@@ -52,7 +52,7 @@ public struct LinkAttachment: Sendable, Equatable {
 extension LinkAttachment: JSONRepresentable {
     public var json: JSON {
         var object: [String: JSON] = [
-            "kind": .string(kind.rawValue), "parent": .string(parent), "namespace": .string(namespaceID),
+            "kind": .string(kind.rawValue), "parent": .string(parent), "namespace": .string(namespaceID.description),
             "target": .string(target), "namespacePath": .string(namespacePath),
             "containerInterface": .string(containerInterface), "dhcp": .bool(dhcp),
             "phase": .string(phase.rawValue), "created": .int(created),
@@ -64,14 +64,14 @@ extension LinkAttachment: JSONRepresentable {
         object["gateway"] = gateway.map { .string($0.description) } ?? .null
         object["clientPID"] = clientPID.map { .int(Int64($0)) } ?? .null
         object["clientStartTime"] = clientStartTime.map { .string(String($0)) } ?? .null
-        object["mac"] = mac.map { .string($0) } ?? .null
+        object["mac"] = mac.map { .string($0.description) } ?? .null
         return .object(object)
     }
 
     init(json: JSON) throws(SwnetError) {
         guard let kind = json["kind"]?.string.flatMap(Kind.init(rawValue:)),
               let parent = json["parent"]?.string,
-              let namespaceID = json["namespace"]?.string,
+              let namespaceID = json["namespace"]?.string.flatMap(NamespaceIdentity.init),
               let containerInterface = json["containerInterface"]?.string,
               let phase = json["phase"]?.string.flatMap(Attachment.Phase.init(rawValue:))
         else { throw SwnetError("interface attachment record is damaged") }
@@ -81,7 +81,7 @@ extension LinkAttachment: JSONRepresentable {
         self.containerInterface = containerInterface
         self.phase = phase
         network = json["network"]?.string
-        target = json["target"]?.string ?? namespaceID
+        target = json["target"]?.string ?? namespaceID.description
         namespacePath = json["namespacePath"]?.string ?? ""
         hostInterface = json["hostInterface"]?.string
         vlan = json["vlan"]?.int.map { UInt16(clamping: $0) }
@@ -90,7 +90,7 @@ extension LinkAttachment: JSONRepresentable {
         dhcp = json["dhcp"]?.bool ?? false
         clientPID = json["clientPID"]?.int.map { Int32(clamping: $0) }
         clientStartTime = json["clientStartTime"]?.string.flatMap { UInt64($0) }
-        mac = json["mac"]?.string
+        mac = json["mac"]?.string.flatMap { MACAddress($0) }
         created = json["created"]?.int ?? 0
     }
 }
@@ -102,8 +102,8 @@ extension StateTransaction {
         try linkAttachments("SELECT record FROM link_attachments ORDER BY namespace, interface")
     }
 
-    func linkAttachments(namespaceID: String) throws -> [LinkAttachment] {
-        try linkAttachments("SELECT record FROM link_attachments WHERE namespace = ? ORDER BY interface", .text(namespaceID))
+    func linkAttachments(namespaceID: NamespaceIdentity) throws -> [LinkAttachment] {
+        try linkAttachments("SELECT record FROM link_attachments WHERE namespace = ? ORDER BY interface", .text(namespaceID.description))
     }
 
     /// Those on a swnet network's bridge (DHCP veths).
@@ -115,7 +115,7 @@ extension StateTransaction {
     func linkAttachmentUses(hostInterface: String, except record: LinkAttachment) throws -> Bool {
         var used = false
         try database.query("SELECT 1 FROM link_attachments WHERE host_interface = ? AND NOT (namespace = ? AND interface = ?) LIMIT 1",
-                           .text(hostInterface), .text(record.namespaceID), .text(record.containerInterface)) { _ in used = true }
+                           .text(hostInterface), .text(record.namespaceID.description), .text(record.containerInterface)) { _ in used = true }
         return used
     }
 
@@ -128,12 +128,12 @@ extension StateTransaction {
     func save(_ attachment: LinkAttachment) throws {
         try database.run("""
             INSERT OR REPLACE INTO link_attachments (namespace, interface, network, host_interface, record) VALUES (?, ?, ?, ?, ?)
-            """, .text(attachment.namespaceID), .text(attachment.containerInterface), SQLValue(attachment.network),
+            """, .text(attachment.namespaceID.description), .text(attachment.containerInterface), SQLValue(attachment.network),
             SQLValue(attachment.hostInterface), .text(attachment.json.serialized()))
     }
 
     func remove(_ attachment: LinkAttachment) throws {
         try database.run("DELETE FROM link_attachments WHERE namespace = ? AND interface = ?",
-                         .text(attachment.namespaceID), .text(attachment.containerInterface))
+                         .text(attachment.namespaceID.description), .text(attachment.containerInterface))
     }
 }

@@ -11,7 +11,7 @@ public struct ResolvedTarget {
     public let path: String
     public let namespace: NetworkNamespace
 
-    public var namespaceID: String { "\(namespace.identity)" }
+    public var namespaceID: NamespaceIdentity { namespace.identity }
 }
 
 /// Turns the kernel-level kinds of TARGET into a network namespace: a PID (bare number or

@@ -187,7 +187,7 @@ extension Swnet {
                 let adopted = NetworkDefinition(name: name, subnets: interface.addresses.map(\.network), gateways: interface.gateways,
                                                 bridge: interface.bridge, mtu: nil, managesBridge: false,
                                                 created: Int64(time(nil)), masquerade: false)
-                for subnet in adopted.subnets { try checkSubnetIsFree(subnet, in: state) }
+                try NetworkRules.checkSubnetsAreFree(adopted.subnets, among: state.networks())
                 try state.save(adopted)
                 try renderFirewall(in: state)
                 network = adopted
@@ -255,7 +255,7 @@ extension Swnet {
         guard let link = try inside.link(named: attachment.containerInterface) else {
             throw SwnetError("interface \(attachment.containerInterface) is gone from \(netns)")
         }
-        if let mac = attachment.mac, link.mac?.description != mac {
+        if let mac = attachment.mac, link.mac != mac {
             throw SwnetError("interface \(link.name) has MAC \(link.mac?.description ?? "none"), expected \(mac)")
         }
         guard try inside.addresses(interfaceIndex: link.index).contains(where: { $0.address == attachment.address }) else {
@@ -289,12 +289,12 @@ extension Swnet {
         guard let network else {
             if spec.subnets.isEmpty { return "network \(spec.name) does not exist and the configuration gives no subnet" }
             if let bridge = spec.bridge, let link = try hostNetlink().link(named: bridge) {
-                return "interface \(bridge) exists (\(link.kind ?? "not a bridge")), so network \(spec.name) cannot be created"
+                return "interface \(bridge) exists (\(link.kind?.description ?? "not a bridge")), so network \(spec.name) cannot be created"
             }
             return nil
         }
         if let link = try hostNetlink().link(named: network.bridge) {
-            if link.kind != "bridge" { return "interface \(network.bridge) of network \(network.name) is not a bridge" }
+            if link.kind != .bridge { return "interface \(network.bridge) of network \(network.name) is not a bridge" }
         } else if !network.managesBridge {
             return "bridge \(network.bridge) of network \(network.name) does not exist"
         }
@@ -310,7 +310,7 @@ extension Swnet {
     private func cniAttachment(_ container: CNIContainer, network: String, netns: String?,
                                in state: borrowing StateTransaction) throws -> Attachment? {
         if let netns, !netns.isEmpty, let namespace = try? NetworkNamespace(path: netns),
-           let found = try state.attachment(network: network, namespaceID: "\(namespace.identity)"), found.belongs(to: container) {
+           let found = try state.attachment(network: network, namespaceID: namespace.identity), found.belongs(to: container) {
             return found
         }
         return try state.attachments(network: network, cniContainerID: container.containerID).first { $0.belongs(to: container) }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JSON
+import Netlink
 
 /// A container swnet launched: runtime state, gone after a reboot like its process.
 public struct Container: Sendable, Equatable {
@@ -21,7 +22,7 @@ public struct Container: Sendable, Equatable {
     public var owner: Int32?
     public var ownerStartTime: UInt64?
     /// Identity of its network namespace, the key of its attachments.
-    public var namespaceID: String?
+    public var namespaceID: NamespaceIdentity?
     public var networks: [String]
     public var capabilities: [String]
     public var autoRemove: Bool
@@ -77,7 +78,7 @@ extension Container: JSONRepresentable {
         object["rootfs"] = rootfs.map { .string($0) } ?? .null
         object["pid"] = pid.map { .int(Int64($0)) } ?? .null
         object["pidStartTime"] = pidStartTime.map { .int(Int64(bitPattern: $0)) } ?? .null
-        object["namespace"] = namespaceID.map { .string($0) } ?? .null
+        object["namespace"] = namespaceID.map { .string($0.description) } ?? .null
         object["owner"] = owner.map { .int(Int64($0)) } ?? .null
         object["ownerStartTime"] = ownerStartTime.map { .int(Int64(bitPattern: $0)) } ?? .null
         object["exitCode"] = exitCode.map { .int(Int64($0)) } ?? .null
@@ -99,7 +100,7 @@ extension Container: JSONRepresentable {
         rootfs = json["rootfs"]?.string
         pid = json["pid"]?.int.map { Int32(clamping: $0) }
         pidStartTime = json["pidStartTime"]?.int.map { UInt64(bitPattern: $0) }
-        namespaceID = json["namespace"]?.string
+        namespaceID = json["namespace"]?.string.flatMap(NamespaceIdentity.init)
         owner = json["owner"]?.int.map { Int32(clamping: $0) }
         ownerStartTime = json["ownerStartTime"]?.int.map { UInt64(bitPattern: $0) }
         networks = json["networks"]?.array?.compactMap(\.string) ?? []

@@ -1,4 +1,5 @@
 import JSON
+import Netlink
 
 extension Swnet {
     /// A swnet container by name, full id or unique id prefix, as Docker resolves them.
@@ -26,18 +27,28 @@ extension Swnet {
     }
 }
 
-/// `swnet inspect`: a container with its addresses on each network and its published ports,
-/// read in one transaction.
+/// `swnet inspect`: a container, or any other TARGET swnet attached, with its addresses on each
+/// network, its other interfaces (DHCP, macvlan and --direct ones belong to no network, so no
+/// `network inspect` lists them all) and its published ports, read in one transaction.
 public struct ContainerDetails: Sendable, JSONRepresentable {
-    public var container: Container
+    /// nil for a TARGET that is no swnet container: a PID, a namespace, a podman container.
+    public var container: Container?
+    /// The target as records name it ("netns c1"); for a container, "container NAME".
+    public var target: String
     public var attachments: [Attachment]
+    public var interfaces: [LinkAttachment]
     public var publications: [Publication]
 
     public var json: JSON {
-        guard case .object(var object) = container.json else { return container.json }
-        object["created"] = .string(Timestamp.rfc3339(container.created))
-        object["started"] = container.started.map { .string(Timestamp.rfc3339($0)) } ?? .null
-        object["finished"] = container.finished.map { .string(Timestamp.rfc3339($0)) } ?? .null
+        var object: [String: JSON] = [:]
+        if let container, case .object(let fields) = container.json {
+            object = fields
+            object["created"] = .string(Timestamp.rfc3339(container.created))
+            object["started"] = container.started.map { .string(Timestamp.rfc3339($0)) } ?? .null
+            object["finished"] = container.finished.map { .string(Timestamp.rfc3339($0)) } ?? .null
+        } else {
+            object["target"] = .string(target)
+        }
         var networks: [String: JSON] = [:]
         for attachment in attachments {
             networks[attachment.network] = [
@@ -48,7 +59,7 @@ public struct ContainerDetails: Sendable, JSONRepresentable {
                 "ipv6Address": attachment.address(.v6).map { .string($0.address.description) } ?? .null,
                 "ipv6PrefixLength": attachment.address(.v6).map { .int(Int64($0.prefixLength)) } ?? .null,
                 "ipv6Gateway": attachment.gateway(.v6).map { .string($0.description) } ?? .null,
-                "macAddress": attachment.mac.map { .string($0) } ?? .null,
+                "macAddress": attachment.mac.map { .string($0.description) } ?? .null,
                 "interface": .string(attachment.containerInterface),
                 "hostInterface": .string(attachment.hostInterface),
                 "mtu": .int(Int64(attachment.mtu)),
@@ -57,6 +68,8 @@ public struct ContainerDetails: Sendable, JSONRepresentable {
         }
         object["networkSettings"] = [
             "networks": .object(networks),
+            // The records attach prints and `network inspect` lists (kind, parent, address, dhcp…).
+            "interfaces": .array(interfaces.map(\.json)),
             "ports": .array(publications.map { publication in
                 [
                     "hostAddress": .string(publication.hostAddress.description),
@@ -72,17 +85,29 @@ public struct ContainerDetails: Sendable, JSONRepresentable {
 }
 
 extension Swnet {
+    /// Each TARGET: a swnet container (by name or id prefix, running or not), else anything
+    /// attach takes, resolved the same way.
     public func inspectContainers(_ targets: [String]) throws -> [ContainerDetails] {
-        try store.read { state in
-            try targets.map { text in
-                guard let container = try container(matching: text, in: state) else { throw SwnetError.noSuchContainer(text) }
-                // An exited container keeps no addresses, whatever a stale record says.
-                guard let namespaceID = container.namespaceID, container.currentStatus != .exited else {
-                    return ContainerDetails(container: container, attachments: [], publications: [])
+        try targets.map { text in
+            if let container = try containerIfAny(matching: text) {
+                return try store.read { state in
+                    // An exited container keeps no addresses, whatever a stale record says.
+                    guard let namespaceID = container.namespaceID, container.currentStatus != .exited else {
+                        return ContainerDetails(container: container, target: "container \(container.name)",
+                                                attachments: [], interfaces: [], publications: [])
+                    }
+                    return try details(container: container, target: "container \(container.name)", namespaceID: namespaceID, in: state)
                 }
-                return ContainerDetails(container: container, attachments: try state.attachments(namespaceID: namespaceID),
-                                        publications: try state.publications(namespaceID: namespaceID))
             }
+            let target = try resolveTarget(text)
+            return try store.read { state in try details(container: nil, target: target.label, namespaceID: target.namespaceID, in: state) }
         }
+    }
+
+    private func details(container: Container?, target: String, namespaceID: NamespaceIdentity,
+                         in state: borrowing StateTransaction) throws -> ContainerDetails {
+        ContainerDetails(container: container, target: target, attachments: try state.attachments(namespaceID: namespaceID),
+                         interfaces: try state.linkAttachments(namespaceID: namespaceID),
+                         publications: try state.publications(namespaceID: namespaceID))
     }
 }

@@ -56,7 +56,14 @@ struct DetachedStart {
             "workdir": spec.workdir.map { .string($0) } ?? .null,
             "userNamespace": .bool(spec.userNamespace),
             "capabilities": .int(Int64(bitPattern: spec.capabilities.mask)),
-            "networks": .array(networks.map { ["network": .string($0.network), "addresses": .array($0.addresses.map { .string($0.description) })] }),
+            "networks": .array(networks.map { choice in
+                [
+                    "network": .string(choice.network),
+                    "addresses": .array(choice.addresses.map { .string($0.description) }),
+                    "rate": choice.rate.map { .string($0.description) } ?? .null,
+                    "dhcp": choice.dhcp.map { .array($0.clientArguments.map { .string($0) }) } ?? .null,
+                ]
+            }),
             "publish": .array(publish.map { .string($0.description) }),
         ]
     }
@@ -81,7 +88,10 @@ struct DetachedStart {
                              capabilities: CapabilitySet(mask: UInt64(bitPattern: capabilities)))
         networks = try (json["networks"]?.array ?? []).map { choice in
             guard let network = choice["network"]?.string else { throw SwnetError("damaged start of a detached container") }
-            return RunRequest.NetworkChoice(network: network, addresses: (choice["addresses"]?.array ?? []).compactMap { $0.string.flatMap(InterfaceAddress.init) })
+            var decoded = RunRequest.NetworkChoice(network: network, addresses: (choice["addresses"]?.array ?? []).compactMap { $0.string.flatMap(InterfaceAddress.init) })
+            decoded.rate = try choice["rate"]?.string.map { try RateLimit(parsing: $0) }
+            decoded.dhcp = choice["dhcp"]?.array.map { DHCPRequest(clientArguments: $0.compactMap(\.string)) }
+            return decoded
         }
         publish = try (json["publish"]?.array ?? []).compactMap(\.string).map { try PortSpec(parsing: $0) }
     }

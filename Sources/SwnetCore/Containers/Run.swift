@@ -12,6 +12,9 @@ public struct RunRequest: Sendable {
         public var addresses: [InterfaceAddress]
         /// `--rate`: a tbf on this network's interface, both ways (see `AttachRequest.rate`).
         public var rate: RateLimit?
+        /// `NETWORK:dhcp[:OPTIONS]`: the address comes from a DHCP server on NETWORK (a swnet
+        /// network, a bridge, or a host interface for a macvlan), as `attach TARGET NETWORK dhcp`.
+        public var dhcp: DHCPRequest?
 
         public init(network: String, addresses: [InterfaceAddress] = []) {
             self.network = network
@@ -85,6 +88,9 @@ extension Swnet {
         if !request.publish.isEmpty && request.networks.isEmpty {
             throw SwnetError.invalid("publishing ports needs a network: add --network NETWORK")
         }
+        if !request.publish.isEmpty, let first = request.networks.first, first.dhcp != nil {
+            throw SwnetError.invalid("ports are published on the first --network, and \(first.network):dhcp has no address swnet assigns: put a network swnet addresses first")
+        }
         try requireNetworkPrivileges(for: "run")
         let id = Self.newContainerID()
         let name = request.name ?? String(id.prefix(12))
@@ -102,7 +108,12 @@ extension Swnet {
         // the container, so `swnet rm -f NAME` reaches it whatever happens to this process.
         // Networks and ports are checked in the same transaction, before anything is made.
         try store.write { state in
-            for choice in request.networks where choice.addresses.isEmpty {
+            for choice in request.networks where choice.dhcp != nil {
+                if try state.network(namedOrBridge: choice.network) == nil, try hostNetlink().link(named: choice.network) == nil {
+                    throw SwnetError.notFound("no network, bridge or interface named \(choice.network)")
+                }
+            }
+            for choice in request.networks where choice.addresses.isEmpty && choice.dhcp == nil {
                 if try state.network(named: choice.network) == nil {
                     throw SwnetError.notFound("network \(choice.network) does not exist; create it or give NETWORK:IP/LEN")
                 }
@@ -152,7 +163,14 @@ extension Swnet {
                     var request = AttachRequest(target: target.path, network: choice.network)
                     request.addresses = choice.addresses
                     request.rate = choice.rate
-                    try attach(request, target: target, in: state)
+                    request.dhcp = choice.dhcp
+                    // A DHCP attach commits its record before it waits for the lease (see
+                    // attachInterface); a failure after that is undone by undoStart below.
+                    if request.dhcp != nil {
+                        try attachInterface(request, target: target, in: state)
+                    } else {
+                        try attach(request, target: target, in: state)
+                    }
                 }
                 if !specs.isEmpty { _ = try publish(target, specs: specs, network: networks.first?.network, in: state) }
             }
@@ -218,16 +236,25 @@ extension Swnet {
         }
     }
 
-    /// Releases the addresses of a container. Its veths are deleted only when asked (a failed
-    /// start): otherwise the network namespace dies with its last process and the kernel
-    /// removes them with it, in the background, instead of making this call wait ~20 ms for RCU
-    /// per link.
+    /// Releases the addresses of a container and stops its DHCP clients. Its veths are deleted
+    /// only when asked (a failed start): otherwise the network namespace dies with its last
+    /// process and the kernel removes them with it, in the background, instead of making this
+    /// call wait ~20 ms for RCU per link. (run makes no --direct or VLAN interface attachment,
+    /// the only kinds that would outlive the namespace.)
     func releaseNetworks(of container: Container, deletingInterfaces: Bool = false, in state: borrowing StateTransaction) throws {
         guard let namespaceID = container.namespaceID else { return }
         try removePublications(namespaceID: namespaceID, in: state)
         let attachments = try state.attachments(namespaceID: namespaceID)
         if deletingInterfaces { try deleteLinks(named: attachments.map(\.hostInterface)) }
         for attachment in attachments { try release(attachment, in: state) }
+        for record in try state.linkAttachments(namespaceID: namespaceID) {
+            if deletingInterfaces {
+                try undo(record, container: nil, in: state)
+            } else {
+                stopDHCPClient(of: record)
+                try state.remove(record)
+            }
+        }
     }
 
     static let defaultEnvironment = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"]

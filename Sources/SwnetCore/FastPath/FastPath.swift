@@ -152,7 +152,7 @@ extension Swnet {
     /// The settings the program needs to do a VXLAN device's work, when it can: unicast peers
     /// from the FDB, an IPv4 local address and underlay interface.
     static func fastPathVXLAN(_ tunnel: Link) -> FastPathVXLAN? {
-        guard tunnel.kind == "vxlan", let options = tunnel.vxlan, options.remote == nil,
+        guard tunnel.kind == .vxlan, let options = tunnel.vxlan, options.remote == nil,
               let local = options.local, local.family == .v4, let parent = options.parentIndex, parent > 0,
               let mac = tunnel.mac else { return nil }
         return FastPathVXLAN(vni: options.vni, port: options.port, localAddress: local,

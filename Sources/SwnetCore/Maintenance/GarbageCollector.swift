@@ -109,7 +109,7 @@ extension Swnet {
     private func collectInterfaceAttachments(into report: inout CollectionReport, in state: borrowing StateTransaction) throws {
         for record in try state.linkAttachments() {
             let namespace = try? NetworkNamespace(path: record.namespacePath)
-            let alive = namespace.map { "\($0.identity)" == record.namespaceID } ?? false
+            let alive = namespace.map { $0.identity == record.namespaceID } ?? false
             if alive && record.phase == .active { continue }
             let container = alive ? namespace.flatMap { try? NetlinkHandle(namespace: $0) } : nil
             try undo(record, container: container, in: state)

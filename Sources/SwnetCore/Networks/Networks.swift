@@ -62,68 +62,17 @@ public struct NetworkStatus: Sendable, JSONRepresentable {
 }
 
 extension Swnet {
-    public static func validateNetworkName(_ name: String) throws(SwnetError) {
-        let allowed = name.utf8.allSatisfy { byte in
-            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
-                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-        }
-        guard !name.isEmpty, name.utf8.count <= 64, allowed, name.first != ".", name.first != "-" else {
-            throw SwnetError.invalid("invalid network name '\(name)': use up to 64 letters, digits, '-', '_' or '.', not starting with '.' or '-'")
-        }
-    }
-
-    package static func validateMTU(_ mtu: UInt32?) throws(SwnetError) {
-        if let mtu, !(68...65535).contains(mtu) { throw SwnetError.invalid("invalid MTU \(mtu): must be between 68 and 65535") }
-    }
-
-    /// An RFC 4193 unique local /64 for a network that asks for IPv6 without a subnet: the
-    /// 40-bit global ID is a hash of the name instead of random, so the same name gets the
-    /// same prefix every time (and on every host), and the subnet ID is 0.
-    public static func uniqueLocalSubnet(for network: String) -> IPNetwork {
-        let globalID = UInt128(StableHash.fnv1a("swnet/\(network)") & 0xff_ffff_ffff)
-        let prefix = UInt128(0xfd) << 120 | globalID << 80
-        return IPNetwork(address: .v6(IPv6Address(prefix)), prefixLength: 64)!
-    }
-
-    /// The request's subnets and gateways, checked: one subnet per family at most, a gateway
-    /// per subnet (given, or the subnet's first host address), `--ipv6`'s subnet added.
-    static func addressing(of request: NetworkRequest) throws(SwnetError) -> (subnets: [IPNetwork], gateways: [IPAddress]) {
-        var subnets = request.subnets
-        if request.ipv6 && !subnets.contains(where: { $0.family == .v6 }) { subnets.append(uniqueLocalSubnet(for: request.name)) }
-        guard !subnets.isEmpty else { throw .invalid("network \(request.name) needs a subnet: give --subnet CIDR or --ipv6") }
-        for family in [IPFamily.v4, .v6] {
-            let given = subnets.filter { $0.family == family }
-            if given.count > 1 { throw .invalid("two \(family) subnets given (\(given.map(\.description).joined(separator: ", "))): a network has at most one per family") }
-            let gateways = request.gateways.filter { $0.family == family }
-            if gateways.count > 1 { throw .invalid("two \(family) gateways given (\(gateways.map(\.description).joined(separator: ", ")))") }
-            if let gateway = gateways.first, given.isEmpty { throw .invalid("gateway \(gateway) has no \(family) subnet to belong to") }
-        }
-        var gateways: [IPAddress] = []
-        for subnet in subnets {
-            let gateway = request.gateways.first { $0.family == subnet.family } ?? AddressPool.defaultGateway(for: subnet)
-            do { _ = try AddressPool(subnet: subnet, gateway: gateway) } catch { throw .invalid("\(error)") }
-            if let gateway { gateways.append(gateway) }
-        }
-        return (subnets, gateways)
-    }
-
-    /// The bridge's name for a network: the network's own name when the kernel accepts it.
-    package static func defaultBridgeName(for network: String) -> String {
-        InterfaceNames.isValid(network) ? network : "swbr" + String(StableHash.fnv1a(network) & 0xffff_ffff, radix: 16).leftPadded(to: 8)
-    }
-
     @discardableResult
     public func createNetwork(_ request: NetworkRequest) throws -> NetworkDefinition {
-        try Self.validateNetworkName(request.name)
-        try Self.validateMTU(request.mtu)
-        let bridge = request.bridge ?? Self.defaultBridgeName(for: request.name)
-        try InterfaceNames.validate(bridge, role: "bridge")
-        let (subnets, gateways) = try Self.addressing(of: request)
+        try NetworkRules.checkName(request.name)
+        try NetworkRules.checkMTU(request.mtu)
+        let bridge = request.bridge ?? NetworkRules.defaultBridgeName(for: request.name)
+        try NetworkRules.checkBridgeName(bridge)
+        let (subnets, gateways) = try NetworkRules.addressing(of: request)
         try requireNetworkPrivileges(for: "network create")
 
         return try store.write { state in
-            try checkNetworkIsNew(name: request.name, bridge: bridge, subnets: subnets, in: state)
+            try NetworkRules.checkIsNew(name: request.name, bridge: bridge, subnets: subnets, among: state.networks())
             let netlink = try hostNetlink()
             if try netlink.link(named: bridge) != nil {
                 throw SwnetError("interface \(bridge) already exists; choose another name with --bridge")
@@ -142,14 +91,6 @@ extension Swnet {
             }
             return network
         }
-    }
-
-    private func checkNetworkIsNew(name: String, bridge: String, subnets: [IPNetwork], in state: borrowing StateTransaction) throws {
-        if try state.network(named: name) != nil { throw SwnetError.networkExists(name) }
-        if let other = try state.network(bridge: bridge) {
-            throw SwnetError("bridge \(bridge) already belongs to network \(other.name)")
-        }
-        for subnet in subnets { try checkSubnetIsFree(subnet, in: state) }
     }
 
     /// Makes the bridge of a network swnet manages: fixed MAC (a bridge otherwise takes the
@@ -176,19 +117,20 @@ extension Swnet {
         return bridge
     }
 
-    /// The network's bridge, recreated when swnet manages it and it is gone (after a reboot).
-    package func ensureBridge(for network: NetworkDefinition, rollback: Rollback) throws -> Link {
+    /// The network's bridge, recreated when swnet manages it and it is gone (after a reboot);
+    /// `made` says so: the firewall was then most likely lost with it, and wants rendering.
+    package func ensureBridge(for network: NetworkDefinition, rollback: Rollback) throws -> (link: Link, made: Bool) {
         let netlink = try hostNetlink()
         if let bridge = try netlink.link(named: network.bridge) {
-            guard bridge.kind == "bridge" else {
+            guard bridge.kind == .bridge else {
                 throw SwnetError("interface \(network.bridge) of network \(network.name) is not a bridge")
             }
-            return bridge
+            return (bridge, false)
         }
         guard network.managesBridge else {
             throw SwnetError("bridge \(network.bridge) of network \(network.name) does not exist")
         }
-        return try createBridge(for: network, rollback: rollback)
+        return (try createBridge(for: network, rollback: rollback), true)
     }
 
     public func listNetworks() throws -> [NetworkStatus] {

@@ -91,14 +91,9 @@ public struct PortSpec: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Why a port cannot be published on a host address, or nil. The kernel has no
-    /// route_localnet for IPv6: a connection to ::1 DNATed to a container goes out, but the
-    /// answer, translated back to ::1, is dropped on arrival from the bridge (docs/design.md).
+    /// Why a port cannot be published on a host address, or nil.
     public static func unpublishable(_ address: IPAddress) -> String? {
         guard case .v6(let address) = address else { return nil }
-        if address.value == 1 {
-            return "cannot publish on ::1: the kernel drops the container's answers to ::1 (IPv6 has no route_localnet); use 127.0.0.1 or a host IPv6 address"
-        }
         return address.isIPv4Mapped ? "'\(address)' is IPv4-mapped: give the IPv4 address" : nil
     }
 

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import IPAM
 import JSON
+import Netlink
 
 /// One published port: HOST_IP:HOST_PORT/PROTO → CONTAINER_ADDRESS:CONTAINER_PORT, both
 /// addresses of one family.
@@ -15,7 +16,7 @@ public struct Publication: Sendable, Hashable {
     public var containerPort: UInt16
     public var network: String
     /// The attachment's namespace identity: what detach, stop and rm remove by.
-    public var namespaceID: String
+    public var namespaceID: NamespaceIdentity
     public var target: String
 
     public var family: IPFamily { hostAddress.family }
@@ -33,7 +34,7 @@ extension Publication: JSONRepresentable {
             "containerAddress": .string(containerAddress.description),
             "containerPort": .int(Int64(containerPort)),
             "network": .string(network),
-            "namespace": .string(namespaceID),
+            "namespace": .string(namespaceID.description),
             "target": .string(target),
         ]
     }
@@ -61,7 +62,7 @@ extension StateTransaction {
                                      .text(publication.hostAddress.description), .integer(Int64(publication.hostPort)),
                                      .text(publication.portProtocol.rawValue), .text(publication.containerAddress.description),
                                      .integer(Int64(publication.containerPort)), .text(publication.network),
-                                     .text(publication.namespaceID), .text(publication.target))
+                                     .text(publication.namespaceID.description), .text(publication.target))
         if added == 0 { throw SwnetError.portPublished(port: publication.hostDescription, holder: "another target") }
     }
 
@@ -76,13 +77,13 @@ extension StateTransaction {
     }
 
     /// A namespace's publications, on one network or all.
-    func publications(namespaceID: String, network: String? = nil) throws -> [Publication] {
+    func publications(namespaceID: NamespaceIdentity, network: String? = nil) throws -> [Publication] {
         guard let network else {
             return try publications("SELECT \(Self.columns) FROM publications WHERE namespace = ? ORDER BY protocol, host_port",
-                                    .text(namespaceID))
+                                    .text(namespaceID.description))
         }
         return try publications("SELECT \(Self.columns) FROM publications WHERE namespace = ? AND network = ? ORDER BY protocol, host_port",
-                                .text(namespaceID), .text(network))
+                                .text(namespaceID.description), .text(network))
     }
 
     /// What is published on one host port (on any address).
@@ -104,11 +105,12 @@ extension StateTransaction {
         var found: [Publication] = []
         try database.query(sql, values) { row in
             guard let portProtocol = PortProtocol(rawValue: row.text(2)), let hostAddress = IPAddress(row.text(0)),
-                  let containerAddress = IPAddress(row.text(3)) else { throw SwnetError.damagedRecord("publication") }
+                  let containerAddress = IPAddress(row.text(3)), let namespaceID = NamespaceIdentity(row.text(6))
+            else { throw SwnetError.damagedRecord("publication") }
             found.append(Publication(hostAddress: hostAddress,
                                      hostPort: UInt16(clamping: row.integer(1)), portProtocol: portProtocol,
                                      containerAddress: containerAddress, containerPort: UInt16(clamping: row.integer(4)),
-                                     network: row.text(5), namespaceID: row.text(6), target: row.text(7)))
+                                     network: row.text(5), namespaceID: namespaceID, target: row.text(7)))
         }
         return found
     }

@@ -36,6 +36,10 @@ extension Swnet {
         return chosen.publications
     }
 
+    /// The namespace of ports `checkPortsFree` sets aside before the container exists: none
+    /// (no namespace file has inode 0), and nothing reads it.
+    private static let noNamespaceYet = NamespaceIdentity(device: 0, inode: 0)
+
     /// Fails, naming the holder, when a host port the specs fix is published already: what
     /// `run -p` checks before it makes anything. `families`: those of the network the ports
     /// will be published on, where a spec without host address goes.
@@ -49,7 +53,7 @@ extension Swnet {
                     try checkFree(port, spec.transport, address, chosen: chosen, in: state)
                     chosen.add(Publication(hostAddress: address, hostPort: port, portProtocol: spec.transport,
                                            containerAddress: address, containerPort: port, network: "",
-                                           namespaceID: "", target: "this command"))
+                                           namespaceID: Self.noNamespaceYet, target: "this command"))
                 }
             }
         }
@@ -72,7 +76,7 @@ extension Swnet {
 
     /// A spec naming host ports is looked up by port; one naming container ports, among the
     /// target's publications.
-    private func publications(matching spec: PortSpec, of namespaceID: String,
+    private func publications(matching spec: PortSpec, of namespaceID: NamespaceIdentity,
                               in state: borrowing StateTransaction) throws -> [Publication] {
         let candidates: [Publication]
         if let hostPorts = spec.hostPorts {
@@ -122,7 +126,7 @@ extension Swnet {
         // elements are gone, which the next removal (gc) handles, never an element without a
         // record, which nothing would find again.
         var batch = NFTablesBatch()
-        deleteElements(for: publications, to: &batch)
+        FirewallRuleset.deleteElements(for: publications, to: &batch)
         let deleted = (try? firewall().apply(batch)) != nil
         for publication in publications { try state.remove(publication) }
         // A table somebody flushed, or elements already gone: rebuild it from what is left.
@@ -140,7 +144,7 @@ extension Swnet {
     }
 
     /// Publications of a namespace on `network` (or all networks): what detach, stop and rm drop.
-    func removePublications(namespaceID: String, network: String? = nil, in state: borrowing StateTransaction) throws {
+    func removePublications(namespaceID: NamespaceIdentity, network: String? = nil, in state: borrowing StateTransaction) throws {
         try removePublications(try state.publications(namespaceID: namespaceID, network: network), in: state)
     }
 
@@ -208,7 +212,7 @@ extension Swnet {
 
     private func applyElements(adding publications: [Publication], in state: borrowing StateTransaction) throws {
         var batch = NFTablesBatch()
-        addElements(for: publications, to: &batch)
+        FirewallRuleset.addElements(for: publications, to: &batch)
         do { _ = try firewall().apply(batch) } catch {
             // The table is missing (never made, or flushed by a firewall reload): rebuild it
             // from the state, which already holds these publications.

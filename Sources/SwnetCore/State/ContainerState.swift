@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JSON
+import Netlink
 
 /// Container records: the `containers` table, keyed by id, its name unique (two
 /// `swnet run --name x` can never both win) and indexed like its namespace. Logs stay files:
@@ -25,10 +26,6 @@ extension StateTransaction {
         try containers("SELECT record FROM containers WHERE id >= ? AND id < ? LIMIT 2", .text(prefix), .text(prefix + "\u{7f}"))
     }
 
-    func container(namespaceID: String) throws -> Container? {
-        try containers("SELECT record FROM containers WHERE namespace = ?", .text(namespaceID)).first
-    }
-
     private func containers(_ sql: String, _ values: SQLValue...) throws -> [Container] {
         var found: [Container] = []
         try database.query(sql, values) { found.append(try Container(json: JSON(parsing: $0.text(0)))) }
@@ -38,14 +35,14 @@ extension StateTransaction {
     /// Records a new container; fails when its name is taken.
     func insert(_ container: Container) throws {
         let added = try database.run("INSERT OR IGNORE INTO containers (id, name, namespace, record) VALUES (?, ?, ?, ?)",
-                                     .text(container.id), .text(container.name), SQLValue(container.namespaceID),
+                                     .text(container.id), .text(container.name), SQLValue(container.namespaceID?.description),
                                      .text(container.json.serialized()))
         if added == 0 { throw SwnetError.containerNameInUse(container.name) }
     }
 
     func save(_ container: Container) throws {
         try database.run("UPDATE containers SET namespace = ?, record = ? WHERE id = ?",
-                         SQLValue(container.namespaceID), .text(container.json.serialized()), .text(container.id))
+                         SQLValue(container.namespaceID?.description), .text(container.json.serialized()), .text(container.id))
     }
 
     func removeContainer(_ container: Container) throws {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import IPAM
 import JSON
+import Netlink
 
 /// Reads and writes of every kind of record. Each lookup a command makes goes through a
 /// primary key or an index (by network, namespace, address, port, container name or id
@@ -16,7 +17,7 @@ extension StateTransaction {
         return names
     }
 
-    func networks() throws -> [NetworkDefinition] {
+    package func networks() throws -> [NetworkDefinition] {
         try networks("SELECT record FROM lib.networks ORDER BY name")
     }
 
@@ -54,8 +55,8 @@ extension StateTransaction {
 
     // MARK: Attachments
 
-    func attachment(network: String, namespaceID: String) throws -> Attachment? {
-        try attachments("SELECT record FROM attachments WHERE network = ? AND namespace = ?", .text(network), .text(namespaceID)).first
+    func attachment(network: String, namespaceID: NamespaceIdentity) throws -> Attachment? {
+        try attachments("SELECT record FROM attachments WHERE network = ? AND namespace = ?", .text(network), .text(namespaceID.description)).first
     }
 
     func attachments(network: String) throws -> [Attachment] {
@@ -63,8 +64,8 @@ extension StateTransaction {
     }
 
     /// The namespace's attachments on every network, by network name.
-    func attachments(namespaceID: String) throws -> [Attachment] {
-        try attachments("SELECT record FROM attachments WHERE namespace = ? ORDER BY network", .text(namespaceID))
+    func attachments(namespaceID: NamespaceIdentity) throws -> [Attachment] {
+        try attachments("SELECT record FROM attachments WHERE namespace = ? ORDER BY network", .text(namespaceID.description))
     }
 
     /// A CNI container's attachments on a network (one per interface).
@@ -95,20 +96,20 @@ extension StateTransaction {
 
     func save(_ attachment: Attachment) throws {
         try database.run("INSERT OR REPLACE INTO attachments (network, namespace, cni_container, record) VALUES (?, ?, ?, ?)",
-                         .text(attachment.network), .text(attachment.namespaceID), SQLValue(attachment.cni?.containerID),
+                         .text(attachment.network), .text(attachment.namespaceID.description), SQLValue(attachment.cni?.containerID),
                          .text(attachment.json.serialized()))
     }
 
-    func removeAttachment(network: String, namespaceID: String) throws {
-        try database.run("DELETE FROM attachments WHERE network = ? AND namespace = ?", .text(network), .text(namespaceID))
+    func removeAttachment(network: String, namespaceID: NamespaceIdentity) throws {
+        try database.run("DELETE FROM attachments WHERE network = ? AND namespace = ?", .text(network), .text(namespaceID.description))
     }
 
     // MARK: Leases
 
     /// Claims `address` for `owner`; false when somebody holds it already.
-    func claimLease(network: String, address: IPAddress, owner: String) throws -> Bool {
+    func claimLease(network: String, address: IPAddress, owner: NamespaceIdentity) throws -> Bool {
         try database.run("INSERT OR IGNORE INTO leases (network, address, owner) VALUES (?, ?, ?)",
-                         .text(network), .text(address.description), .text(owner)) == 1
+                         .text(network), .text(address.description), .text(owner.description)) == 1
     }
 
     /// Leases of a network by family (an IPv6 address has a ':').
@@ -120,10 +121,13 @@ extension StateTransaction {
         return counts
     }
 
-    func leaseOwner(network: String, address: IPAddress) throws -> String? {
-        var owner: String?
-        try database.query("SELECT owner FROM leases WHERE network = ? AND address = ?",
-                           .text(network), .text(address.description)) { owner = $0.text(0) }
+    /// The namespace that holds the address.
+    func leaseOwner(network: String, address: IPAddress) throws -> NamespaceIdentity? {
+        var owner: NamespaceIdentity?
+        try database.query("SELECT owner FROM leases WHERE network = ? AND address = ?", .text(network), .text(address.description)) {
+            guard let identity = NamespaceIdentity($0.text(0)) else { throw SwnetError.damagedRecord("lease") }
+            owner = identity
+        }
         return owner
     }
 

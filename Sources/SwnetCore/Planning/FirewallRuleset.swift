@@ -1,9 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-import CSwnetShims
 import IPAM
-import Netlink
 import NFTables
 
 /// swnet's nftables rules: one table of its own, `inet swnet`, that it rebuilds from its state
@@ -42,13 +37,9 @@ struct PublishMaps {
     var target: [DataType] { [family == .v4 ? .ipv4Address : .ipv6Address, .inetService] }
     var natFamily: NATFamily { family == .v4 ? .ipv4 : .ipv6 }
 
-    /// Where a port on every address applies: any local destination, but for IPv6 not ::1,
-    /// which cannot reach a container (PortSpec refuses it): the host's own [::1]:PORT is
-    /// refused at once instead of hanging.
-    var anyAddressMatches: [Match] {
-        let local = Match.fibDestinationType(.local)
-        return family == .v4 ? [local] : [local, Match.destination(in: IPNetwork("::1/128")!).negated]
-    }
+    /// Where a port on every address applies: any local destination, loopback included (as
+    /// Docker, the host reaches a port on 0.0.0.0 or [::] through 127.0.0.1 and [::1]).
+    static let anyAddressMatches = [Match.fibDestinationType(.local)]
 
     /// The map elements of publications, by map name (in a fixed order).
     static func elements(for publications: [Publication]) -> [(map: String, elements: [SetElement])] {
@@ -67,41 +58,28 @@ struct PublishMaps {
     }
 }
 
-extension Swnet {
-    func firewall() throws -> NFTablesHandle {
-        if let cachedFirewall { return cachedFirewall }
-        let handle = try hostNamespace.map { try NFTablesHandle(namespace: $0) } ?? NFTablesHandle()
-        cachedFirewall = handle
-        return handle
-    }
-
-    /// Replaces swnet's table with one built from the state, in one atomic batch; with no
-    /// network left, removes it.
-    package func renderFirewall(in state: borrowing StateTransaction) throws {
-        let networks = try state.networks()
+/// swnet's ruleset as a value: the batch that makes swnet's tables what the networks and
+/// publications call for. Pure: no Swnet, no kernel; `Swnet.renderFirewall` applies it, and tests
+/// compare its rendering with golden text without root.
+package enum FirewallRuleset {
+    /// Replaces swnet's tables with ones built for `networks` and `publications`, in one
+    /// atomic batch; with no network, only removes them. `bridgesPresent` names the networks'
+    /// bridges that exist in the kernel now: only those can have a netdev chain.
+    package static func batch(networks: [NetworkDefinition], publications: [Publication],
+                              bridgesPresent: Set<String>) -> NFTablesBatch {
         var batch = NFTablesBatch()
         batch.deleteIfExists(FirewallLayout.table)
         batch.deleteIfExists(FirewallLayout.bridgeTable)
+        batch.deleteIfExists(FirewallLayout.netdevTable)
         if !networks.isEmpty {
-            addRuleset(for: networks, publications: try state.publications(), to: &batch)
+            addRuleset(for: networks, publications: publications, to: &batch)
             addBridgeRules(for: networks, to: &batch)
+            addLoopbackReturn(for: networks, bridgesPresent: bridgesPresent, to: &batch)
         }
-        Log.debug("nftables: table inet swnet for \(networks.count) network\(networks.count == 1 ? "" : "s")")
-        do { _ = try firewall().apply(batch) } catch { throw SwnetError.during("update nftables table inet swnet", error) }
-        if !networks.isEmpty { try enableForwarding(for: networks) }
+        return batch
     }
 
-    /// Rebuilds the table from the state: it may be gone (a firewall reload), or hold map
-    /// elements of a publish killed before it committed. True when the table was missing.
-    @discardableResult
-    func repairFirewall(in state: borrowing StateTransaction) throws -> Bool {
-        guard try !state.networkNames().isEmpty else { return false }
-        let missing = try !firewall().exists(FirewallLayout.table)
-        try renderFirewall(in: state)
-        return missing
-    }
-
-    private func addRuleset(for networks: [NetworkDefinition], publications: [Publication], to batch: inout NFTablesBatch) {
+    private static func addRuleset(for networks: [NetworkDefinition], publications: [Publication], to batch: inout NFTablesBatch) {
         let table = FirewallLayout.table
         batch.add(table)
         for maps in PublishMaps.both {
@@ -113,7 +91,7 @@ extension Swnet {
 
         // Loopback addresses arriving from anywhere but lo are dropped before NAT: with
         // route_localnet on the bridges, 127.0.0.1-published ports must stay local (moby#45610).
-        // IPv6 needs no such rule: the kernel drops ::1 arriving on any other interface itself.
+        // ::1 has its twin in the bridge table (LoopbackReturn.swift).
         batch.add(Chain(table: table, name: "raw-prerouting", base: BaseChain(type: .filter, hook: .prerouting, priority: -300)))
         batch.add(Rule(table: table, chain: "raw-prerouting",
                        matching: [Match.inboundInterface("lo").negated, Match.destination(in: FirewallLayout.loopback)],
@@ -124,16 +102,18 @@ extension Swnet {
             for maps in PublishMaps.both {
                 batch.add(Rule(table: table, chain: name, matching: [],
                                then: [.dnatThroughMap(maps.onAddress, key: maps.addressKey, family: maps.natFamily)]))
-                batch.add(Rule(table: table, chain: name, matching: maps.anyAddressMatches,
+                batch.add(Rule(table: table, chain: name, matching: PublishMaps.anyAddressMatches,
                                then: [.dnatThroughMap(maps.onAny, key: PublishMaps.anyKey, family: maps.natFamily)]))
             }
         }
 
         batch.add(Chain(table: table, name: "postrouting", base: BaseChain(type: .nat, hook: .postrouting, priority: Priority.srcnat)))
-        // The host reaching a published port through 127.0.0.1: the container must answer a real address.
-        batch.add(Rule(table: table, chain: "postrouting",
-                       matching: [Match.source(in: FirewallLayout.loopback), Match.conntrackStatus(.destinationNAT)],
-                       then: [.masquerade]))
+        // The host reaching a published port through 127.0.0.1 or ::1: the container must answer a real address.
+        for loopback in [FirewallLayout.loopback, FirewallLayout.ipv6Loopback] {
+            batch.add(Rule(table: table, chain: "postrouting",
+                           matching: [Match.source(in: loopback), Match.conntrackStatus(.destinationNAT)],
+                           then: [.masquerade]))
+        }
         batch.add(Chain(table: table, name: "forward", base: BaseChain(type: .filter, hook: .forward, priority: Priority.filter, policy: .accept)))
         for network in networks {
             let bridge = network.bridge
@@ -184,48 +164,31 @@ extension Swnet {
     /// a multicast querier it floods MLD reports too): with 1,000 containers, ~4,000 deliveries
     /// into other namespaces per attach. Only routers need them, and the bridge (the router here)
     /// and its snooping see them before forwarding: from one container port to another they are
-    /// dropped. The ports are told by swnet's host-side names (this kernel's nftables has
-    /// no `meta ibrname` to name the bridge), so a veth named with `-l` keeps getting them.
-    private func addBridgeRules(for networks: [NetworkDefinition], to batch: inout NFTablesBatch) {
+    /// dropped. The ports are told by the link group swnet gives every host side it makes
+    /// (this kernel's nftables has no `meta ibrname` to name the bridge), not by name, so a
+    /// veth named with `-l` is one of them too.
+    private static func addBridgeRules(for networks: [NetworkDefinition], to batch: inout NFTablesBatch) {
         guard networks.contains(where: { $0.subnet(.v6) != nil }) else { return }
         let table = FirewallLayout.bridgeTable
         batch.add(table)
         batch.add(Chain(table: table, name: "forward", base: BaseChain(type: .filter, hook: .forward, priority: Priority.filter, policy: .accept)))
         for type in FirewallLayout.routerOnlyICMPv6 {
             batch.add(Rule(table: table, chain: "forward",
-                           matching: [Match.inboundInterface(prefix: InterfaceNames.hostSidePrefix),
-                                      Match.outboundInterface(prefix: InterfaceNames.hostSidePrefix),
+                           matching: [Match.inboundInterfaceGroup(InterfaceNames.hostSideGroup),
+                                      Match.outboundInterfaceGroup(InterfaceNames.hostSideGroup),
                                       Match.icmpv6Type(type)],
                            then: [.drop]))
         }
     }
 
-    func addElements(for publications: [Publication], to batch: inout NFTablesBatch) {
+    /// Adds the map elements that publish `publications`.
+    static func addElements(for publications: [Publication], to batch: inout NFTablesBatch) {
         for (map, elements) in PublishMaps.elements(for: publications) { batch.addElements(elements, to: map, in: FirewallLayout.table) }
     }
 
-    func deleteElements(for publications: [Publication], to batch: inout NFTablesBatch) {
+    /// Deletes the map elements that publish `publications`.
+    static func deleteElements(for publications: [Publication], to batch: inout NFTablesBatch) {
         for (map, elements) in PublishMaps.elements(for: publications) { batch.deleteElements(elements, from: map, in: FirewallLayout.table) }
-    }
-
-    /// Forwarding on in the host namespace (IPv6 too once a network has an IPv6 subnet: the
-    /// namespace then acts as a router, which makes its interfaces ignore router
-    /// advertisements unless accept_ra is 2), and route_localnet on each bridge so that the
-    /// host's own 127.0.0.1 connections to published ports can be routed to the containers.
-    private func enableForwarding(for networks: [NetworkDefinition]) throws {
-        var settings = ["net.ipv4.ip_forward": "/proc/sys/net/ipv4/ip_forward"]
-        if networks.contains(where: { $0.subnet(.v6) != nil }) {
-            settings["net.ipv6.conf.all.forwarding"] = "/proc/sys/net/ipv6/conf/all/forwarding"
-        }
-        for (name, path) in settings {
-            let result = swnet_write_sysctl_in_netns(hostNamespace?.fd ?? -1, path, "1")
-            if result < 0 { throw SystemError("enable \(name)", errno: -result) }
-        }
-        let netlink = try hostNetlink()
-        for network in networks where network.managesBridge {
-            guard let bridge = try netlink.link(named: network.bridge) else { continue }
-            try netlink.setLink(index: bridge.index, LinkChanges(routeLocalnet: true))
-        }
     }
 }
 
