@@ -20,11 +20,12 @@ extension Swnet {
     /// network left, removes it.
     package func renderFirewall(in state: borrowing StateTransaction) throws {
         let networks = try state.networks()
+        let bridges = try managedBridges(of: networks)
         let batch = FirewallRuleset.batch(networks: networks, publications: networks.isEmpty ? [] : try state.publications(),
-                                          bridgesPresent: try bridgesPresent(of: networks.filter { $0.managesBridge && $0.subnet(.v6) != nil }))
+                                          bridgesPresent: Set(bridges.map(\.link.name)))
         Log.debug("nftables: table inet swnet for \(networks.count) network\(networks.count == 1 ? "" : "s")")
         do { _ = try firewall().apply(batch) } catch { throw SwnetError.during("update nftables table inet swnet", error) }
-        if !networks.isEmpty { try enableForwarding(for: networks) }
+        if !networks.isEmpty { try enableForwarding(for: networks, bridges: bridges) }
     }
 
     /// Rebuilds the table from the state: it may be gone (a firewall reload), or hold map
@@ -42,7 +43,7 @@ extension Swnet {
     /// advertisements unless accept_ra is 2), and route_localnet on each bridge so that the
     /// host's own 127.0.0.1 connections to published ports can be routed to the containers
     /// (for [::1], a route: enableLoopbackReturn).
-    private func enableForwarding(for networks: [NetworkDefinition]) throws {
+    private func enableForwarding(for networks: [NetworkDefinition], bridges: [(link: Link, network: NetworkDefinition)]) throws {
         var settings = ["net.ipv4.ip_forward": "/proc/sys/net/ipv4/ip_forward"]
         if networks.contains(where: { $0.subnet(.v6) != nil }) {
             settings["net.ipv6.conf.all.forwarding"] = "/proc/sys/net/ipv6/conf/all/forwarding"
@@ -52,17 +53,16 @@ extension Swnet {
             if result < 0 { throw SystemError("enable \(name)", errno: -result) }
         }
         let netlink = try hostNetlink()
-        for network in networks where network.managesBridge {
-            guard let bridge = try netlink.link(named: network.bridge) else { continue }
-            try enableLoopbackReturn(on: bridge, of: network, netlink: netlink)
-        }
+        for (link, network) in bridges { try enableLoopbackReturn(on: link, of: network, netlink: netlink) }
     }
 
-    /// Which of these networks' bridges exist now (the ruleset binds a netdev chain to each).
-    private func bridgesPresent(of networks: [NetworkDefinition]) throws -> Set<String> {
-        guard !networks.isEmpty else { return [] }
+    /// The bridges swnet manages that exist now, looked up once a render: the ruleset binds a
+    /// netdev chain to each IPv6 one, and forwarding sets them up for the loopback return.
+    private func managedBridges(of networks: [NetworkDefinition]) throws -> [(link: Link, network: NetworkDefinition)] {
+        let managed = networks.filter(\.managesBridge)
+        guard !managed.isEmpty else { return [] }
         let netlink = try hostNetlink()
-        return Set(try networks.filter { try netlink.link(named: $0.bridge) != nil }.map(\.bridge))
+        return try managed.compactMap { network in try netlink.link(named: network.bridge).map { ($0, network) } }
     }
 
     /// What the host's own connections to 127.0.0.1 and [::1] need of a bridge swnet manages:
