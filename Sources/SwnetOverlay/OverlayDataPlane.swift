@@ -197,8 +197,11 @@ struct OverlayDataPlane {
         -> Changes {
         var wanted = desired(for: peers)
         let blocked = try idsHeldByOthers(Set(wanted.nexthops.map(\.id)).subtracting(present.nexthops.map(\.id)), netlink)
-        let blockedSubnets = peers.flatMap { entries(of: $0).paths }.filter { blocked.contains($0.nexthop.id) }.map(\.route.destination)
-        if !blocked.isEmpty { wanted = desired(for: peers, blocked: blocked) }
+        var blockedSubnets: [IPNetwork] = []
+        if !blocked.isEmpty {
+            wanted = desired(for: peers, blocked: blocked)
+            blockedSubnets = peers.flatMap { entries(of: $0).paths }.filter { blocked.contains($0.nexthop.id) }.map(\.route.destination)
+        }
         let stale = present.subtracting(wanted)
         let missing = wanted.subtracting(present)
         var batches = Batches()
