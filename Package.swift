@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, bottom to top: C system libraries (libmnl, libnftnl, libcap, SQLite) and shims → NetlinkTransport → kernel bindings (Netlink, NFTables)
-// and pure-Swift IPAM/JSON → SwnetCore (the verbs) → SwnetOverlay (multi-host) → SwnetCommands (CLI) → swnet (main).
+// and pure-Swift IPAM/JSON → SwnetCore (the verbs) → SwnetOverlay (multi-host), SwnetContainers (the container runtime)
+// → SwnetCommands (CLI) → swnet (main).
 let package = Package(
     name: "swnet",
     platforms: [.macOS(.v15)],
@@ -15,6 +16,7 @@ let package = Package(
         .library(name: "BPF", targets: ["BPF"]),
         .library(name: "SwnetCore", targets: ["SwnetCore"]),
         .library(name: "SwnetOverlay", targets: ["SwnetOverlay"]),
+        .library(name: "SwnetContainers", targets: ["SwnetContainers"]),
     ],
     targets: [
         .systemLibrary(name: "CMnl", pkgConfig: "libmnl", providers: [.apt(["libmnl-dev"])]),
@@ -46,10 +48,14 @@ let package = Package(
         // Multi-host overlays: configuration and registrations in etcd, joining, the agent
         // (its decisions a pure function, AgentCore, driven by an I/O loop) and the data plane.
         .target(name: "SwnetOverlay", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON", "Etcd", "CSwnetLauncher"]),
-        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "SwnetOverlay", "IPAM", "JSON", "Etcd"], plugins: ["BuildCommit"]),
+        // The container runtime (run, ps, exec, stop, rm, logs, inspect): the launcher, a detached
+        // container's monitor, container records; it attaches and publishes through the verbs,
+        // which resolve its names and sweep its records through the ContainerRegistry it gives them.
+        .target(name: "SwnetContainers", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON", "CCap", "CSwnetLauncher"]),
+        .target(name: "SwnetCommands", dependencies: ["SwnetCore", "SwnetOverlay", "SwnetContainers", "IPAM", "JSON", "Etcd"], plugins: ["BuildCommit"]),
         // `swnet --version` names the git commit it was built from.
         .plugin(name: "BuildCommit", capability: .buildTool()),
-        .executableTarget(name: "swnet", dependencies: ["SwnetCommands", "SwnetCore"]),
+        .executableTarget(name: "swnet", dependencies: ["SwnetCommands", "SwnetContainers"]),
         // The CNI plugin: spec types and verbs over SwnetCore, and its two-line main.
         .target(name: "SwnetCNI", dependencies: ["SwnetCore", "Netlink", "IPAM", "JSON"]),
         .executableTarget(name: "swnet-cni", dependencies: ["SwnetCNI"]),
@@ -66,6 +72,7 @@ let package = Package(
         .testTarget(name: "NFTablesTests", dependencies: ["NFTables", "NetlinkTransport", "IPAM", "Netlink", "SwnetTestSupport"]),
         .testTarget(name: "SwnetCoreTests", dependencies: ["SwnetCore", "SwnetOverlay", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetOverlayTests", dependencies: ["SwnetOverlay", "SwnetCore", "Etcd", "Netlink", "NetlinkTransport", "CMnl", "IPAM", "JSON"]),
+        .testTarget(name: "SwnetContainersTests", dependencies: ["SwnetContainers", "SwnetCore", "Netlink", "IPAM", "JSON"]),
         .testTarget(name: "SwnetCommandsTests", dependencies: ["SwnetCommands", "SwnetCore", "SwnetOverlay"]),
         .testTarget(name: "SwnetCNITests", dependencies: ["SwnetCNI", "IPAM", "JSON"]),
     ],

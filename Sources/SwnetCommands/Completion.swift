@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwnetContainers
 import SwnetCore
 
 /// What the shell should offer for the word under the cursor.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import IPAM
 import JSON
+import SwnetContainers
 import SwnetCore
 
 struct RunCommand: RunnableCommand {

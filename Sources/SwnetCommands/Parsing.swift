@@ -1,5 +1,6 @@
 import IPAM
 import Netlink
+import SwnetContainers
 import SwnetCore
 
 /// Typed values parsed at the edge, with one-line errors that name the bad input.

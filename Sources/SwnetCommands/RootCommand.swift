@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import JSON
+import SwnetContainers
 import SwnetCore
 
 /// `swnet`: the command tree. Kept in a library so tests can walk and parse it.
@@ -94,7 +95,7 @@ struct GlobalOptions {
     /// The library for the command to run, logging as asked.
     func makeSwnet() -> Swnet {
         Log.level = effectiveLogLevel()
-        let swnet = Swnet(location: StateLocation.resolve(root: root))
+        let swnet = Swnet(location: StateLocation.resolve(root: root), containers: ContainerRuntime())
         if noFastPath { swnet.usesFastPath = false }
         return swnet
     }

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import SwnetCommands
-import SwnetCore
+import SwnetContainers
 
 // `swnet run -d` starts this executable again as the container's monitor: that comes first,
 // before any parsing of a command line.

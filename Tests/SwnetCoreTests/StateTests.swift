@@ -29,7 +29,7 @@ struct StateTests {
         }
         expectError(.noSuchNetwork("nope")) { _ = try swnet.inspectNetwork("nope") }
         expectError(.networkInUse(network: "s1", attachments: 1)) { try swnet.removeNetworks(["s1"], force: false) }
-        expectError(.noSuchContainer("nope")) { _ = try swnet.container(matching: "nope") }
+        expectError(.noSuchContainer("nope")) { _ = try swnet.resolveTarget("container:nope") }
 
         let twice = #expect(throws: SwnetError.self) { try swnet.attach(AttachRequest(target: c1.path, network: "s1")) }
         guard case .alreadyAttached(_, "s1", "eth0", "10.11.0.5/24")? = twice else {
@@ -112,14 +112,16 @@ struct StateTests {
         try swnet.publish(c1.path, specs: [PortSpec(parsing: "8080:80"), PortSpec(parsing: "127.0.0.1:9000:90/udp")])
         try swnet.unpublish(c1.path, specs: [PortSpec(parsing: "8080:80")])
         _ = try swnet.publications(of: c1.path)
-        _ = try? swnet.container(matching: "abc")
-        _ = try swnet.inspectContainers([])
+        try swnet.store.read { state in
+            _ = try state.containerRecord(named: "abc")
+            _ = try state.containerRecords(idPrefix: "abc")
+            _ = try state.containerRecord(id: "abc")
+        }
         try swnet.detach(DetachRequest(target: c1.path, network: "i1"))
         try swnet.removeNetworks(["i1"], force: true)
         try swnet.collectGarbage()
 
-        let listings = ["ORDER BY name", "ORDER BY network, namespace", "FROM publications ORDER BY", "NOT EXISTS",
-                        "SELECT record FROM containers\u{0}"]
+        let listings = ["ORDER BY name", "ORDER BY network, namespace", "FROM publications ORDER BY", "NOT EXISTS"]
         var scans: [String] = []
         try swnet.store.read { state in
             for sql in state.database.statements.keys where !sql.hasPrefix("INSERT") && !sql.hasPrefix("PRAGMA") && !sql.hasPrefix("ATTACH") {

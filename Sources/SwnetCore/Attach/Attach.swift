@@ -107,7 +107,7 @@ extension Swnet {
 
     /// The attach itself, in the caller's transaction. The records (pending) are committed
     /// before the kernel is touched, so that gc can undo what a crash part-way leaves.
-    func attach(_ request: AttachRequest, target: ResolvedTarget, in state: borrowing StateTransaction) throws -> AttachResult {
+    package func attach(_ request: AttachRequest, target: ResolvedTarget, in state: borrowing StateTransaction) throws -> AttachResult {
         try Rollback().run { rollback in
             let (network, created) = try networkForAttach(request, in: state)
             let pools = try checkedPools(for: request, on: network)
@@ -384,7 +384,7 @@ extension Swnet {
     }
 
     /// Forgets an attachment: its lease and its record (the caller removes its link).
-    func release(_ attachment: Attachment, in state: borrowing StateTransaction) throws {
+    package func release(_ attachment: Attachment, in state: borrowing StateTransaction) throws {
         try disableFastPath([attachment])
         for address in attachment.addresses
         where try state.leaseOwner(network: attachment.network, address: address.address) == attachment.namespaceID {

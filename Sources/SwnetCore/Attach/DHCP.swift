@@ -103,7 +103,7 @@ extension Swnet {
         close(pidfd)
     }
 
-    func stopDHCPClient(of attachment: LinkAttachment) {
+    package func stopDHCPClient(of attachment: LinkAttachment) {
         if let pid = attachment.clientPID { stopDHCPClient(pid: pid, startTime: attachment.clientStartTime) }
         removeDHCPFiles(of: attachment)
     }

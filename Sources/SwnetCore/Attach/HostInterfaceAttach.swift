@@ -32,7 +32,7 @@ extension Swnet {
     /// Its record is committed (pending) before each kernel object is made, so that gc can
     /// undo what a crash part-way leaves.
     @discardableResult
-    func attachInterface(_ request: AttachRequest, target: ResolvedTarget,
+    package func attachInterface(_ request: AttachRequest, target: ResolvedTarget,
                                  in state: borrowing StateTransaction) throws -> LinkAttachment {
         try Rollback().run { rollback in
             let netlink = try hostNetlink()
@@ -213,7 +213,7 @@ extension Swnet {
     /// Undoes a record: stops its DHCP client, removes what swnet made (the veth, the macvlan,
     /// a VLAN sub-interface nobody else uses), moves a direct interface back, forgets it.
     /// `container` is nil when the namespace is gone or unknown.
-    func undo(_ record: LinkAttachment, container: NetlinkHandle?, in state: borrowing StateTransaction) throws {
+    package func undo(_ record: LinkAttachment, container: NetlinkHandle?, in state: borrowing StateTransaction) throws {
         stopDHCPClient(of: record)
         let netlink = try hostNetlink()
         switch record.kind {

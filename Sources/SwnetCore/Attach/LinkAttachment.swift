@@ -102,7 +102,7 @@ extension StateTransaction {
         try linkAttachments("SELECT record FROM link_attachments ORDER BY namespace, interface")
     }
 
-    func linkAttachments(namespaceID: NamespaceIdentity) throws -> [LinkAttachment] {
+    package func linkAttachments(namespaceID: NamespaceIdentity) throws -> [LinkAttachment] {
         try linkAttachments("SELECT record FROM link_attachments WHERE namespace = ? ORDER BY interface", .text(namespaceID.description))
     }
 
@@ -132,7 +132,7 @@ extension StateTransaction {
             SQLValue(attachment.hostInterface), .text(attachment.json.serialized()))
     }
 
-    func remove(_ attachment: LinkAttachment) throws {
+    package func remove(_ attachment: LinkAttachment) throws {
         try database.run("DELETE FROM link_attachments WHERE namespace = ? AND interface = ?",
                          .text(attachment.namespaceID.description), .text(attachment.containerInterface))
     }

@@ -68,7 +68,7 @@ public struct TargetResolver: Sendable {
 }
 
 extension String {
-    func stripping(prefix: String) -> String? {
+    package func stripping(prefix: String) -> String? {
         hasPrefix(prefix) ? String(dropFirst(prefix.count)) : nil
     }
 }

@@ -1,30 +1,26 @@
 /// The one place a TARGET is resolved, in this order:
 /// - `pid:N`, `netns:NAME`, `container:NAME`, `podman:NAME`, `docker:NAME` force a kind;
 /// - a bare number is a PID, anything with a `/` a namespace path;
-/// - a swnet container's name or unique id prefix;
+/// - a swnet container's name or unique id prefix (when this `Swnet` has a container runtime);
 /// - a namespace in /run/netns;
 /// - a podman, then a docker container, when that engine is installed.
 extension Swnet {
     public func resolveTarget(_ text: String) throws -> ResolvedTarget {
-        if let name = text.stripping(prefix: "container:") { return try runningContainerTarget(try container(matching: name)) }
+        if let name = text.stripping(prefix: "container:") {
+            guard let target = try containers?.target(named: name, in: self) else { throw SwnetError.noSuchContainer(name) }
+            return target
+        }
         if let name = text.stripping(prefix: "podman:") { return try engineTarget(.podman, name) }
         if let name = text.stripping(prefix: "docker:") { return try engineTarget(.docker, name) }
         if text.hasPrefix("pid:") || text.hasPrefix("netns:") || text.contains("/") || text.allSatisfy(\.isASCIIDigit) {
             return try resolver.resolve(text)
         }
-        if let container = try containerIfAny(matching: text) { return try runningContainerTarget(container) }
+        if let target = try containers?.target(named: text, in: self) { return target }
         if Files.exists("\(resolver.netnsDirectory)/\(text)") { return try resolver.resolve(text) }
         for engine in ContainerEngine.allCases where Subprocess.find(engine.rawValue) != nil {
             if let pid = try engine.pid(of: text) { return try resolver.resolve("pid:\(pid)", label: "\(engine.rawValue) \(text)") }
         }
         throw SwnetError.notFound("unknown target '\(text)': not a PID, a swnet container, a namespace in \(resolver.netnsDirectory), a namespace file or a podman/docker container")
-    }
-
-    private func runningContainerTarget(_ container: Container) throws -> ResolvedTarget {
-        guard container.isRunning, let pid = container.pid else {
-            throw SwnetError.containerNotRunning(container.name)
-        }
-        return try resolver.resolve("pid:\(pid)", label: "container \(container.name)")
     }
 
     private func engineTarget(_ engine: ContainerEngine, _ name: String) throws -> ResolvedTarget {

@@ -12,9 +12,10 @@ public struct CollectionReport: Sendable, JSONRepresentable {
     /// Leases with no attachment behind them, as "network/address".
     public var orphanLeases: [String] = []
     public var removedInterfaces: [String] = []
-    /// Containers whose start died part-way, or that ran with --rm and are gone, as names.
+    /// Containers whose start died part-way, or that ran with --rm and are gone, as names
+    /// (the container runtime's sweep, when this `Swnet` has one: `ContainerRegistry`).
     public var removedContainers: [String] = []
-    /// Containers found dead without anyone having recorded it, now marked exited.
+    /// Containers found dead without anyone having recorded it, now marked exited (likewise).
     public var exitedContainers: [String] = []
     /// Interface attachments (DHCP veths, macvlans, moved interfaces) whose namespace is gone
     /// or that a crash left half made.
@@ -49,7 +50,7 @@ extension Swnet {
             var report = CollectionReport()
             try Files.removeAbandonedTemporaries(under: location.run)
             try Files.removeAbandonedTemporaries(under: location.lib)
-            try collectContainers(into: &report, in: state)
+            try containers?.collectGarbage(in: self, state: state, into: &report)
             for attachment in try state.allAttachments() {
                 let hostLink = try netlink.link(named: attachment.hostInterface)
                 if attachment.phase == .active && hostLink != nil { continue }
@@ -70,36 +71,6 @@ extension Swnet {
             report.repairedFirewall = try repairFirewall(in: state)
             try collectFastPathGarbage(into: &report, in: state)
             return report
-        }
-    }
-
-    /// A start that died part-way (owner gone before the container ran) is undone; a container
-    /// whose init died unrecorded is marked exited, or removed with --rm; an exited container
-    /// keeps no addresses or interfaces.
-    private func collectContainers(into report: inout CollectionReport, in state: borrowing StateTransaction) throws {
-        for var container in try state.containers() {
-            switch container.status {
-            case .created where !container.ownerIsAlive:
-                container.killInit()
-                try releaseNetworks(of: container, in: state)
-                try state.removeContainer(container)
-                report.removedContainers.append(container.name)
-            case .running where !container.isRunning:
-                try releaseNetworks(of: container, in: state)
-                if container.autoRemove {
-                    try state.removeContainer(container)
-                    report.removedContainers.append(container.name)
-                } else {
-                    container.status = .exited
-                    container.finished = Int64(time(nil))
-                    try state.save(container)
-                    report.exitedContainers.append(container.name)
-                }
-            case .exited:
-                try releaseNetworks(of: container, in: state)
-            default:
-                continue
-            }
         }
     }
 

@@ -4,7 +4,7 @@ extension Swnet {
     /// Deletes host links by name; missing ones are skipped. Several links go in one kernel
     /// request: each gets a link group no other link uses, then one RTM_DELLINK removes the
     /// group, so the kernel waits for RCU once instead of once per link.
-    func deleteLinks(named names: [String]) throws {
+    package func deleteLinks(named names: [String]) throws {
         let netlink = try hostNetlink()
         // One link (a detach) is one request by name, with no lookup first.
         guard names.count > 1 else {

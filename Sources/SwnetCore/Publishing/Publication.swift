@@ -77,7 +77,7 @@ extension StateTransaction {
     }
 
     /// A namespace's publications, on one network or all.
-    func publications(namespaceID: NamespaceIdentity, network: String? = nil) throws -> [Publication] {
+    package func publications(namespaceID: NamespaceIdentity, network: String? = nil) throws -> [Publication] {
         guard let network else {
             return try publications("SELECT \(Self.columns) FROM publications WHERE namespace = ? ORDER BY protocol, host_port",
                                     .text(namespaceID.description))

@@ -23,7 +23,7 @@ extension Swnet {
 
     /// Every port is checked and recorded in the caller's transaction, then the map elements
     /// go out in one batch; if that fails, the transaction takes the records back.
-    func publish(_ target: ResolvedTarget, specs: [PortSpec], network: String?,
+    package func publish(_ target: ResolvedTarget, specs: [PortSpec], network: String?,
                  in state: borrowing StateTransaction) throws -> [Publication] {
         let attachment = try attachmentToPublish(target, network: network, in: state)
         var chosen = ChosenPorts()
@@ -43,7 +43,7 @@ extension Swnet {
     /// Fails, naming the holder, when a host port the specs fix is published already: what
     /// `run -p` checks before it makes anything. `families`: those of the network the ports
     /// will be published on, where a spec without host address goes.
-    func checkPortsFree(_ specs: [PortSpec], families: [IPFamily], in state: borrowing StateTransaction) throws {
+    package func checkPortsFree(_ specs: [PortSpec], families: [IPFamily], in state: borrowing StateTransaction) throws {
         var chosen = ChosenPorts()
         for spec in specs {
             guard let hostPorts = spec.hostPorts, hostPorts.count == spec.containerPorts.count else { continue }
@@ -144,7 +144,7 @@ extension Swnet {
     }
 
     /// Publications of a namespace on `network` (or all networks): what detach, stop and rm drop.
-    func removePublications(namespaceID: NamespaceIdentity, network: String? = nil, in state: borrowing StateTransaction) throws {
+    package func removePublications(namespaceID: NamespaceIdentity, network: String? = nil, in state: borrowing StateTransaction) throws {
         try removePublications(try state.publications(namespaceID: namespaceID, network: network), in: state)
     }
 

@@ -30,7 +30,7 @@ extension StateTransaction {
     }
 
     /// A network by name, else by the name of its bridge.
-    func network(namedOrBridge name: String) throws -> NetworkDefinition? {
+    package func network(namedOrBridge name: String) throws -> NetworkDefinition? {
         try network(named: name) ?? network(bridge: name)
     }
 
@@ -64,7 +64,7 @@ extension StateTransaction {
     }
 
     /// The namespace's attachments on every network, by network name.
-    func attachments(namespaceID: NamespaceIdentity) throws -> [Attachment] {
+    package func attachments(namespaceID: NamespaceIdentity) throws -> [Attachment] {
         try attachments("SELECT record FROM attachments WHERE namespace = ? ORDER BY network", .text(namespaceID.description))
     }
 

@@ -141,10 +141,6 @@ package final class StateStore {
         try database.execute(exclusive ? "BEGIN IMMEDIATE" : "BEGIN")
         prepared = true
     }
-
-    var containersDirectory: String { "\(location.run)/containers" }
-
-    func containerLogPath(id: String) -> String { "\(containersDirectory)/\(id).log" }
 }
 
 /// Work committed before a command finished (`commitPending`), and how to take it back if

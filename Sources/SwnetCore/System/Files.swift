@@ -8,7 +8,7 @@ package enum Files {
         access(path, F_OK) == 0
     }
 
-    static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
@@ -87,7 +87,7 @@ package enum Files {
     }
 
     /// Removes a file; a missing file is not an error.
-    static func remove(_ path: String) throws(SystemError) {
+    package static func remove(_ path: String) throws(SystemError) {
         if unlink(path) != 0, errno != ENOENT { throw SystemError("remove \(path)") }
     }
 

@@ -3,8 +3,8 @@ import Glibc
 #endif
 
 /// Times as RFC 3339 strings in UTC ("2026-12-05T08:04:58Z"), as Docker's inspect prints them.
-enum Timestamp {
-    static func rfc3339(_ seconds: Int64) -> String {
+package enum Timestamp {
+    package static func rfc3339(_ seconds: Int64) -> String {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)

@@ -1,7 +1,8 @@
 import IPAM
 import JSON
 import Testing
-@testable import SwnetCore
+import SwnetCore
+@testable import SwnetContainers
 
 /// What `swnet run -d` sends its monitor survives the trip through JSON text.
 @Suite struct MonitorTests {

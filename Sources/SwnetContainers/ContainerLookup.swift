@@ -1,5 +1,6 @@
 import JSON
 import Netlink
+import SwnetCore
 
 extension Swnet {
     /// A swnet container by name, full id or unique id prefix, as Docker resolves them.

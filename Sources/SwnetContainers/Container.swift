@@ -3,6 +3,7 @@ import Glibc
 #endif
 import JSON
 import Netlink
+import SwnetCore
 
 /// A container swnet launched: runtime state, gone after a reboot like its process.
 public struct Container: Sendable, Equatable {
@@ -111,19 +112,5 @@ extension Container: JSONRepresentable {
         created = json["created"]?.int ?? 0
         started = json["started"]?.int
         finished = json["finished"]?.int
-    }
-}
-
-/// Facts about processes from /proc.
-enum ProcessTable {
-    /// Field 22 of /proc/PID/stat: when a live process started, in clock ticks since boot; nil
-    /// when there is no such process or only its zombie (whose parent may never reap it).
-    static func startTime(of pid: Int32) -> UInt64? {
-        guard let stat = try? Files.readString("/proc/\(pid)/stat"),
-              let afterName = stat.lastIndex(of: ")") else { return nil }
-        // Fields after the command name, which may itself contain spaces and parentheses.
-        let fields = stat[stat.index(after: afterName)...].split(separator: " ")
-        guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return nil }
-        return UInt64(fields[19])
     }
 }

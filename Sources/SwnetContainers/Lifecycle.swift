@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwnetCore
 
 extension Swnet {
     /// `swnet ps`: running containers, or all with `all`; newest first.
@@ -54,7 +55,7 @@ extension Swnet {
                 container.killInit()
                 _ = waitForExit(container, seconds: 10)
                 try releaseNetworks(of: container, in: state)
-                try state.removeContainer(container)
+                try removeRecord(of: container, in: state)
             }
         }
         return containers
@@ -62,7 +63,7 @@ extension Swnet {
 
     /// The container's log (its output when run with -d).
     public func logPath(of target: String) throws -> String {
-        store.containerLogPath(id: try container(matching: target).id)
+        location.containerLogPath(id: try container(matching: target).id)
     }
 
     /// Runs a command inside a running container; returns its exit status.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CCap
 import CSwnetLauncher
+import SwnetCore
 
 /// Linux capabilities a container's command keeps, as a mask: bit N is CAP_N.
 public struct CapabilitySet: Sendable, Equatable {

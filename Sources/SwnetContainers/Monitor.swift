@@ -4,6 +4,7 @@ import Glibc
 import CSwnetLauncher
 import IPAM
 import JSON
+import SwnetCore
 
 /// A detached container's monitor: the swnet executable started again (`/proc/self/exe`, as
 /// runc does), so that no process ever goes on running Swift after a fork. It makes the
@@ -31,7 +32,7 @@ public enum ContainerMonitor {
         guard let line = channel.receive(), let start = try? DetachedStart(json: JSON(parsing: line)) else {
             return SWNET_STATUS_LAUNCH_FAILED
         }
-        Swnet(location: start.location).monitor(start, channel: channel)
+        Swnet(location: start.location, containers: ContainerRuntime()).monitor(start, channel: channel)
         return 0
     }
 }
@@ -201,8 +202,8 @@ extension Swnet {
             return
         }
         var spec = start.spec
-        try? Files.makeDirectories(store.containersDirectory)  // if it fails, so does the open
-        let log = open(store.containerLogPath(id: container.id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        try? Files.makeDirectories(location.containerLogs)  // if it fails, so does the open
+        let log = open(location.containerLogPath(id: container.id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard log >= 0 else {
             let error = SystemError("create log of \(container.name)")
             undoStart(container, process: nil)

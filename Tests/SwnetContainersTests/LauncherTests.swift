@@ -1,7 +1,8 @@
 import Foundation
 import Netlink
 import Testing
-@testable import SwnetCore
+import SwnetCore
+@testable import SwnetContainers
 
 /// A container under test. Its stdout and stderr go to a file; however the test ends, the
 /// container is killed and reaped.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CSwnetLauncher
 import IPAM
+import SwnetCore
 
 /// What `swnet run` asks for.
 public struct RunRequest: Sendable {
@@ -203,7 +204,7 @@ extension Swnet {
     func undoStart(_ container: Container, process: ContainerProcess?) {
         try? store.write { state in
             try? releaseNetworks(of: container, deletingInterfaces: true, in: state)
-            try? state.removeContainer(container)
+            try? removeRecord(of: container, in: state)
         }
         process?.signal(SIGKILL)
         _ = process?.wait()
@@ -229,7 +230,7 @@ extension Swnet {
             guard try state.container(id: container.id) != nil else { return }
             try releaseNetworks(of: container, in: state)
             if container.autoRemove {
-                try state.removeContainer(container)
+                try removeRecord(of: container, in: state)
             } else {
                 try state.save(container)
             }
