@@ -40,13 +40,15 @@ lab_log() { [[ -z ${LAB_VERBOSE:-} ]] || echo "lab: $*" >&2; }
 lab_error() { echo "lab: $*" >&2; return 1; }
 lab_ms() { echo $(($(date +%s%N) / 1000000)); }   # wall clock in milliseconds
 
-# lab_guard: fails unless this is a throwaway network namespace with a /run of its own.
+# lab_guard: fails unless this is a throwaway network namespace with a /run of its own. The
+# machine's are init's, or what LAB_MACHINE_NETNS and LAB_MACHINE_RUN say (run.sh sets them: in
+# its PID namespace, PID 1 is the scenario's own shell).
 lab_guard() {
-    if [[ $(readlink /proc/self/ns/net) == "$(readlink /proc/1/ns/net)" ]]; then
+    if [[ $(readlink /proc/self/ns/net) == "${LAB_MACHINE_NETNS:-$(readlink /proc/1/ns/net)}" ]]; then
         lab_error "refusing: this is the machine's own network namespace (run inside unshare --net --mount --propagation private)"
         return 1
     fi
-    if [[ $(stat -c %d:%i /run) == "$(stat -c %d:%i /proc/1/root/run 2>/dev/null)" ]]; then
+    if [[ $(stat -c %d:%i /run) == "${LAB_MACHINE_RUN:-$(stat -c %d:%i /proc/1/root/run 2>/dev/null)}" ]]; then
         lab_error "refusing: /run is the machine's; mount a tmpfs on /run in this mount namespace first"
         return 1
     fi

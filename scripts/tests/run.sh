@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs each CLI scenario (scripts/tests/*.test.sh) in its own network and mount namespace with a
-# private /run, so named namespaces, bridges and state vanish with it, even on failure.
+# Runs each CLI scenario (scripts/tests/*.test.sh) in its own network, mount and PID namespace with
+# a private /run and /proc, so named namespaces, bridges, state and every process it started
+# (servers, containers, monitors, agents, podman's conmon) vanish with it, even on failure: when
+# the scenario's shell, PID 1 there, exits or is killed, the kernel kills the rest.
 # Usage: scripts/tests/run.sh /path/to/swnet [scenario-name...]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,23 +11,18 @@ shift
 scenarios=("$@")
 ((${#scenarios[@]})) || scenarios=($(cd "$here" && ls *.test.sh | sed 's/\.test\.sh$//'))
 
+# What the lab's guard compares with (inside, /proc/1 is the scenario's own shell).
+export LAB_MACHINE_NETNS=$(readlink /proc/self/ns/net) LAB_MACHINE_RUN=$(stat -c %d:%i /run)
+
 passed=0 failed=0
 for scenario in "${scenarios[@]}"; do
-    log=$(mktemp) netns_file=$(mktemp)
-    timeout --kill-after=10 "${SWNET_TEST_TIMEOUT:-900}" unshare --net --mount --propagation private -- bash -c '
-        readlink /proc/self/ns/net >"$3"
+    log=$(mktemp)
+    # --kill-child: a timeout that kills unshare takes PID 1 of the scenario's namespace with it.
+    timeout --kill-after=10 "${SWNET_TEST_TIMEOUT:-900}" \
+        unshare --net --mount --propagation private --pid --fork --kill-child --mount-proc -- bash -c '
         mount -t tmpfs -o mode=755 swnet-test-run /run && ip link set lo up || exit 99
-        source "$1/lib.sh" && source "$1/$2.test.sh" && finish' _ "$here" "$scenario" "$netns_file" >"$log" 2>&1
+        source "$1/lib.sh" && source "$1/$2.test.sh" && finish' _ "$here" "$scenario" >"$log" 2>&1
     code=$?
-    # A timed-out scenario's daemons (own sessions: containers, monitors, agents) outlive the
-    # killed shell: they are found by the namespace they run in, which only this scenario made.
-    if ((code == 124 || code == 137)) && [[ -s $netns_file ]]; then
-        netns=$(<"$netns_file")
-        for ns_link in /proc/[0-9]*/ns/net; do
-            [[ $(readlink "$ns_link" 2>/dev/null) == "$netns" ]] && kill -KILL "${ns_link//[^0-9]/}" 2>/dev/null
-        done
-    fi
-    rm -f "$netns_file"
     ok=$(grep -c '^ok ' "$log")
     bad=$(grep -c '^not ok ' "$log")
     if ((code != 0 && bad == 0)); then bad=1; echo "not ok - $scenario exited with status $code" >>"$log"; fi
