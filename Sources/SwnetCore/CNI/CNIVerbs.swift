@@ -264,7 +264,8 @@ extension Swnet {
     }
 
     /// GC: drops the CNI attachments of `network` that the runtime no longer lists as valid,
-    /// then what crashed or dead containers left anywhere (`swnet gc`).
+    /// then what crashed or dead containers left anywhere: `swnet gc`'s sweep of attachments,
+    /// leases and publications (swnet's own container records are `swnet gc`'s, see ContainerRegistry).
     @discardableResult
     public func cniCollect(network: String, valid: Set<CNIContainer>) throws -> [Attachment] {
         try requireNetworkPrivileges(for: "CNI GC")
