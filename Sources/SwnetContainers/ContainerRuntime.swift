@@ -51,6 +51,6 @@ extension Swnet {
     public convenience init(location: StateLocation, hostNamespace: NetworkNamespace? = nil, resolver: TargetResolver = TargetResolver(),
                             containers: ContainerRuntime) {
         self.init(location: location, hostNamespace: hostNamespace, resolver: resolver)
-        self.containers = containers
+        containerRegistry = containers
     }
 }

@@ -15,7 +15,7 @@ public final class Swnet {
     var cachedFastPathObjects: FastPathObjects?
     /// The container runtime whose names resolve as targets and whose records gc sweeps; the
     /// CLI's instances have swnet's own (SwnetContainers).
-    package var containers: (any ContainerRegistry)?
+    package var containerRegistry: (any ContainerRegistry)?
     /// Whether new attachments go on the eBPF fast path (where the kernel can).
     public var usesFastPath = FastPathSetting.fromEnvironment()
 

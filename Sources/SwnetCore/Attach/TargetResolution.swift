@@ -7,7 +7,7 @@
 extension Swnet {
     public func resolveTarget(_ text: String) throws -> ResolvedTarget {
         if let name = text.stripping(prefix: "container:") {
-            guard let target = try containers?.target(named: name, in: self) else { throw SwnetError.noSuchContainer(name) }
+            guard let target = try containerRegistry?.target(named: name, in: self) else { throw SwnetError.noSuchContainer(name) }
             return target
         }
         if let name = text.stripping(prefix: "podman:") { return try engineTarget(.podman, name) }
@@ -15,7 +15,7 @@ extension Swnet {
         if text.hasPrefix("pid:") || text.hasPrefix("netns:") || text.contains("/") || text.allSatisfy(\.isASCIIDigit) {
             return try resolver.resolve(text)
         }
-        if let target = try containers?.target(named: text, in: self) { return target }
+        if let target = try containerRegistry?.target(named: text, in: self) { return target }
         if Files.exists("\(resolver.netnsDirectory)/\(text)") { return try resolver.resolve(text) }
         for engine in ContainerEngine.allCases where Subprocess.find(engine.rawValue) != nil {
             if let pid = try engine.pid(of: text) { return try resolver.resolve("pid:\(pid)", label: "\(engine.rawValue) \(text)") }

@@ -50,7 +50,7 @@ extension Swnet {
             var report = CollectionReport()
             try Files.removeAbandonedTemporaries(under: location.run)
             try Files.removeAbandonedTemporaries(under: location.lib)
-            try containers?.collectGarbage(in: self, state: state, into: &report)
+            try containerRegistry?.collectGarbage(in: self, state: state, into: &report)
             for attachment in try state.allAttachments() {
                 let hostLink = try netlink.link(named: attachment.hostInterface)
                 if attachment.phase == .active && hostLink != nil { continue }
